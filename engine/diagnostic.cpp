@@ -1,0 +1,116 @@
+#include "engine/diagnostic.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fmt/format.h>
+
+namespace taxon {
+
+std::string_view severity_name(Severity severity) {
+  switch (severity) {
+    case Severity::note: return "note";
+    case Severity::warning: return "warning";
+    case Severity::error: return "error";
+  }
+  return "error";
+}
+
+void Diagnostics::error(std::string_view code, SourceSpan span, std::string message, std::string hint) {
+  report({std::string(code), Severity::error, std::move(span), std::move(message), std::move(hint)});
+}
+void Diagnostics::warning(std::string_view code, SourceSpan span, std::string message, std::string hint) {
+  report({std::string(code), Severity::warning, std::move(span), std::move(message), std::move(hint)});
+}
+void Diagnostics::note(std::string_view code, SourceSpan span, std::string message, std::string hint) {
+  report({std::string(code), Severity::note, std::move(span), std::move(message), std::move(hint)});
+}
+
+std::size_t Diagnostics::count(Severity severity) const {
+  return static_cast<std::size_t>(
+      std::count_if(items_.begin(), items_.end(), [&](const Diagnostic& d) { return d.severity == severity; }));
+}
+
+void Diagnostics::append(const Diagnostics& other) {
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+}
+
+namespace {
+
+// Tabs would misplace the caret; show them as one space each, as rustc does.
+std::string printable_line(std::string_view line) {
+  std::string out(line);
+  std::replace(out.begin(), out.end(), '\t', ' ');
+  return out;
+}
+
+}  // namespace
+
+std::string render_text(const Diagnostic& d) {
+  std::string out = fmt::format("{}[{}]: ", severity_name(d.severity), d.code);
+  if (d.span.file) {
+    out += d.span.path();
+    if (d.span.line > 0) out += fmt::format(":{}:{}", d.span.line, d.span.col);
+    out += ": ";
+  }
+  out += d.message;
+  out += '\n';
+  std::string gutter;
+  if (d.span.has_position()) {
+    std::string_view line = d.span.file->line_text(d.span.line);
+    std::string number = std::to_string(d.span.line);
+    gutter.assign(number.size(), ' ');
+    if (!line.empty()) {
+      uint32_t col = std::max<uint32_t>(d.span.col, 1);
+      uint32_t length = std::max<uint32_t>(d.span.length, 1);
+      // Never underline past the end of the line (a span may run onto the next).
+      if (col - 1 < line.size()) length = std::min<uint32_t>(length, static_cast<uint32_t>(line.size()) - (col - 1));
+      out += fmt::format("{} | {}\n{} | {}{}\n", number, printable_line(line), gutter,
+                         std::string(col - 1, ' '), std::string(length, '^'));
+    }
+  }
+  if (!d.hint.empty()) out += fmt::format("{} = hint: {}\n", gutter, d.hint);
+  return out;
+}
+
+std::string render_text(const std::vector<Diagnostic>& diagnostics, std::size_t max_shown) {
+  std::string out;
+  std::size_t shown = std::min(max_shown, diagnostics.size());
+  for (std::size_t i = 0; i < shown; ++i) out += render_text(diagnostics[i]);
+  if (diagnostics.size() > shown) out += fmt::format("and {} more (raise --max-errors to see them)\n", diagnostics.size() - shown);
+  return out;
+}
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      std::size_t substitution = diagonal + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1);
+      row[j] = std::min({above + 1, row[j - 1] + 1, substitution});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& candidate : candidates) {
+    std::size_t distance = edit_distance(word, candidate);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+}  // namespace taxon

@@ -1,0 +1,85 @@
+// Diagnostics: every finding carries a stable code, a span, a message and a
+// hint, and renders like clang/rustc (header, source line, caret, hint).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/source.hpp"
+
+namespace taxon {
+
+enum class Severity { note, warning, error };
+
+std::string_view severity_name(Severity severity);
+
+// Stable diagnostic codes; docs/diagnostics.md explains each one.
+namespace code {
+// T01xx: the rule file's syntax.
+inline constexpr std::string_view yaml_syntax = "T0101";
+// T02xx: the rule file's structure.
+inline constexpr std::string_view unknown_filter_type = "T0201";
+inline constexpr std::string_view unknown_match_type = "T0202";
+inline constexpr std::string_view missing_key = "T0203";
+inline constexpr std::string_view wrong_value_type = "T0204";
+inline constexpr std::string_view unknown_key = "T0205";
+inline constexpr std::string_view unrecognised_document = "T0206";
+inline constexpr std::string_view duplicate_name = "T0207";
+inline constexpr std::string_view default_applied = "T0208";
+inline constexpr std::string_view ignored_key = "T0209";
+// T03xx: patterns.
+inline constexpr std::string_view invalid_regex = "T0301";
+inline constexpr std::string_view python_only_regex = "T0302";
+// T04xx: what a rule needs from the tensors it is evaluated on.
+inline constexpr std::string_view needs_module_types = "T0401";
+inline constexpr std::string_view no_reference = "T0402";
+inline constexpr std::string_view no_stage_map = "T0403";
+// T05xx: what evaluation found.
+inline constexpr std::string_view group_overlap = "T0501";
+inline constexpr std::string_view matches_nothing = "T0502";
+inline constexpr std::string_view falls_to_default = "T0503";
+inline constexpr std::string_view groups_disabled = "T0504";
+}  // namespace code
+
+struct Diagnostic {
+  std::string code;
+  Severity severity = Severity::error;
+  SourceSpan span;
+  std::string message;
+  std::string hint;  // how to fix it; may be empty for notes
+};
+
+// Collects diagnostics in the order they are found.
+class Diagnostics {
+ public:
+  void report(Diagnostic diagnostic) { items_.push_back(std::move(diagnostic)); }
+  void error(std::string_view code, SourceSpan span, std::string message, std::string hint = {});
+  void warning(std::string_view code, SourceSpan span, std::string message, std::string hint = {});
+  void note(std::string_view code, SourceSpan span, std::string message, std::string hint = {});
+
+  const std::vector<Diagnostic>& items() const { return items_; }
+  std::size_t count(Severity severity) const;
+  bool has_errors() const { return count(Severity::error) > 0; }
+  void append(const Diagnostics& other);
+
+ private:
+  std::vector<Diagnostic> items_;
+};
+
+// Renders one diagnostic for a terminal:
+//   error[T0201]: rules.yaml:4:11: unknown filter TYPE 'nmae'
+//   4 |     TYPE: nmae
+//     |           ^^^^
+//     = hint: did you mean 'name'?
+std::string render_text(const Diagnostic& diagnostic);
+
+// Renders a list, at most `max_shown` of them, then "and N more".
+std::string render_text(const std::vector<Diagnostic>& diagnostics, std::size_t max_shown);
+
+// "did you mean 'x'?" support: the closest candidate within a small edit
+// distance, or empty.
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace taxon

@@ -1,0 +1,288 @@
+#include "engine/evaluate.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+#include "engine/regex.hpp"
+
+namespace taxon {
+namespace {
+
+constexpr std::size_t kExamplesInMessage = 3;
+
+std::string example_names(const TensorTable& table, const std::vector<std::size_t>& indices) {
+  std::string out;
+  for (std::size_t i = 0; i < std::min(indices.size(), kExamplesInMessage); ++i) {
+    if (i > 0) out += ", ";
+    out += table.tensors[indices[i]].name;
+  }
+  if (indices.size() > kExamplesInMessage) out += ", ...";
+  return out;
+}
+
+std::string plural(std::size_t count, std::string_view word) {
+  return fmt::format("{} {}{}", count, word, count == 1 ? "" : "s");
+}
+
+// Everything a predicate needs that is computed once per table, not per tensor.
+class Matcher {
+ public:
+  Matcher(const Program& program, const TensorTable& table, const EvalOptions& options)
+      : table_(table), reference_(options.reference) {
+    stage_map_ = program.stage_map ? &*program.stage_map : (table.stage_map ? &*table.stage_map : nullptr);
+    match_names_.reserve(table.tensors.size());
+    for (const auto& tensor : table.tensors) {
+      std::string_view name = tensor.name;
+      if (program.strip_name_prefix && name.starts_with(*program.strip_name_prefix))
+        name.remove_prefix(program.strip_name_prefix->size());
+      match_names_.push_back(name);
+    }
+    for (std::size_t i = 0; i < table.tensors.size(); ++i)
+      if (auto first = table.tensors[i].tied_to) alias_owner_types_[*first].push_back(table.tensors[i].module_type);
+  }
+
+  // Compiles regexes and reports what the table cannot answer, once per rule.
+  void prepare(const Predicate& predicate, Diagnostics& diagnostics) {
+    std::visit(
+        [&](const auto& node) {
+          using Node = std::decay_t<decltype(node)>;
+          if constexpr (std::is_same_v<Node, StringMatch>) {
+            if (node.op == MatchOp::regex)
+              for (const auto& pattern : node.patterns) compile(pattern, predicate.span, diagnostics);
+          } else if constexpr (std::is_same_v<Node, ModuleTypeIn>) {
+            if (!table_.has_module_types)
+              diagnostics.error(code::needs_module_types, predicate.span,
+                                "this rule needs module types, and the tensors evaluated have none",
+                                "give a model dump (with \"modules\" and \"module_type\"), not a checkpoint's dump");
+          } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {
+            if (!reference_)
+              diagnostics.warning(code::no_reference, predicate.span,
+                                  "no reference checkpoint: every tensor counts as newly initialized",
+                                  "pass --reference CKPT_OR_DUMP to compare names and shapes against it");
+          } else if constexpr (std::is_same_v<Node, StageIn>) {
+            if (!stage_map_)
+              diagnostics.warning(code::no_stage_map, predicate.span,
+                                  "no stage map: this stage_based rule matches nothing",
+                                  "add `parameter_groups_metadata: {stages: {STAGE: [patterns]}}` to the rule file "
+                                  "or the model dump");
+          } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
+            for (const auto& term : node.terms) prepare(term, diagnostics);
+          } else if constexpr (std::is_same_v<Node, Not>) {
+            prepare(*node.term, diagnostics);
+          }
+        },
+        predicate.node);
+  }
+
+  bool matches(const Predicate& predicate, std::size_t index) const {
+    const TensorRecord& tensor = table_.tensors[index];
+    return std::visit(
+        [&](const auto& node) -> bool {
+          using Node = std::decay_t<decltype(node)>;
+          if constexpr (std::is_same_v<Node, Constant>) {
+            return node.value;
+          } else if constexpr (std::is_same_v<Node, StringMatch>) {
+            std::string_view subject = node.field == StringField::name ? match_names_[index]
+                                                                       : std::string_view(tensor.module);
+            return std::any_of(node.patterns.begin(), node.patterns.end(),
+                               [&](const std::string& pattern) { return string_matches(node.op, subject, pattern); });
+          } else if constexpr (std::is_same_v<Node, RankIn>) {
+            return std::find(node.ranks.begin(), node.ranks.end(), static_cast<int64_t>(tensor.rank())) !=
+                   node.ranks.end();
+          } else if constexpr (std::is_same_v<Node, DtypeIn>) {
+            return std::find(node.dtypes.begin(), node.dtypes.end(), tensor.dtype) != node.dtypes.end();
+          } else if constexpr (std::is_same_v<Node, KindIs>) {
+            return tensor.kind == node.kind;
+          } else if constexpr (std::is_same_v<Node, ModuleTypeIn>) {
+            return owner_type_in(index, node.types);
+          } else if constexpr (std::is_same_v<Node, RequiresGrad>) {
+            return tensor.requires_grad == node.value;
+          } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {
+            if (!reference_) return true;
+            auto found = reference_->shapes.find(std::string(match_names_[index]));
+            return found == reference_->shapes.end() || found->second != tensor.shape;
+          } else if constexpr (std::is_same_v<Node, StageIn>) {
+            if (!stage_map_) return false;
+            auto stage = stage_map_->stage_of(match_names_[index]);
+            return stage && std::find(node.stages.begin(), node.stages.end(), *stage) != node.stages.end();
+          } else if constexpr (std::is_same_v<Node, AllOf>) {
+            return std::all_of(node.terms.begin(), node.terms.end(),
+                               [&](const Predicate& term) { return matches(term, index); });
+          } else if constexpr (std::is_same_v<Node, AnyOf>) {
+            return std::any_of(node.terms.begin(), node.terms.end(),
+                               [&](const Predicate& term) { return matches(term, index); });
+          } else if constexpr (std::is_same_v<Node, Not>) {
+            return !matches(*node.term, index);
+          }
+        },
+        predicate.node);
+  }
+
+ private:
+  bool string_matches(MatchOp op, std::string_view subject, const std::string& pattern) const {
+    switch (op) {
+      case MatchOp::equals: return subject == pattern;
+      case MatchOp::starts: return subject.starts_with(pattern);
+      case MatchOp::ends: return subject.ends_with(pattern);
+      case MatchOp::contains: return subject.find(pattern) != std::string_view::npos;
+      case MatchOp::regex: {
+        auto found = regexes_.find(pattern);
+        return found != regexes_.end() && found->second &&
+               RE2::PartialMatch(re2::StringPiece(subject.data(), subject.size()), *found->second);
+      }
+    }
+    return false;
+  }
+
+  bool owner_type_in(std::size_t index, const std::vector<std::string>& types) const {
+    auto in_types = [&](const std::string& type) {
+      return !type.empty() && std::find(types.begin(), types.end(), type) != types.end();
+    };
+    if (in_types(table_.tensors[index].module_type)) return true;
+    auto aliases = alias_owner_types_.find(index);
+    return aliases != alias_owner_types_.end() && std::any_of(aliases->second.begin(), aliases->second.end(), in_types);
+  }
+
+  void compile(const std::string& pattern, const SourceSpan& span, Diagnostics& diagnostics) {
+    if (regexes_.contains(pattern)) return;
+    std::string error;
+    auto compiled = compile_regex(pattern, error);
+    if (!compiled) diagnostics.error(code::invalid_regex, span, fmt::format("invalid regex /{}/: {}", pattern, error));
+    regexes_.emplace(pattern, std::move(compiled));
+  }
+
+  const TensorTable& table_;
+  const ReferenceShapes* reference_;
+  const StageMap* stage_map_ = nullptr;
+  std::vector<std::string_view> match_names_;
+  std::unordered_map<std::size_t, std::vector<std::string>> alias_owner_types_;
+  std::unordered_map<std::string, std::shared_ptr<const RE2>> regexes_;
+};
+
+bool in_universe(const TensorRecord& tensor, Universe universe) {
+  if (tensor.tied_to) return false;  // selections see a tied tensor once, under its first name
+  return universe == Universe::all_tensors || tensor.kind == TensorKind::parameter;
+}
+
+bool has_option(const std::vector<GroupOption>& options, std::string_view key) {
+  return std::any_of(options.begin(), options.end(), [&](const GroupOption& o) { return o.key == key; });
+}
+
+std::vector<GroupOption> effective_options(const std::vector<GroupOption>& own, const std::vector<GroupOption>& inherited) {
+  std::vector<GroupOption> out = own;
+  for (const auto& option : inherited)
+    if (!has_option(out, option.key)) out.push_back(option);
+  return out;
+}
+
+void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTable& table, EvalResult& result) {
+  result.has_groups = true;
+  result.mode = set.mode;
+  for (const auto& group : set.groups)
+    result.groups.push_back({group.name, effective_options(group.options, set.inherited_options), {}, false, group.span});
+  GroupResult fallback{set.default_name, effective_options(set.default_options, set.inherited_options), {}, true,
+                       set.default_span};
+
+  std::vector<std::size_t> matched;
+  for (std::size_t i = 0; i < table.tensors.size(); ++i) {
+    const TensorRecord& tensor = table.tensors[i];
+    if (!in_universe(tensor, Universe::parameters)) continue;
+    matched.clear();
+    if (set.enabled)
+      for (std::size_t g = 0; g < set.groups.size(); ++g)
+        if (matcher.matches(set.groups[g].predicate, i)) matched.push_back(g);
+
+    std::size_t joined = set.mode == GroupMode::overlap ? matched.size() : std::min<std::size_t>(matched.size(), 1);
+    for (std::size_t k = 0; k < joined; ++k) result.groups[matched[k]].tensors.push_back(i);
+    if (matched.size() >= 2) {
+      Overlap overlap{i, {}, {}};
+      for (std::size_t k = 0; k < matched.size(); ++k) {
+        overlap.groups.push_back(set.groups[matched[k]].name);
+        if (k < joined) overlap.assigned.push_back(set.groups[matched[k]].name);
+      }
+      result.overlaps.push_back(std::move(overlap));
+    }
+    if (matched.empty() && tensor.requires_grad) fallback.tensors.push_back(i);  // frozen never reaches DEFAULT
+  }
+  result.groups.push_back(std::move(fallback));
+}
+
+void report_group_findings(const GroupSet& set, const TensorTable& table, EvalResult& result) {
+  if (!set.enabled) {
+    result.diagnostics.note(code::groups_disabled, set.enabled_span,
+                            fmt::format("parameter groups are disabled: {} holds every trainable parameter",
+                                        set.default_name));
+    return;
+  }
+  // One warning per distinct combination of groups, at the last group involved.
+  std::map<std::vector<std::string>, std::vector<std::size_t>> by_combination;
+  std::vector<std::vector<std::string>> order;
+  for (const auto& overlap : result.overlaps) {
+    auto [it, inserted] = by_combination.try_emplace(overlap.groups);
+    if (inserted) order.push_back(overlap.groups);
+    it->second.push_back(overlap.tensor);
+  }
+  for (const auto& groups : order) {
+    const auto& tensors = by_combination[groups];
+    const Group* last = nullptr;
+    for (const auto& group : set.groups)
+      if (group.name == groups.back()) last = &group;
+    std::string joined = fmt::format("{}", fmt::join(groups, ", "));
+    std::string hint = set.mode == GroupMode::overlap
+                           ? "in overlap mode each of them joins every one of these groups (an optimizer sees it "
+                             "twice); make the filters disjoint, e.g. with `not`"
+                           : fmt::format("first-match mode gives each of them to {} only", groups.front());
+    result.diagnostics.warning(code::group_overlap, last ? last->span : SourceSpan{},
+                               fmt::format("{} matched by several groups ({}): {}",
+                                           plural(tensors.size(), "tensor"), joined, example_names(table, tensors)),
+                               hint);
+  }
+  for (std::size_t g = 0; g < set.groups.size(); ++g)
+    if (result.groups[g].tensors.empty())
+      result.diagnostics.warning(code::matches_nothing, set.groups[g].span,
+                                 fmt::format("group {} matches no parameter", set.groups[g].name),
+                                 "check its patterns against the names `taxon eval --all` lists");
+  const GroupResult& fallback = result.groups.back();
+  if (!set.groups.empty() && !fallback.tensors.empty())
+    result.diagnostics.warning(
+        code::falls_to_default, set.default_span,
+        fmt::format("{} fall through to {}: {}", plural(fallback.tensors.size(), "trainable parameter"),
+                    set.default_name, example_names(table, fallback.tensors)),
+        "if that is intended, say so with a group whose filter names them");
+}
+
+}  // namespace
+
+EvalResult evaluate(const Program& program, const TensorTable& table, const EvalOptions& options) {
+  EvalResult result;
+  Matcher matcher(program, table, options);
+  for (const auto& selection : program.selections) matcher.prepare(selection.predicate, result.diagnostics);
+  if (program.groups)
+    for (const auto& group : program.groups->groups) matcher.prepare(group.predicate, result.diagnostics);
+
+  for (const auto& selection : program.selections) {
+    SelectionResult selected{selection.name, {}, selection.span};
+    for (std::size_t i = 0; i < table.tensors.size(); ++i)
+      if (in_universe(table.tensors[i], selection.universe) && matcher.matches(selection.predicate, i))
+        selected.tensors.push_back(i);
+    if (selected.tensors.empty())
+      result.diagnostics.warning(code::matches_nothing, selection.span,
+                                 fmt::format("selection {} matches no tensor", selection.name),
+                                 "check its patterns against the names `taxon eval --all` lists");
+    result.selections.push_back(std::move(selected));
+  }
+  if (program.groups) {
+    evaluate_groups(*program.groups, matcher, table, result);
+    report_group_findings(*program.groups, table, result);
+  }
+  return result;
+}
+
+}  // namespace taxon

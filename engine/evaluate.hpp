@@ -1,0 +1,51 @@
+// Evaluates a Program over a whole TensorTable at once.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "engine/diagnostic.hpp"
+#include "engine/ir.hpp"
+#include "engine/tensor_table.hpp"
+
+namespace taxon {
+
+struct EvalOptions {
+  // Reference checkpoint for `initialization` rules; null = none given.
+  const ReferenceShapes* reference = nullptr;
+};
+
+struct SelectionResult {
+  std::string name;
+  std::vector<std::size_t> tensors;  // indices into the table, in table order
+  SourceSpan span;
+};
+
+struct GroupResult {
+  std::string name;
+  std::vector<GroupOption> options;  // effective options (own, then inherited)
+  std::vector<std::size_t> tensors;  // indices into the table, in table order
+  bool is_default = false;
+  SourceSpan span;
+};
+
+// A tensor that two or more groups matched.
+struct Overlap {
+  std::size_t tensor = 0;
+  std::vector<std::string> groups;    // every group that matched, in file order
+  std::vector<std::string> assigned;  // the groups it joined
+};
+
+struct EvalResult {
+  std::vector<SelectionResult> selections;  // in program order
+  bool has_groups = false;
+  GroupMode mode = GroupMode::first_match;
+  std::vector<GroupResult> groups;  // in program order, the default group last
+  std::vector<Overlap> overlaps;    // in table order
+  Diagnostics diagnostics;          // what evaluation found; never parse errors
+};
+
+EvalResult evaluate(const Program& program, const TensorTable& table, const EvalOptions& options = {});
+
+}  // namespace taxon

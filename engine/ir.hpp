@@ -1,0 +1,171 @@
+// The rule IR: what every front end (linnaeus YAML, anemoi YAML, the taxon
+// language) lowers to, what the passes rewrite and what the evaluator runs.
+// Plain data: a predicate is a std::variant of small node structs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/source.hpp"
+#include "engine/tensor_table.hpp"
+
+namespace taxon {
+
+// A copyable owning pointer, so recursive nodes keep value semantics.
+template <class T>
+class Box {
+ public:
+  Box(T value) : ptr_(std::make_unique<T>(std::move(value))) {}  // NOLINT: implicit on purpose
+  Box(const Box& other) : ptr_(std::make_unique<T>(*other.ptr_)) {}
+  Box(Box&&) noexcept = default;
+  Box& operator=(const Box& other) {
+    if (this != &other) ptr_ = std::make_unique<T>(*other.ptr_);
+    return *this;
+  }
+  Box& operator=(Box&&) noexcept = default;
+  const T& operator*() const { return *ptr_; }
+  T& operator*() { return *ptr_; }
+  const T* operator->() const { return ptr_.get(); }
+  T* operator->() { return ptr_.get(); }
+
+ private:
+  std::unique_ptr<T> ptr_;
+};
+
+struct Predicate;
+
+enum class StringField { name, module };
+enum class MatchOp { equals, starts, ends, contains, regex };
+
+// True when the field matches any of the patterns. `regex` is an RE2 search
+// (unanchored); the other operators compare literally.
+struct StringMatch {
+  StringField field = StringField::name;
+  MatchOp op = MatchOp::contains;
+  std::vector<std::string> patterns;
+};
+
+struct RankIn {
+  std::vector<int64_t> ranks;
+};
+
+struct DtypeIn {
+  std::vector<std::string> dtypes;
+};
+
+struct KindIs {
+  TensorKind kind = TensorKind::parameter;
+};
+
+// The class name of the module that owns the tensor directly (for a tied
+// tensor: any module that owns one of its names, as linnaeus's identity test).
+struct ModuleTypeIn {
+  std::vector<std::string> types;
+};
+
+struct RequiresGrad {
+  bool value = true;
+};
+
+// Absent from the reference checkpoint, or present with another shape. With
+// no reference, every tensor counts as newly initialized (linnaeus).
+struct NewlyInitialized {};
+
+// The tensor's stage (StageMap) is one of these.
+struct StageIn {
+  std::vector<std::string> stages;
+};
+
+struct Constant {
+  bool value = true;
+};
+
+struct AllOf {
+  std::vector<Predicate> terms;  // empty: true
+};
+
+struct AnyOf {
+  std::vector<Predicate> terms;  // empty: false
+};
+
+struct Not {
+  Box<Predicate> term;
+};
+
+using PredicateNode = std::variant<Constant, StringMatch, RankIn, DtypeIn, KindIs, ModuleTypeIn, RequiresGrad,
+                                   NewlyInitialized, StageIn, AllOf, AnyOf, Not>;
+
+struct Predicate {
+  PredicateNode node;
+  SourceSpan span;  // where the rule was written
+};
+
+// The value of a group option: null, a scalar, a list or a mapping (in the
+// order written).
+struct OptionValue {
+  using List = std::vector<OptionValue>;
+  using Map = std::vector<std::pair<std::string, OptionValue>>;
+  std::variant<std::monostate, bool, int64_t, double, std::string, List, Map> value;
+};
+
+struct GroupOption {
+  std::string key;  // as written
+  OptionValue value;
+  SourceSpan span;
+};
+
+// Which tensors a selection or group considers at all.
+enum class Universe {
+  parameters,   // what named_parameters() yields (the default)
+  all_tensors,  // parameters and buffers
+};
+
+struct Selection {
+  std::string name;
+  Predicate predicate;
+  Universe universe = Universe::parameters;
+  SourceSpan span;
+};
+
+struct Group {
+  std::string name;
+  Predicate predicate;
+  std::vector<GroupOption> options;
+  SourceSpan span;
+};
+
+enum class GroupMode {
+  overlap,      // a tensor joins every group that matches (linnaeus)
+  first_match,  // a tensor joins the first group that matches, in file order
+};
+
+struct GroupSet {
+  GroupMode mode = GroupMode::first_match;
+  std::vector<Group> groups;
+  // The group that takes every trainable parameter no other group took.
+  std::string default_name = "DEFAULT";
+  std::vector<GroupOption> default_options;
+  SourceSpan default_span;
+  // Options every group inherits where it does not set them (linnaeus's
+  // resolution: OPTIMIZER and WEIGHT_DECAY from DEFAULT, LR_MULTIPLIER 1.0).
+  std::vector<GroupOption> inherited_options;
+  // linnaeus's PARAMETER_GROUPS.ENABLED: false puts everything in DEFAULT.
+  bool enabled = true;
+  SourceSpan enabled_span;
+};
+
+struct Program {
+  std::vector<Selection> selections;
+  std::optional<GroupSet> groups;
+  // Removed (once, when present) from a tensor's name before any name rule
+  // sees it; the linnaeus front end sets "module." (DDP).
+  std::optional<std::string> strip_name_prefix;
+  // A stage map written in the rule file wins over the dump's.
+  std::optional<StageMap> stage_map;
+};
+
+}  // namespace taxon

@@ -1,0 +1,57 @@
+// What rules are evaluated against: one record per tensor of a model or a
+// checkpoint, as plain data. Readers live in runtime/; nothing here does I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace taxon {
+
+enum class TensorKind { parameter, buffer };
+
+struct TensorRecord {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::string dtype;  // PyTorch's name without "torch.": float32, bfloat16, ...
+  TensorKind kind = TensorKind::parameter;
+  std::string module;       // path of the module that owns it directly ("" = root)
+  std::string module_type;  // that module's class name; empty when unknown
+  bool requires_grad = true;
+  bool persistent = true;
+  // Set when this entry shares storage with an earlier one (a tied weight):
+  // the index of the first entry of the tie. Selections see only the first.
+  std::optional<std::size_t> tied_to;
+
+  std::size_t rank() const { return shape.size(); }
+  int64_t element_count() const;
+};
+
+// linnaeus's `parameter_groups_metadata["stages"]`: stage -> name patterns
+// (contains), in the order written; when a name fits several stages the last
+// one listed wins.
+struct StageMap {
+  std::vector<std::pair<std::string, std::vector<std::string>>> stages;
+
+  // The stage a tensor name belongs to, if any.
+  std::optional<std::string> stage_of(std::string_view name) const;
+};
+
+struct TensorTable {
+  std::string model;  // the dump's "model" field, for reports
+  std::vector<TensorRecord> tensors;
+  std::vector<std::pair<std::string, std::string>> modules;  // (path, class name), may be empty
+  std::optional<StageMap> stage_map;
+  bool has_module_types = false;  // false for a checkpoint's dump
+};
+
+// Names and shapes of a reference checkpoint, for `initialization` filters.
+struct ReferenceShapes {
+  std::string source;  // path, for reports
+  std::unordered_map<std::string, std::vector<int64_t>> shapes;
+};
+
+}  // namespace taxon

@@ -1,0 +1,186 @@
+// A linnaeus YAML document -> Program: a root filter tree, or the parameter
+// groups and GradNorm exclusion of a full linnaeus config.
+#include <fmt/format.h>
+
+#include "grammar/linnaeus_yaml.hpp"
+#include "grammar/yaml_support.hpp"
+
+namespace taxon {
+namespace {
+
+using yaml::Reader;
+
+// linnaeus's GradNorm default when a TASK section names no exclusion.
+const std::vector<std::string> kDefaultExcludePatterns{"head", "meta_"};
+
+std::optional<StageMap> stage_map(const YAML::Node& root, Reader& reader) {
+  YAML::Node metadata = Reader::get(root, "parameter_groups_metadata");
+  if (!metadata.IsDefined()) return std::nullopt;
+  if (!metadata.IsMap()) {
+    reader.diagnostics().error(code::wrong_value_type, reader.span(metadata),
+                               fmt::format("parameter_groups_metadata must be a mapping, not {}", yaml::describe(metadata)),
+                               "write `parameter_groups_metadata: {stages: {STAGE: [patterns]}}`");
+    return std::nullopt;
+  }
+  YAML::Node stages = Reader::get(metadata, "stages");
+  if (!stages.IsDefined()) {
+    reader.missing_key(metadata, "stages", "parameter_groups_metadata", "write `stages: {STAGE: [patterns]}`");
+    return std::nullopt;
+  }
+  if (!stages.IsMap()) {
+    reader.diagnostics().error(code::wrong_value_type, reader.span(stages),
+                               fmt::format("stages must map each stage to name patterns, not {}", yaml::describe(stages)),
+                               "write `stages: {0: [\"stem\", \"stages.0\"], 1: [\"stages.1\"]}`");
+    return std::nullopt;
+  }
+  StageMap map;
+  for (auto it = stages.begin(); it != stages.end(); ++it) {
+    auto stage = reader.scalar(it->first, "a stage name");
+    auto patterns = reader.string_list(it->second, fmt::format("stage {}", stage.value_or("?")));
+    if (stage && patterns) map.stages.emplace_back(*stage, std::move(*patterns));
+  }
+  return map;
+}
+
+Selection filter_selection(const YAML::Node& root, Reader& reader) {
+  Predicate predicate = yaml::lower_linnaeus_filter(root, reader);
+  SourceSpan span = predicate.span;
+  return Selection{"filter", std::move(predicate), Universe::parameters, span};
+}
+
+std::vector<GroupOption> options_of(const YAML::Node& group, Reader& reader, bool allow_filter) {
+  std::vector<GroupOption> options;
+  for (auto it = group.begin(); it != group.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    const std::string& key = it->first.Scalar();
+    if (key == "FILTER") {
+      if (!allow_filter)
+        reader.diagnostics().warning(code::ignored_key, reader.span(it->first), "DEFAULT's FILTER is ignored",
+                                     "DEFAULT takes every trainable parameter that no other group took");
+      continue;
+    }
+    options.push_back(GroupOption{key, reader.option_value(it->second), reader.span(it->first)});
+  }
+  return options;
+}
+
+GroupSet parameter_groups(const YAML::Node& groups_node, const SourceSpan& span, Reader& reader) {
+  GroupSet set;
+  set.mode = GroupMode::overlap;  // linnaeus matches every group independently
+  set.default_span = span;
+  set.enabled_span = span;
+  YAML::Node default_node;
+  for (auto it = groups_node.begin(); it != groups_node.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    const std::string& name = it->first.Scalar();
+    SourceSpan name_span = reader.span(it->first);
+    if (name == "ENABLED") {
+      set.enabled_span = name_span;
+      auto value = reader.option_value(it->second);
+      if (const bool* enabled = std::get_if<bool>(&value.value)) set.enabled = *enabled;
+      else
+        reader.diagnostics().error(code::wrong_value_type, reader.span(it->second),
+                                   fmt::format("ENABLED must be true or false, not {}", yaml::describe(it->second)),
+                                   "write `ENABLED: true`");
+      continue;
+    }
+    if (!it->second.IsMap()) continue;  // linnaeus skips every entry that is not a group
+    if (name == "DEFAULT") {
+      default_node = it->second;
+      set.default_span = name_span;
+      continue;
+    }
+    YAML::Node filter = Reader::get(it->second, "FILTER");
+    if (!filter.IsDefined()) {
+      reader.missing_key(it->second, "FILTER", fmt::format("parameter group {}", name),
+                         "give the group a filter, e.g. `FILTER: {TYPE: name, PATTERNS: [\"head\"]}`");
+      continue;
+    }
+    Predicate predicate = yaml::lower_linnaeus_filter(filter, reader);
+    set.groups.push_back(Group{name, std::move(predicate), options_of(it->second, reader, true), name_span});
+  }
+  if (default_node.IsDefined()) set.default_options = options_of(default_node, reader, false);
+  // linnaeus's resolution of a group's settings: OPTIMIZER and WEIGHT_DECAY
+  // come from DEFAULT where the group has none; LR_MULTIPLIER defaults to 1.0.
+  for (const auto& option : set.default_options)
+    if (option.key == "OPTIMIZER" || option.key == "WEIGHT_DECAY") set.inherited_options.push_back(option);
+  set.inherited_options.push_back(GroupOption{"LR_MULTIPLIER", OptionValue{1.0}, span});
+  return set;
+}
+
+std::optional<Selection> gradnorm_exclusion(const YAML::Node& task, const SourceSpan& task_span, Reader& reader) {
+  if (!task.IsMap()) return std::nullopt;
+  Predicate exclude{Constant{false}, task_span};
+  SourceSpan span = task_span;
+  if (YAML::Node config = Reader::get(task, "EXCLUDE_CONFIG"); config.IsDefined() && !config.IsNull()) {
+    exclude = yaml::lower_linnaeus_filter(config, reader);
+    span = exclude.span;
+  } else if (YAML::Node patterns_node = Reader::get(task, "EXCLUDE_PATTERNS"); patterns_node.IsDefined()) {
+    auto patterns = reader.string_list(patterns_node, "EXCLUDE_PATTERNS");
+    span = reader.span(patterns_node);
+    exclude = Predicate{StringMatch{StringField::name, MatchOp::contains, patterns.value_or(std::vector<std::string>{})}, span};
+  } else {
+    reader.diagnostics().note(code::default_applied, task_span,
+                              "no EXCLUDE_CONFIG or EXCLUDE_PATTERNS: linnaeus excludes names containing "
+                              "\"head\" or \"meta_\" from GradNorm",
+                              "write EXCLUDE_CONFIG to choose the excluded parameters yourself");
+    exclude = Predicate{StringMatch{StringField::name, MatchOp::contains, kDefaultExcludePatterns}, task_span};
+  }
+  // Frozen parameters never take part in GradNorm.
+  Predicate frozen{RequiresGrad{false}, span};
+  return Selection{"gradnorm_exclude", Predicate{AnyOf{{std::move(exclude), std::move(frozen)}}, span}, Universe::parameters,
+                   span};
+}
+
+}  // namespace
+
+Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics) {
+  Program program;
+  program.strip_name_prefix = "module.";  // linnaeus matches names without the DDP prefix
+  auto document = yaml::parse_document(source, diagnostics);
+  if (!document) return program;
+  Reader reader(source, diagnostics);
+  const YAML::Node& root = *document;
+  SourceSpan root_span{source, 1, 1, 1};
+  if (!root.IsMap()) {
+    diagnostics.error(code::unrecognised_document, root_span,
+                      fmt::format("expected a linnaeus filter tree or config, found {}", yaml::describe(root)),
+                      "a filter tree is a mapping with TYPE; a config has OPTIMIZER.PARAMETER_GROUPS or "
+                      "LOSS.GRAD_WEIGHTING.TASK");
+    return program;
+  }
+  program.stage_map = stage_map(root, reader);
+
+  if (Reader::get(root, "TYPE").IsDefined()) {
+    reader.tolerate_at(root, "parameter_groups_metadata");
+    program.selections.push_back(filter_selection(root, reader));
+    return program;
+  }
+
+  bool found = false;
+  YAML::Node optimizer = Reader::get(root, "OPTIMIZER");
+  if (YAML::Node groups = Reader::get(optimizer, "PARAMETER_GROUPS"); groups.IsDefined()) {
+    found = true;
+    if (groups.IsMap()) {
+      program.groups = parameter_groups(groups, reader.span(groups), reader);
+    } else {
+      diagnostics.error(code::wrong_value_type, reader.span(groups),
+                        fmt::format("PARAMETER_GROUPS must be a mapping of groups, not {}", yaml::describe(groups)),
+                        "write each group as `NAME: {FILTER: ..., WEIGHT_DECAY: ...}`");
+    }
+  }
+  YAML::Node task = Reader::get(Reader::get(Reader::get(root, "LOSS"), "GRAD_WEIGHTING"), "TASK");
+  if (task.IsDefined()) {
+    found = true;
+    if (auto selection = gradnorm_exclusion(task, reader.span(task), reader))
+      program.selections.push_back(std::move(*selection));
+  }
+  if (!found)
+    diagnostics.error(code::unrecognised_document, root_span,
+                      "found no filter tree (TYPE at the root), no OPTIMIZER.PARAMETER_GROUPS and no "
+                      "LOSS.GRAD_WEIGHTING.TASK",
+                      "give a linnaeus filter tree or a linnaeus config that sets parameter groups");
+  return program;
+}
+
+}  // namespace taxon

@@ -1,0 +1,29 @@
+// The linnaeus YAML front end: `UnifiedParamFilter` filter trees and the
+// parts of a linnaeus config that select parameters, lowered to the rule IR.
+//
+// Accepted documents:
+//  - a filter tree at the root (a mapping with TYPE) -> the selection `filter`;
+//  - a linnaeus config: OPTIMIZER.PARAMETER_GROUPS -> groups (overlap mode,
+//    as linnaeus) and LOSS.GRAD_WEIGHTING.TASK.EXCLUDE_CONFIG (or the older
+//    EXCLUDE_PATTERNS) -> the selection `gradnorm_exclude`.
+// Either may carry a top-level `parameter_groups_metadata: {stages: ...}`.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/diagnostic.hpp"
+#include "engine/ir.hpp"
+
+namespace taxon {
+
+// Lowers the whole document. Errors go to `diagnostics`; a program returned
+// alongside errors must not be evaluated.
+Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics);
+
+namespace yaml {
+class Reader;
+// One filter tree (exposed for the anemoi and config front ends).
+Predicate lower_linnaeus_filter(const YAML::Node& node, Reader& reader);
+}  // namespace yaml
+
+}  // namespace taxon

@@ -1,0 +1,64 @@
+// Helpers shared by the YAML front ends: spans from yaml-cpp marks, typed
+// reads of scalars and lists that report mistakes instead of throwing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "engine/diagnostic.hpp"
+#include "engine/ir.hpp"
+
+namespace taxon::yaml {
+
+// The document, or nullopt after reporting the syntax error (T0101).
+std::optional<YAML::Node> parse_document(const SourceRef& source, Diagnostics& diagnostics);
+
+class Reader {
+ public:
+  Reader(SourceRef source, Diagnostics& diagnostics) : source_(std::move(source)), diagnostics_(diagnostics) {}
+
+  SourceSpan span(const YAML::Node& node) const;
+  SourceSpan span(const YAML::Mark& mark, std::size_t length) const;
+  Diagnostics& diagnostics() const { return diagnostics_; }
+  const SourceRef& source() const { return source_; }
+
+  // The value under `key` of a mapping, or an undefined node. Never inserts.
+  static YAML::Node get(const YAML::Node& map, std::string_view key);
+
+  // Reports T0203 (naming a differently-cased key that was found instead).
+  void missing_key(const YAML::Node& map, std::string_view key, std::string_view where, std::string_view hint);
+
+  // Typed reads; each reports T0204 at the value and returns nullopt on a mismatch.
+  std::optional<std::string> scalar(const YAML::Node& value, std::string_view key);
+  std::optional<std::vector<std::string>> string_list(const YAML::Node& value, std::string_view key);
+  std::optional<std::vector<int64_t>> int_list(const YAML::Node& value, std::string_view key);
+
+  // Lets `key` stand in `map` beside the keys check_keys allows (a root
+  // filter tree may carry the stage map).
+  void tolerate_at(const YAML::Node& map, std::string key) {
+    tolerated_map_ = map;
+    tolerated_key_ = std::move(key);
+  }
+
+  // Warns (T0205) about keys outside `allowed`, with "did you mean".
+  void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, std::string_view where);
+
+  // A group option's value, typed the way YAML 1.1 (PyYAML) types plain scalars.
+  OptionValue option_value(const YAML::Node& value) const;
+
+ private:
+  SourceRef source_;
+  Diagnostics& diagnostics_;
+  YAML::Node tolerated_map_;
+  std::string tolerated_key_;
+};
+
+std::string describe(const YAML::Node& node);  // "a mapping", "a list", "the scalar 'x'"
+std::string lowercase(std::string_view text);
+
+}  // namespace taxon::yaml

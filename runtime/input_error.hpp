@@ -1,0 +1,27 @@
+// The one exception the runtime throws for bad input: an unreadable,
+// corrupt or unsupported file. Its message names the file, where in it, what
+// is wrong and what to do; the CLI prints it with its code and exits 2.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace taxon {
+
+namespace code {
+inline constexpr std::string_view unreadable_file = "T0601";
+inline constexpr std::string_view malformed_dump = "T0602";
+inline constexpr std::string_view unsupported_input = "T0603";
+}  // namespace code
+
+class InputError : public std::runtime_error {
+ public:
+  InputError(std::string_view code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  std::string_view code() const { return code_; }
+
+ private:
+  std::string_view code_;
+};
+
+}  // namespace taxon

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian package taxon needs to build, test and cross-check.
+# Idempotent; run as root (or with sudo) on Debian 12.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build pkg-config
+  # libraries
+  tao-pegtl-dev libyaml-cpp-dev libre2-dev libfmt-dev libsimdjson-dev
+  nlohmann-json3-dev libcli11-dev doctest-dev libtorch-dev
+  # reference values and cross-checks only; never a run-time dependency
+  python3-torch python3-yaml
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,46 @@
+// What every subcommand shares: exit codes, output formats, diagnostics on stderr.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/diagnostic.hpp"
+#include "engine/ir.hpp"
+
+namespace taxon::cli {
+
+// docs/cli.md: scripts rely on these.
+enum ExitCode : int {
+  kDone = 0,       // done; nothing at error level
+  kAnswerNo = 1,   // done, and the answer is "no" (e.g. an error-level rule diagnostic stands)
+  kCouldNot = 2,   // could not do the job: usage, unreadable or invalid input, unwritable output
+};
+
+enum class Format { text, json };
+
+struct CommonOptions {
+  Format format = Format::text;
+  std::size_t max_errors = 5;
+};
+
+// Prints diagnostics to stderr, at most `max_errors`, then "and N more".
+void print_diagnostics(const std::vector<Diagnostic>& diagnostics, std::size_t max_errors);
+
+nlohmann::ordered_json to_json(const Diagnostic& diagnostic);
+nlohmann::ordered_json to_json(const OptionValue& value);
+
+// A rule file lowered to the IR. Front-end errors mean the rules must not run.
+struct LoadedRules {
+  SourceRef source;
+  Program program;
+  Diagnostics diagnostics;
+};
+
+// Reads and lowers a rule file, choosing the front end by its extension.
+// Throws InputError when the file cannot be read or has an unknown kind.
+LoadedRules load_rules(const std::string& path);
+
+}  // namespace taxon::cli

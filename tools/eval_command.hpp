@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "tools/cli_common.hpp"
+
+namespace taxon::cli {
+
+struct EvalCommand {
+  std::string rules;
+  std::string dump;
+  std::string reference;
+  std::string format = "text";
+  bool list_all = false;
+  std::size_t max_errors = 5;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+}  // namespace taxon::cli

@@ -1,0 +1,137 @@
+#include "tools/eval_report.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "tools/cli_common.hpp"
+
+namespace taxon::cli {
+namespace {
+
+std::string with_thousands(int64_t number) {
+  std::string digits = std::to_string(number);
+  std::string out;
+  int since_separator = 0;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (since_separator == 3 && *it != '-') {
+      out.push_back(',');
+      since_separator = 0;
+    }
+    out.push_back(*it);
+    ++since_separator;
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::string option_text(const OptionValue& value) { return to_json(value).dump(); }
+
+std::string options_text(const std::vector<GroupOption>& options) {
+  std::string out;
+  for (const auto& option : options) {
+    if (!out.empty()) out += ' ';
+    out += option.key + "=" + option_text(option.value);
+  }
+  return out;
+}
+
+int64_t element_total(const TensorTable& table, const std::vector<std::size_t>& tensors) {
+  int64_t total = 0;
+  for (std::size_t i : tensors) total += table.tensors[i].element_count();
+  return total;
+}
+
+void list_names(std::string& out, const TensorTable& table, const std::vector<std::size_t>& tensors,
+                const TextReportOptions& options) {
+  std::size_t shown = options.list_all ? tensors.size() : std::min(tensors.size(), options.folded_after);
+  for (std::size_t k = 0; k < shown; ++k) out += fmt::format("      {}\n", table.tensors[tensors[k]].name);
+  if (shown < tensors.size()) out += fmt::format("      ... and {} more (--all lists them)\n", tensors.size() - shown);
+}
+
+std::string count_line(const TensorTable& table, const std::vector<std::size_t>& tensors) {
+  return fmt::format("{:>5} tensor{}  {:>13} elements", tensors.size(), tensors.size() == 1 ? " " : "s",
+                     with_thousands(element_total(table, tensors)));
+}
+
+}  // namespace
+
+std::string render_eval_text(const EvalResult& result, const TensorTable& table, const std::string& rules_path,
+                             const std::string& dump_path, const TextReportOptions& options) {
+  std::size_t parameters = 0, buffers = 0, tied = 0;
+  for (const auto& tensor : table.tensors) {
+    if (tensor.tied_to) ++tied;
+    else if (tensor.kind == TensorKind::parameter) ++parameters;
+    else ++buffers;
+  }
+  std::string out = fmt::format("{} on {}{}\n", rules_path, table.model.empty() ? dump_path : table.model,
+                                table.model.empty() ? "" : fmt::format(" ({})", dump_path));
+  out += fmt::format("  {} parameters, {} buffers", parameters, buffers);
+  if (tied > 0) out += fmt::format(", {} more names tied to them (counted once)", tied);
+  out += "\n";
+
+  std::size_t width = 0;
+  for (const auto& s : result.selections) width = std::max(width, s.name.size());
+  for (const auto& g : result.groups) width = std::max(width, g.name.size());
+
+  if (!result.selections.empty()) {
+    out += "\nselections\n";
+    for (const auto& selection : result.selections) {
+      out += fmt::format("  {:<{}}  {}\n", selection.name, width, count_line(table, selection.tensors));
+      list_names(out, table, selection.tensors, options);
+    }
+  }
+  if (result.has_groups) {
+    out += fmt::format("\ngroups ({})\n", result.mode == GroupMode::overlap
+                                              ? "overlap mode: a parameter joins every group that matches"
+                                              : "first-match mode: a parameter joins the first group that matches");
+    for (const auto& group : result.groups) {
+      out += fmt::format("  {:<{}}  {}  {}\n", group.name, width, count_line(table, group.tensors),
+                         options_text(group.options));
+      list_names(out, table, group.tensors, options);
+    }
+    if (!result.overlaps.empty()) {
+      out += fmt::format("\noverlaps: {} parameter{} matched by two or more groups\n", result.overlaps.size(),
+                         result.overlaps.size() == 1 ? "" : "s");
+      std::size_t shown = options.list_all ? result.overlaps.size() : std::min(result.overlaps.size(), options.folded_after);
+      std::size_t name_width = 0;
+      for (std::size_t k = 0; k < shown; ++k)
+        name_width = std::max(name_width, table.tensors[result.overlaps[k].tensor].name.size());
+      for (std::size_t k = 0; k < shown; ++k) {
+        const auto& overlap = result.overlaps[k];
+        out += fmt::format("      {:<{}}  {}", table.tensors[overlap.tensor].name, name_width, fmt::join(overlap.groups, ", "));
+        if (overlap.assigned.size() != overlap.groups.size()) out += fmt::format("  (joins {})", fmt::join(overlap.assigned, ", "));
+        out += "\n";
+      }
+      if (shown < result.overlaps.size())
+        out += fmt::format("      ... and {} more (--all lists them)\n", result.overlaps.size() - shown);
+    }
+  }
+  return out;
+}
+
+nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTable& table) {
+  auto names = [&](const std::vector<std::size_t>& tensors) {
+    auto list = nlohmann::ordered_json::array();
+    for (std::size_t i : tensors) list.push_back(table.tensors[i].name);
+    return list;
+  };
+  nlohmann::ordered_json out;
+  out["selections"] = nlohmann::ordered_json::object();
+  for (const auto& selection : result.selections) out["selections"][selection.name] = names(selection.tensors);
+  out["groups"] = nlohmann::ordered_json::object();
+  for (const auto& group : result.groups) {
+    nlohmann::ordered_json options = nlohmann::ordered_json::object();
+    for (const auto& option : group.options) options[option.key] = to_json(option.value);
+    out["groups"][group.name] = {{"options", std::move(options)}, {"tensors", names(group.tensors)}};
+  }
+  out["overlaps"] = nlohmann::ordered_json::array();
+  for (const auto& overlap : result.overlaps)
+    out["overlaps"].push_back(
+        {{"tensor", table.tensors[overlap.tensor].name}, {"groups", overlap.groups}, {"assigned", overlap.assigned}});
+  out["diagnostics"] = nlohmann::ordered_json::array();
+  for (const auto& diagnostic : result.diagnostics.items()) out["diagnostics"].push_back(to_json(diagnostic));
+  return out;
+}
+
+}  // namespace taxon::cli

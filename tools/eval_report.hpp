@@ -1,0 +1,23 @@
+// Renders an evaluation: text for people, JSON as the contract of docs/eval-json.md.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/evaluate.hpp"
+
+namespace taxon::cli {
+
+struct TextReportOptions {
+  bool list_all = false;             // --all: never fold name lists
+  std::size_t folded_after = 10;     // names shown per list otherwise
+};
+
+std::string render_eval_text(const EvalResult& result, const TensorTable& table, const std::string& rules_path,
+                             const std::string& dump_path, const TextReportOptions& options);
+
+nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTable& table);
+
+}  // namespace taxon::cli

@@ -1,0 +1,51 @@
+// The `taxon` command line: parses arguments, runs one subcommand, and turns
+// every failure into a message and an exit code (docs/cli.md).
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "runtime/input_error.hpp"
+#include "tools/cli_common.hpp"
+#include "tools/eval_command.hpp"
+
+#ifndef TAXON_VERSION
+#define TAXON_VERSION "unknown"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace taxon::cli;
+  try {
+    CLI::App app{"taxon: declarative rules for PyTorch parameters and checkpoints", "taxon"};
+    app.set_version_flag("--version", "taxon " TAXON_VERSION);
+    app.require_subcommand(1);
+    app.footer("Run `taxon COMMAND --help` for a command's options and examples.");
+    EvalCommand eval;
+    eval.add_to(app);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::RuntimeError& finished) {
+      return finished.get_exit_code();  // a subcommand ran; this is its exit code
+    } catch (const CLI::CallForHelp& help) {
+      return app.exit(help);
+    } catch (const CLI::CallForAllHelp& help) {
+      return app.exit(help);
+    } catch (const CLI::CallForVersion& version) {
+      return app.exit(version);
+    } catch (const CLI::ParseError& error) {
+      app.exit(error);
+      return kCouldNot;
+    }
+    return kDone;
+  } catch (const taxon::InputError& error) {
+    std::cerr << fmt::format("error[{}]: {}\n", error.code(), error.what());
+    return kCouldNot;
+  } catch (const std::exception& error) {
+    std::cerr << fmt::format("internal error: {}; please report this with the command that caused it\n", error.what());
+    return kCouldNot;
+  } catch (...) {
+    std::cerr << "internal error: unknown exception; please report this with the command that caused it\n";
+    return kCouldNot;
+  }
+}
