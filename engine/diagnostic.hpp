@@ -17,6 +17,8 @@ std::string_view severity_name(Severity severity);
 
 // Stable diagnostic codes; docs/diagnostics.md explains each one.
 namespace code {
+// T00xx: the command line.
+inline constexpr std::string_view usage = "T0001";
 // T01xx: the rule file's syntax.
 inline constexpr std::string_view yaml_syntax = "T0101";
 // T02xx: the rule file's structure.

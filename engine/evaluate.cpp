@@ -65,7 +65,7 @@ class Matcher {
             if (!reference_)
               diagnostics.warning(code::no_reference, predicate.span,
                                   "no reference checkpoint: every tensor counts as newly initialized",
-                                  "pass --reference CKPT_OR_DUMP to compare names and shapes against it");
+                                  "pass --reference with a model dump of the pretrained checkpoint to compare names and shapes");
           } else if constexpr (std::is_same_v<Node, StageIn>) {
             if (!stage_map_)
               diagnostics.warning(code::no_stage_map, predicate.span,
@@ -214,38 +214,41 @@ void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTa
   result.groups.push_back(std::move(fallback));
 }
 
-void report_group_findings(const GroupSet& set, const TensorTable& table, EvalResult& result) {
+void report_group_findings(const GroupSet& set, const TensorTable& table, const std::vector<bool>& already_reported,
+                           EvalResult& result) {
   if (!set.enabled) {
     result.diagnostics.note(code::groups_disabled, set.enabled_span,
                             fmt::format("parameter groups are disabled: {} holds every trainable parameter",
                                         set.default_name));
     return;
   }
-  // One warning per distinct combination of groups, at the last group involved.
-  std::map<std::vector<std::string>, std::vector<std::size_t>> by_combination;
-  std::vector<std::vector<std::string>> order;
+  // One warning per distinct combination of groups, in file order, at the
+  // last group involved.
+  std::map<std::vector<std::size_t>, std::vector<std::size_t>> by_combination;
+  auto position_of = [&](const std::string& name) {
+    for (std::size_t g = 0; g < set.groups.size(); ++g)
+      if (set.groups[g].name == name) return g;
+    return set.groups.size();
+  };
   for (const auto& overlap : result.overlaps) {
-    auto [it, inserted] = by_combination.try_emplace(overlap.groups);
-    if (inserted) order.push_back(overlap.groups);
-    it->second.push_back(overlap.tensor);
+    std::vector<std::size_t> positions;
+    for (const auto& name : overlap.groups) positions.push_back(position_of(name));
+    by_combination[positions].push_back(overlap.tensor);
   }
-  for (const auto& groups : order) {
-    const auto& tensors = by_combination[groups];
-    const Group* last = nullptr;
-    for (const auto& group : set.groups)
-      if (group.name == groups.back()) last = &group;
-    std::string joined = fmt::format("{}", fmt::join(groups, ", "));
+  for (const auto& [positions, tensors] : by_combination) {
+    std::vector<std::string> names;
+    for (std::size_t g : positions) names.push_back(set.groups[g].name);
     std::string hint = set.mode == GroupMode::overlap
                            ? "in overlap mode each of them joins every one of these groups (an optimizer sees it "
                              "twice); make the filters disjoint, e.g. with `not`"
-                           : fmt::format("first-match mode gives each of them to {} only", groups.front());
-    result.diagnostics.warning(code::group_overlap, last ? last->span : SourceSpan{},
-                               fmt::format("{} matched by several groups ({}): {}",
-                                           plural(tensors.size(), "tensor"), joined, example_names(table, tensors)),
+                           : fmt::format("first-match mode gives each of them to {} only", names.front());
+    result.diagnostics.warning(code::group_overlap, set.groups[positions.back()].span,
+                               fmt::format("{} matched by several groups ({}): {}", plural(tensors.size(), "tensor"),
+                                           fmt::join(names, ", "), example_names(table, tensors)),
                                hint);
   }
   for (std::size_t g = 0; g < set.groups.size(); ++g)
-    if (result.groups[g].tensors.empty())
+    if (result.groups[g].tensors.empty() && !already_reported[g])
       result.diagnostics.warning(code::matches_nothing, set.groups[g].span,
                                  fmt::format("group {} matches no parameter", set.groups[g].name),
                                  "check its patterns against the names `taxon eval --all` lists");
@@ -263,16 +266,28 @@ void report_group_findings(const GroupSet& set, const TensorTable& table, EvalRe
 EvalResult evaluate(const Program& program, const TensorTable& table, const EvalOptions& options) {
   EvalResult result;
   Matcher matcher(program, table, options);
-  for (const auto& selection : program.selections) matcher.prepare(selection.predicate, result.diagnostics);
-  if (program.groups)
-    for (const auto& group : program.groups->groups) matcher.prepare(group.predicate, result.diagnostics);
-
+  // A rule that the table cannot fully answer has been reported already;
+  // "matches nothing" would only repeat it.
+  std::vector<bool> selection_reported, group_reported;
   for (const auto& selection : program.selections) {
+    std::size_t before = result.diagnostics.items().size();
+    matcher.prepare(selection.predicate, result.diagnostics);
+    selection_reported.push_back(result.diagnostics.items().size() > before);
+  }
+  if (program.groups)
+    for (const auto& group : program.groups->groups) {
+      std::size_t before = result.diagnostics.items().size();
+      matcher.prepare(group.predicate, result.diagnostics);
+      group_reported.push_back(result.diagnostics.items().size() > before);
+    }
+
+  for (std::size_t s = 0; s < program.selections.size(); ++s) {
+    const Selection& selection = program.selections[s];
     SelectionResult selected{selection.name, {}, selection.span};
     for (std::size_t i = 0; i < table.tensors.size(); ++i)
       if (in_universe(table.tensors[i], selection.universe) && matcher.matches(selection.predicate, i))
         selected.tensors.push_back(i);
-    if (selected.tensors.empty())
+    if (selected.tensors.empty() && !selection_reported[s])
       result.diagnostics.warning(code::matches_nothing, selection.span,
                                  fmt::format("selection {} matches no tensor", selection.name),
                                  "check its patterns against the names `taxon eval --all` lists");
@@ -280,7 +295,7 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
   }
   if (program.groups) {
     evaluate_groups(*program.groups, matcher, table, result);
-    report_group_findings(*program.groups, table, result);
+    report_group_findings(*program.groups, table, group_reported, result);
   }
   return result;
 }

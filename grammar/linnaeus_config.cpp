@@ -1,5 +1,7 @@
 // A linnaeus YAML document -> Program: a root filter tree, or the parameter
 // groups and GradNorm exclusion of a full linnaeus config.
+#include <map>
+
 #include <fmt/format.h>
 
 #include "grammar/linnaeus_yaml.hpp"
@@ -24,7 +26,7 @@ std::optional<StageMap> stage_map(const YAML::Node& root, Reader& reader) {
   }
   YAML::Node stages = Reader::get(metadata, "stages");
   if (!stages.IsDefined()) {
-    reader.missing_key(metadata, "stages", "parameter_groups_metadata", "write `stages: {STAGE: [patterns]}`");
+    reader.missing_key(metadata, "stages", reader.key_span(root, "parameter_groups_metadata"), "parameter_groups_metadata", "write `stages: {STAGE: [patterns]}`");
     return std::nullopt;
   }
   if (!stages.IsMap()) {
@@ -40,6 +42,15 @@ std::optional<StageMap> stage_map(const YAML::Node& root, Reader& reader) {
     if (stage && patterns) map.stages.emplace_back(*stage, std::move(*patterns));
   }
   return map;
+}
+
+// TYPE at the root, in any case (a lower-case `type` is then reported by
+// the filter lowering, which names the spelling to use).
+bool looks_like_filter_tree(const YAML::Node& root) {
+  if (Reader::get(root, "OPTIMIZER").IsDefined() || Reader::get(root, "LOSS").IsDefined()) return false;
+  for (auto it = root.begin(); it != root.end(); ++it)
+    if (it->first.IsScalar() && yaml::lowercase(it->first.Scalar()) == "type") return true;
+  return false;
 }
 
 Selection filter_selection(const YAML::Node& root, Reader& reader) {
@@ -70,10 +81,19 @@ GroupSet parameter_groups(const YAML::Node& groups_node, const SourceSpan& span,
   set.default_span = span;
   set.enabled_span = span;
   YAML::Node default_node;
+  std::map<std::string, SourceSpan> seen;
   for (auto it = groups_node.begin(); it != groups_node.end(); ++it) {
     if (!it->first.IsScalar()) continue;
     const std::string& name = it->first.Scalar();
     SourceSpan name_span = reader.span(it->first);
+    if (auto [first, inserted] = seen.emplace(name, name_span); !inserted) {
+      reader.diagnostics().error(code::duplicate_name, name_span,
+                                 fmt::format("{} is written twice in PARAMETER_GROUPS (first on line {}); PyYAML "
+                                             "would silently keep only the last one",
+                                             name, first->second.line),
+                                 "merge the two entries or rename one");
+      continue;
+    }
     if (name == "ENABLED") {
       set.enabled_span = name_span;
       auto value = reader.option_value(it->second);
@@ -92,7 +112,7 @@ GroupSet parameter_groups(const YAML::Node& groups_node, const SourceSpan& span,
     }
     YAML::Node filter = Reader::get(it->second, "FILTER");
     if (!filter.IsDefined()) {
-      reader.missing_key(it->second, "FILTER", fmt::format("parameter group {}", name),
+      reader.missing_key(it->second, "FILTER", name_span, fmt::format("parameter group {}", name),
                          "give the group a filter, e.g. `FILTER: {TYPE: name, PATTERNS: [\"head\"]}`");
       continue;
     }
@@ -151,7 +171,7 @@ Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics) {
   }
   program.stage_map = stage_map(root, reader);
 
-  if (Reader::get(root, "TYPE").IsDefined()) {
+  if (looks_like_filter_tree(root)) {
     reader.tolerate_at(root, "parameter_groups_metadata");
     program.selections.push_back(filter_selection(root, reader));
     return program;
@@ -162,17 +182,17 @@ Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics) {
   if (YAML::Node groups = Reader::get(optimizer, "PARAMETER_GROUPS"); groups.IsDefined()) {
     found = true;
     if (groups.IsMap()) {
-      program.groups = parameter_groups(groups, reader.span(groups), reader);
+      program.groups = parameter_groups(groups, reader.key_span(optimizer, "PARAMETER_GROUPS"), reader);
     } else {
       diagnostics.error(code::wrong_value_type, reader.span(groups),
                         fmt::format("PARAMETER_GROUPS must be a mapping of groups, not {}", yaml::describe(groups)),
                         "write each group as `NAME: {FILTER: ..., WEIGHT_DECAY: ...}`");
     }
   }
-  YAML::Node task = Reader::get(Reader::get(Reader::get(root, "LOSS"), "GRAD_WEIGHTING"), "TASK");
-  if (task.IsDefined()) {
+  YAML::Node weighting = Reader::get(Reader::get(root, "LOSS"), "GRAD_WEIGHTING");
+  if (YAML::Node task = Reader::get(weighting, "TASK"); task.IsDefined()) {
     found = true;
-    if (auto selection = gradnorm_exclusion(task, reader.span(task), reader))
+    if (auto selection = gradnorm_exclusion(task, reader.key_span(weighting, "TASK"), reader))
       program.selections.push_back(std::move(*selection));
   }
   if (!found)

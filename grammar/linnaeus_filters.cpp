@@ -31,7 +31,7 @@ struct FilterLowering {
     }
     YAML::Node type_node = Reader::get(node, "TYPE");
     if (!type_node.IsDefined()) {
-      reader.missing_key(node, "TYPE", "a filter", fmt::format("TYPE is one of: {}", fmt::join(kFilterTypes, ", ")));
+      reader.missing_key(node, "TYPE", reader.span(node), "a filter", fmt::format("TYPE is one of: {}", fmt::join(kFilterTypes, ", ")));
       return invalid(reader.span(node));
     }
     auto type_text = reader.scalar(type_node, "TYPE");
@@ -82,7 +82,7 @@ struct FilterLowering {
     }
     YAML::Node patterns_node = Reader::get(node, "PATTERNS");
     if (!patterns_node.IsDefined()) {
-      reader.missing_key(node, "PATTERNS", "a name filter", "write e.g. `PATTERNS: [\"head.\", \"meta_\"]`");
+      reader.missing_key(node, "PATTERNS", span, "a name filter", "write e.g. `PATTERNS: [\"head.\", \"meta_\"]`");
       return invalid(span);
     }
     auto patterns = reader.string_list(patterns_node, "PATTERNS");
@@ -105,7 +105,7 @@ struct FilterLowering {
     reader.check_keys(node, {"TYPE", "DIMENSIONS"}, "a dimension filter");
     YAML::Node dims = Reader::get(node, "DIMENSIONS");
     if (!dims.IsDefined()) {
-      reader.missing_key(node, "DIMENSIONS", "a dimension filter", "write e.g. `DIMENSIONS: [1]` for biases and norm weights");
+      reader.missing_key(node, "DIMENSIONS", span, "a dimension filter", "write e.g. `DIMENSIONS: [1]` for biases and norm weights");
       return invalid(span);
     }
     auto ranks = reader.int_list(dims, "DIMENSIONS");
@@ -123,7 +123,7 @@ struct FilterLowering {
     reader.check_keys(node, {"TYPE", "LAYER_TYPES"}, "a layer_type filter");
     YAML::Node value = Reader::get(node, "LAYER_TYPES");
     if (!value.IsDefined()) {
-      reader.missing_key(node, "LAYER_TYPES", "a layer_type filter", "write e.g. `LAYER_TYPES: [LayerNorm, BatchNorm2d]`");
+      reader.missing_key(node, "LAYER_TYPES", span, "a layer_type filter", "write e.g. `LAYER_TYPES: [LayerNorm, BatchNorm2d]`");
       return invalid(span);
     }
     return layer_types(value, span).value_or(invalid(span));
@@ -150,7 +150,7 @@ struct FilterLowering {
     reader.check_keys(node, {"TYPE", "STAGES"}, "a stage_based filter");
     YAML::Node value = Reader::get(node, "STAGES");
     if (!value.IsDefined()) {
-      reader.missing_key(node, "STAGES", "a stage_based filter", "write e.g. `STAGES: [0, 1]`");
+      reader.missing_key(node, "STAGES", span, "a stage_based filter", "write e.g. `STAGES: [0, 1]`");
       return invalid(span);
     }
     auto stages = reader.string_list(value, "STAGES");
@@ -162,7 +162,7 @@ struct FilterLowering {
     reader.check_keys(node, {"TYPE", "FILTERS"}, all ? "an and filter" : "an or filter");
     YAML::Node filters = Reader::get(node, "FILTERS");
     if (!filters.IsDefined()) {
-      reader.missing_key(node, "FILTERS", all ? "an and filter" : "an or filter", "write `FILTERS:` and a list of filters");
+      reader.missing_key(node, "FILTERS", span, all ? "an and filter" : "an or filter", "write `FILTERS:` and a list of filters");
       return invalid(span);
     }
     if (!filters.IsSequence()) {
@@ -182,7 +182,7 @@ struct FilterLowering {
     reader.check_keys(node, {"TYPE", std::string(key)}, where);
     YAML::Node inner = Reader::get(node, key);
     if (!inner.IsDefined()) {
-      reader.missing_key(node, key, where, fmt::format("write `{}:` and the filter to negate", key));
+      reader.missing_key(node, key, span, where, fmt::format("write `{}:` and the filter to negate", key));
       return invalid(span);
     }
     return Predicate{Not{lower(inner)}, span};

@@ -45,8 +45,16 @@ SourceSpan Reader::span(const YAML::Mark& mark, std::size_t length) const {
 }
 
 SourceSpan Reader::span(const YAML::Node& node) const {
-  std::size_t length = node.IsScalar() ? node.Scalar().size() : 1;
+  std::size_t length = 1;
+  if (node.IsScalar()) length = node.Scalar().size() + (node.Tag() == "!" ? 2 : 0);  // quoted: the quotes too
   return span(node.Mark(), length);
+}
+
+SourceSpan Reader::key_span(const YAML::Node& map, std::string_view key) const {
+  if (map.IsMap())
+    for (auto it = map.begin(); it != map.end(); ++it)
+      if (it->first.IsScalar() && it->first.Scalar() == key) return span(it->first);
+  return span(map);
 }
 
 YAML::Node Reader::get(const YAML::Node& map, std::string_view key) {
@@ -56,7 +64,8 @@ YAML::Node Reader::get(const YAML::Node& map, std::string_view key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-void Reader::missing_key(const YAML::Node& map, std::string_view key, std::string_view where, std::string_view hint) {
+void Reader::missing_key(const YAML::Node& map, std::string_view key, const SourceSpan& at, std::string_view where,
+                         std::string_view hint) {
   std::string lowered = lowercase(key);
   for (auto it = map.begin(); it != map.end(); ++it) {
     if (it->first.IsScalar() && lowercase(it->first.Scalar()) == lowered) {
@@ -66,7 +75,7 @@ void Reader::missing_key(const YAML::Node& map, std::string_view key, std::strin
       return;
     }
   }
-  diagnostics_.error(code::missing_key, span(map), fmt::format("{} needs the key {}", where, key), std::string(hint));
+  diagnostics_.error(code::missing_key, at, fmt::format("{} needs the key {}", where, key), std::string(hint));
 }
 
 std::optional<std::string> Reader::scalar(const YAML::Node& value, std::string_view key) {

@@ -30,8 +30,12 @@ class Reader {
   // The value under `key` of a mapping, or an undefined node. Never inserts.
   static YAML::Node get(const YAML::Node& map, std::string_view key);
 
-  // Reports T0203 (naming a differently-cased key that was found instead).
-  void missing_key(const YAML::Node& map, std::string_view key, std::string_view where, std::string_view hint);
+  // The span of `key` itself in a mapping (not of its value), or of the map.
+  SourceSpan key_span(const YAML::Node& map, std::string_view key) const;
+
+  // Reports T0203 at `at` (naming a differently-cased key found instead).
+  void missing_key(const YAML::Node& map, std::string_view key, const SourceSpan& at, std::string_view where,
+                   std::string_view hint);
 
   // Typed reads; each reports T0204 at the value and returns nullopt on a mismatch.
   std::optional<std::string> scalar(const YAML::Node& value, std::string_view key);

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "engine/diagnostic.hpp"
 #include "runtime/input_error.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/eval_command.hpp"
@@ -34,7 +35,10 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& version) {
       return app.exit(version);
     } catch (const CLI::ParseError& error) {
-      app.exit(error);
+      std::string help = "taxon --help";
+      for (const CLI::App* command : app.get_subcommands()) help = fmt::format("taxon {} --help", command->get_name());
+      std::cerr << fmt::format("error[{}]: {}\n = hint: `{}` lists the options, with examples\n", taxon::code::usage,
+                               error.what(), help);
       return kCouldNot;
     }
     return kDone;

@@ -1,0 +1,41 @@
+#include <doctest/doctest.h>
+
+#include "engine/diagnostic.hpp"
+
+using namespace taxon;
+
+TEST_CASE("a diagnostic renders header, source line, caret and hint") {
+  auto file = std::make_shared<SourceFile>(SourceFile{"rules.yaml", "FILTER:\n  TYPE: nmae\n  PATTERNS: [x]\n"});
+  Diagnostic d{"T0201", Severity::error, SourceSpan{file, 2, 9, 4}, "unknown filter TYPE 'nmae'", "did you mean 'name'?"};
+  CHECK(render_text(d) ==
+        "error[T0201]: rules.yaml:2:9: unknown filter TYPE 'nmae'\n"
+        "2 |   TYPE: nmae\n"
+        "  |         ^^^^\n"
+        "  = hint: did you mean 'name'?\n");
+}
+
+TEST_CASE("the caret never runs past the end of the line, and tabs do not shift it") {
+  auto file = std::make_shared<SourceFile>(SourceFile{"r.yaml", "\tab\r\n"});
+  Diagnostic d{"T0101", Severity::warning, SourceSpan{file, 1, 2, 10}, "m", ""};
+  CHECK(render_text(d) == "warning[T0101]: r.yaml:1:2: m\n1 |  ab\n  |  ^^\n");
+}
+
+TEST_CASE("a diagnostic without a position has no source line") {
+  auto file = std::make_shared<SourceFile>(SourceFile{"r.yaml", ""});
+  Diagnostic d{"T0206", Severity::error, SourceSpan{file, 0, 0, 1}, "empty", "write rules"};
+  CHECK(render_text(d) == "error[T0206]: r.yaml: empty\n = hint: write rules\n");
+}
+
+TEST_CASE("lists fold after the limit") {
+  std::vector<Diagnostic> many(7, Diagnostic{"T0501", Severity::warning, {}, "m", ""});
+  std::string text = render_text(many, 5);
+  CHECK(text.find("and 2 more (raise --max-errors to see them)\n") != std::string::npos);
+}
+
+TEST_CASE("closest_match suggests a near spelling and nothing for a far one") {
+  std::vector<std::string> candidates{"name", "dimension", "layer_type", "and", "or"};
+  CHECK(closest_match("nmae", candidates) == "name");
+  CHECK(closest_match("layertype", candidates) == "layer_type");
+  CHECK(closest_match("Dimension", candidates) == "dimension");
+  CHECK(closest_match("completely_else", candidates).empty());
+}
