@@ -36,6 +36,8 @@ void Diagnostics::append(const Diagnostics& other) {
 
 namespace {
 
+constexpr std::size_t kMaxShownLine = 100;
+
 // Tabs would misplace the caret; show them as one space each, as rustc does.
 std::string printable_line(std::string_view line) {
   std::string out(line);
@@ -60,12 +62,25 @@ std::string render_text(const Diagnostic& d) {
     std::string number = std::to_string(d.span.line);
     gutter.assign(number.size(), ' ');
     if (!line.empty()) {
-      uint32_t col = std::max<uint32_t>(d.span.col, 1);
-      uint32_t length = std::max<uint32_t>(d.span.length, 1);
-      // Never underline past the end of the line (a span may run onto the next).
-      if (col - 1 < line.size()) length = std::min<uint32_t>(length, static_cast<uint32_t>(line.size()) - (col - 1));
-      out += fmt::format("{} | {}\n{} | {}{}\n", number, printable_line(line), gutter,
-                         std::string(col - 1, ' '), std::string(length, '^'));
+      std::size_t col = std::max<uint32_t>(d.span.col, 1) - 1;  // 0-based from here on
+      std::size_t length = std::max<uint32_t>(d.span.length, 1);
+      // Long lines (minified YAML, generated files) are shown as a window
+      // around the caret, so one diagnostic stays a few short lines.
+      std::string prefix, suffix;
+      if (line.size() > kMaxShownLine) {
+        std::size_t start = col > kMaxShownLine / 4 ? col - kMaxShownLine / 4 : 0;
+        start = std::min(start, line.size() > kMaxShownLine ? line.size() - kMaxShownLine : 0);
+        if (start > 0) prefix = "...";
+        if (start + kMaxShownLine < line.size()) suffix = "...";
+        line = line.substr(start, kMaxShownLine);
+        col = col >= start ? col - start + prefix.size() : prefix.size();
+      }
+      std::string shown = prefix + printable_line(line) + suffix;
+      // Never underline past the end of the shown text (a span may run onto the next line).
+      if (col < shown.size()) length = std::min(length, shown.size() - suffix.size() - col);
+      else col = shown.size();
+      length = std::max<std::size_t>(length, 1);
+      out += fmt::format("{} | {}\n{} | {}{}\n", number, shown, gutter, std::string(col, ' '), std::string(length, '^'));
     }
   }
   if (!d.hint.empty()) out += fmt::format("{} = hint: {}\n", gutter, d.hint);

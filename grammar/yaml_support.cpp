@@ -6,12 +6,18 @@
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 
 namespace taxon::yaml {
 
 std::optional<YAML::Node> parse_document(const SourceRef& source, Diagnostics& diagnostics) {
   try {
     return YAML::Load(source->text);
+  } catch (const YAML::DeepRecursion& error) {
+    SourceSpan span{source, static_cast<uint32_t>(error.mark.line + 1), static_cast<uint32_t>(error.mark.column + 1), 1};
+    diagnostics.error(code::yaml_syntax, span, fmt::format("YAML nested more than {} levels deep", error.depth()),
+                      "rule files never need such depth; flatten the nesting (an `or` takes any number of filters)");
+    return std::nullopt;
   } catch (const YAML::Exception& error) {
     SourceSpan span{source, static_cast<uint32_t>(error.mark.line + 1), static_cast<uint32_t>(error.mark.column + 1), 1};
     if (error.mark.is_null()) span.line = 0;

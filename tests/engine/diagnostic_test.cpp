@@ -39,3 +39,12 @@ TEST_CASE("closest_match suggests a near spelling and nothing for a far one") {
   CHECK(closest_match("Dimension", candidates) == "dimension");
   CHECK(closest_match("completely_else", candidates).empty());
 }
+
+TEST_CASE("a long line is shown as a window around the caret") {
+  std::string line = std::string(300, 'a') + "BAD" + std::string(300, 'b');
+  auto file = std::make_shared<SourceFile>(SourceFile{"r.yaml", line + "\n"});
+  Diagnostic d{"T0201", Severity::error, SourceSpan{file, 1, 301, 3}, "m", ""};
+  std::string text = render_text(d);
+  CHECK(text == "error[T0201]: r.yaml:1:301: m\n1 | ..." + std::string(25, 'a') + "BAD" + std::string(72, 'b') +
+                    "...\n  | " + std::string(28, ' ') + "^^^\n");
+}
