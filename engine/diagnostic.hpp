@@ -21,6 +21,16 @@ namespace code {
 inline constexpr std::string_view usage = "T0001";
 // T01xx: the rule file's syntax.
 inline constexpr std::string_view yaml_syntax = "T0101";
+inline constexpr std::string_view syntax_error = "T0102";
+inline constexpr std::string_view unterminated_literal = "T0103";
+inline constexpr std::string_view nesting_too_deep = "T0104";
+// T011x: the meaning of taxon language source.
+inline constexpr std::string_view unknown_identifier = "T0111";
+inline constexpr std::string_view bad_operator = "T0112";
+inline constexpr std::string_view bad_value = "T0113";
+inline constexpr std::string_view unknown_capture = "T0114";
+inline constexpr std::string_view import_failed = "T0115";
+inline constexpr std::string_view import_cycle = "T0116";
 // T02xx: the rule file's structure.
 inline constexpr std::string_view unknown_filter_type = "T0201";
 inline constexpr std::string_view unknown_match_type = "T0202";
@@ -38,6 +48,18 @@ inline constexpr std::string_view python_only_regex = "T0302";
 inline constexpr std::string_view needs_module_types = "T0401";
 inline constexpr std::string_view no_reference = "T0402";
 inline constexpr std::string_view no_stage_map = "T0403";
+inline constexpr std::string_view unknown_module = "T0404";
+inline constexpr std::string_view capture_not_number = "T0405";
+// T07xx: lint findings (taxon lint).
+inline constexpr std::string_view unused_binding = "T0701";
+inline constexpr std::string_view shadowed_binding = "T0702";
+inline constexpr std::string_view always_true = "T0703";
+inline constexpr std::string_view always_false = "T0704";
+inline constexpr std::string_view redundant_pattern = "T0705";
+inline constexpr std::string_view trailing_dot_regex = "T0706";
+inline constexpr std::string_view backtracking_regex = "T0707";
+inline constexpr std::string_view shadowed_pattern = "T0708";
+inline constexpr std::string_view shadowed_group = "T0709";
 // T05xx: what evaluation found.
 inline constexpr std::string_view group_overlap = "T0501";
 inline constexpr std::string_view matches_nothing = "T0502";

@@ -1,6 +1,8 @@
 #include "engine/evaluate.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
@@ -11,6 +13,7 @@
 #include <re2/re2.h>
 
 #include "engine/regex.hpp"
+#include "engine/value_expr.hpp"
 
 namespace taxon {
 namespace {
@@ -46,6 +49,7 @@ class Matcher {
     }
     for (std::size_t i = 0; i < table.tensors.size(); ++i)
       if (auto first = table.tensors[i].tied_to) alias_owner_types_[*first].push_back(table.tensors[i].module_type);
+    frozen_by_rule_.assign(table.tensors.size(), false);
   }
 
   // Compiles regexes and reports what the table cannot answer, once per rule.
@@ -61,6 +65,8 @@ class Matcher {
               diagnostics.error(code::needs_module_types, predicate.span,
                                 "this rule needs module types, and the tensors evaluated have none",
                                 "give a model dump (with \"modules\" and \"module_type\"), not a checkpoint's dump");
+          } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
+            check_module_paths(node, predicate.span, diagnostics);
           } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {
             if (!reference_)
               diagnostics.warning(code::no_reference, predicate.span,
@@ -81,6 +87,39 @@ class Matcher {
         predicate.node);
   }
 
+  // requires_grad, after the program's freeze rules.
+  bool trainable(std::size_t index) const { return table_.tensors[index].requires_grad && !frozen_by_rule_[index]; }
+  void freeze(std::size_t index) { frozen_by_rule_[index] = true; }
+
+  // The named captures the predicate's regexes bind for this tensor (those
+  // under `not` never bind); the first binding of a name wins.
+  void captures(const Predicate& predicate, std::size_t index, std::map<std::string, std::string>& out) const {
+    std::visit(
+        [&](const auto& node) {
+          using Node = std::decay_t<decltype(node)>;
+          if constexpr (std::is_same_v<Node, StringMatch>) {
+            if (node.op != MatchOp::regex) return;
+            std::string_view subject =
+                node.field == StringField::name ? match_names_[index] : std::string_view(table_.tensors[index].module);
+            for (const auto& pattern : node.patterns) {
+              auto found = regexes_.find(pattern);
+              if (found == regexes_.end() || !found->second) continue;
+              const RE2& re = *found->second;
+              std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re.NumberOfCapturingGroups()) + 1);
+              if (!re.Match(re2::StringPiece(subject.data(), subject.size()), 0, subject.size(), RE2::UNANCHORED,
+                            groups.data(), static_cast<int>(groups.size())))
+                continue;
+              for (const auto& [name, group] : re.NamedCapturingGroups())
+                if (groups[static_cast<std::size_t>(group)].data())
+                  out.emplace(name, std::string(groups[static_cast<std::size_t>(group)]));
+            }
+          } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
+            for (const auto& term : node.terms) captures(term, index, out);
+          }
+        },
+        predicate.node);
+  }
+
   bool matches(const Predicate& predicate, std::size_t index) const {
     const TensorRecord& tensor = table_.tensors[index];
     return std::visit(
@@ -96,6 +135,16 @@ class Matcher {
           } else if constexpr (std::is_same_v<Node, RankIn>) {
             return std::find(node.ranks.begin(), node.ranks.end(), static_cast<int64_t>(tensor.rank())) !=
                    node.ranks.end();
+          } else if constexpr (std::is_same_v<Node, ShapeIs>) {
+            if (node.dims.size() != tensor.shape.size()) return false;
+            for (std::size_t d = 0; d < node.dims.size(); ++d)
+              if (node.dims[d] && *node.dims[d] != tensor.shape[d]) return false;
+            return true;
+          } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
+            return std::any_of(node.paths.begin(), node.paths.end(), [&](const std::string& path) {
+              return path.empty() || tensor.module == path ||
+                     (tensor.module.size() > path.size() && tensor.module.starts_with(path) && tensor.module[path.size()] == '.');
+            });
           } else if constexpr (std::is_same_v<Node, DtypeIn>) {
             return std::find(node.dtypes.begin(), node.dtypes.end(), tensor.dtype) != node.dtypes.end();
           } else if constexpr (std::is_same_v<Node, KindIs>) {
@@ -103,7 +152,7 @@ class Matcher {
           } else if constexpr (std::is_same_v<Node, ModuleTypeIn>) {
             return owner_type_in(index, node.types);
           } else if constexpr (std::is_same_v<Node, RequiresGrad>) {
-            return tensor.requires_grad == node.value;
+            return trainable(index) == node.value;
           } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {
             if (!reference_) return true;
             auto found = reference_->shapes.find(std::string(match_names_[index]));
@@ -150,6 +199,23 @@ class Matcher {
     return aliases != alias_owner_types_.end() && std::any_of(aliases->second.begin(), aliases->second.end(), in_types);
   }
 
+  // A path that names no module is a typo more often than not (anemoi's
+  // freeze lists): say so, with the closest module paths.
+  void check_module_paths(const ModuleUnder& node, const SourceSpan& span, Diagnostics& diagnostics) {
+    if (table_.modules.empty()) return;
+    for (const auto& path : node.paths) {
+      bool found = std::any_of(table_.modules.begin(), table_.modules.end(),
+                               [&](const auto& module) { return module.first == path; });
+      if (found) continue;
+      std::vector<std::string> paths;
+      for (const auto& module : table_.modules) paths.push_back(module.first);
+      std::string suggestion = closest_match(path, paths);
+      diagnostics.error(code::unknown_module, span, fmt::format("no module is named '{}'", path),
+                        suggestion.empty() ? "module paths are dotted, as named_modules() gives them: encoder, processor.0"
+                                           : fmt::format("did you mean '{}'?", suggestion));
+    }
+  }
+
   void compile(const std::string& pattern, const SourceSpan& span, Diagnostics& diagnostics) {
     if (regexes_.contains(pattern)) return;
     std::string error;
@@ -164,6 +230,7 @@ class Matcher {
   std::vector<std::string_view> match_names_;
   std::unordered_map<std::size_t, std::vector<std::string>> alias_owner_types_;
   std::unordered_map<std::string, std::shared_ptr<const RE2>> regexes_;
+  std::vector<bool> frozen_by_rule_;
 };
 
 bool in_universe(const TensorRecord& tensor, Universe universe) {
@@ -209,9 +276,45 @@ void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTa
       }
       result.overlaps.push_back(std::move(overlap));
     }
-    if (matched.empty() && tensor.requires_grad) fallback.tensors.push_back(i);  // frozen never reaches DEFAULT
+    if (matched.empty() && matcher.trainable(i)) fallback.tensors.push_back(i);  // frozen never reaches DEFAULT
   }
   result.groups.push_back(std::move(fallback));
+}
+
+bool has_computed(const std::vector<GroupOption>& options) {
+  return std::any_of(options.begin(), options.end(), [](const GroupOption& o) { return o.computed.has_value(); });
+}
+
+// Per-tensor values of computed options, from the captures of the group's regexes.
+void compute_options(const Group& group, const Matcher& matcher, const TensorTable& table, GroupResult& result,
+                     Diagnostics& diagnostics) {
+  std::set<std::string> reported;
+  for (std::size_t index : result.tensors) {
+    std::map<std::string, std::string> captured;
+    matcher.captures(group.predicate, index, captured);
+    std::map<std::string, double> numbers;
+    for (const auto& [name, text] : captured) {
+      char* end = nullptr;
+      double value = std::strtod(text.c_str(), &end);
+      if (!text.empty() && end == text.c_str() + text.size()) numbers[name] = value;
+    }
+    TensorOptions values{index, {}};
+    for (const auto& option : group.options) {
+      if (!option.computed) continue;
+      double value = evaluate_value(*option.computed, numbers);
+      if (std::isnan(value)) {
+        values.values.emplace_back(option.key, OptionValue{});
+        if (reported.insert(option.key).second)
+          diagnostics.error(code::capture_not_number, option.span,
+                            fmt::format("{} = {} has no value for {}: a capture it uses did not match a number",
+                                        option.key, option.computed_text, table.tensors[index].name),
+                            "make the capture match digits only, e.g. (?P<i>\\d+)");
+        continue;
+      }
+      values.values.emplace_back(option.key, OptionValue{value});
+    }
+    result.per_tensor.push_back(std::move(values));
+  }
 }
 
 void report_group_findings(const GroupSet& set, const TensorTable& table, const std::vector<bool>& already_reported,
@@ -281,12 +384,25 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
       group_reported.push_back(result.diagnostics.items().size() > before);
     }
 
-  for (std::size_t s = 0; s < program.selections.size(); ++s) {
+  // Freeze rules first: what they select is frozen for every other rule.
+  std::vector<std::vector<std::size_t>> selected_by(program.selections.size());
+  auto run_selection = [&](std::size_t s) {
     const Selection& selection = program.selections[s];
-    SelectionResult selected{selection.name, {}, selection.span};
     for (std::size_t i = 0; i < table.tensors.size(); ++i)
       if (in_universe(table.tensors[i], selection.universe) && matcher.matches(selection.predicate, i))
-        selected.tensors.push_back(i);
+        selected_by[s].push_back(i);
+  };
+  for (std::size_t s = 0; s < program.selections.size(); ++s)
+    if (program.selections[s].freezes) run_selection(s);
+  for (std::size_t s = 0; s < program.selections.size(); ++s)
+    if (program.selections[s].freezes)
+      for (std::size_t i : selected_by[s]) matcher.freeze(i);
+  for (std::size_t s = 0; s < program.selections.size(); ++s)
+    if (!program.selections[s].freezes) run_selection(s);
+
+  for (std::size_t s = 0; s < program.selections.size(); ++s) {
+    const Selection& selection = program.selections[s];
+    SelectionResult selected{selection.name, std::move(selected_by[s]), selection.span};
     if (selected.tensors.empty() && !selection_reported[s])
       result.diagnostics.warning(code::matches_nothing, selection.span,
                                  fmt::format("selection {} matches no tensor", selection.name),
@@ -295,6 +411,9 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
   }
   if (program.groups) {
     evaluate_groups(*program.groups, matcher, table, result);
+    for (std::size_t g = 0; g < program.groups->groups.size(); ++g)
+      if (has_computed(program.groups->groups[g].options))
+        compute_options(program.groups->groups[g], matcher, table, result.groups[g], result.diagnostics);
     report_group_findings(*program.groups, table, group_reported, result);
   }
   return result;

@@ -22,12 +22,19 @@ struct SelectionResult {
   SourceSpan span;
 };
 
+// The values of a group's computed options for one tensor.
+struct TensorOptions {
+  std::size_t tensor = 0;
+  std::vector<std::pair<std::string, OptionValue>> values;  // null where a capture was missing
+};
+
 struct GroupResult {
   std::string name;
   std::vector<GroupOption> options;  // effective options (own, then inherited)
   std::vector<std::size_t> tensors;  // indices into the table, in table order
   bool is_default = false;
   SourceSpan span;
+  std::vector<TensorOptions> per_tensor;  // one per tensor, when an option is computed from captures
 };
 
 // A tensor that two or more groups matched.

@@ -53,6 +53,17 @@ struct RankIn {
   std::vector<int64_t> ranks;
 };
 
+// The shape, dimension by dimension; nullopt matches any size.
+struct ShapeIs {
+  std::vector<std::optional<int64_t>> dims;
+};
+
+// The owning module is one of these paths or lies under one of them
+// (`encoder` covers `encoder` and `encoder.layers.0`, not `encoder_2`).
+struct ModuleUnder {
+  std::vector<std::string> paths;
+};
+
 struct DtypeIn {
   std::vector<std::string> dtypes;
 };
@@ -96,8 +107,8 @@ struct Not {
   Box<Predicate> term;
 };
 
-using PredicateNode = std::variant<Constant, StringMatch, RankIn, DtypeIn, KindIs, ModuleTypeIn, RequiresGrad,
-                                   NewlyInitialized, StageIn, AllOf, AnyOf, Not>;
+using PredicateNode = std::variant<Constant, StringMatch, RankIn, ShapeIs, DtypeIn, KindIs, ModuleTypeIn, ModuleUnder,
+                                   RequiresGrad, NewlyInitialized, StageIn, AllOf, AnyOf, Not>;
 
 struct Predicate {
   PredicateNode node;
@@ -112,10 +123,33 @@ struct OptionValue {
   std::variant<std::monostate, bool, int64_t, double, std::string, List, Map> value;
 };
 
+// An option computed per tensor from the named captures of the group's
+// regexes, e.g. layer-wise decay `lr_mult = 0.75 ** (12 - i)`.
+struct ValueExpr;
+struct ValueNumber {
+  double value = 0;
+};
+struct ValueCapture {
+  std::string name;
+};
+struct ValueBinary {
+  char op = '+';  // + - * / and '^' for **
+  Box<ValueExpr> lhs;
+  Box<ValueExpr> rhs;
+};
+struct ValueNegate {
+  Box<ValueExpr> operand;
+};
+struct ValueExpr {
+  std::variant<ValueNumber, ValueCapture, ValueBinary, ValueNegate> node;
+};
+
 struct GroupOption {
   std::string key;  // as written
-  OptionValue value;
+  OptionValue value;  // the value, when it is a constant
   SourceSpan span;
+  std::optional<ValueExpr> computed = std::nullopt;  // set when it depends on captures
+  std::string computed_text = {};                    // the expression as written, for reports
 };
 
 // Which tensors a selection or group considers at all.
@@ -129,6 +163,9 @@ struct Selection {
   Predicate predicate;
   Universe universe = Universe::parameters;
   SourceSpan span;
+  // The tensors it selects are frozen before anything else is evaluated
+  // (so they never reach the default group, and GradNorm skips them).
+  bool freezes = false;
 };
 
 struct Group {

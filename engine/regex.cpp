@@ -1,5 +1,6 @@
 #include "engine/regex.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -19,6 +20,18 @@ std::shared_ptr<const re2::RE2> compile_regex(std::string_view pattern, std::str
     return nullptr;
   }
   return compiled;
+}
+
+std::vector<std::string> regex_capture_names(std::string_view pattern) {
+  std::string error;
+  auto compiled = compile_regex(pattern, error);
+  if (!compiled) return {};
+  std::vector<std::pair<int, std::string>> by_index;
+  for (const auto& [name, index] : compiled->NamedCapturingGroups()) by_index.emplace_back(index, name);
+  std::sort(by_index.begin(), by_index.end());
+  std::vector<std::string> names;
+  for (auto& [index, name] : by_index) names.push_back(std::move(name));
+  return names;
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace re2 {
 class RE2;
@@ -21,6 +22,9 @@ struct RegexProblem {
 
 // nullopt when RE2 accepts the pattern.
 std::optional<RegexProblem> check_regex(std::string_view pattern);
+
+// The named capture groups of a valid pattern, in order of appearance.
+std::vector<std::string> regex_capture_names(std::string_view pattern);
 
 // The compiled pattern, or null with `error` set.
 std::shared_ptr<const re2::RE2> compile_regex(std::string_view pattern, std::string& error);

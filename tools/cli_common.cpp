@@ -1,11 +1,13 @@
 #include "tools/cli_common.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "grammar/linnaeus_yaml.hpp"
+#include "grammar/tx_lower.hpp"
 #include "runtime/files.hpp"
 #include "runtime/input_error.hpp"
 
@@ -49,15 +51,44 @@ nlohmann::ordered_json to_json(const OptionValue& value) {
       value.value);
 }
 
+SourceRef resolve_import(const std::string& path, const SourceFile& from, std::string& error) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  fs::path requested(path);
+  if (requested.is_absolute()) {
+    candidates.push_back(requested);
+  } else {
+    candidates.push_back(fs::path(from.path).parent_path() / requested);
+    const char* stdlib = std::getenv("TAXON_STDLIB");
+    candidates.push_back(fs::path(stdlib && *stdlib ? stdlib : TAXON_STDLIB_DIR) / requested);
+  }
+  for (const auto& candidate : candidates) {
+    std::error_code ignored;
+    if (fs::is_regular_file(candidate, ignored)) return load_source(candidate.lexically_normal().string());
+  }
+  error = fmt::format("no such file next to {} or in the stdlib", from.path);
+  return nullptr;
+}
+
 LoadedRules load_rules(const std::string& path) {
   std::string extension = std::filesystem::path(path).extension().string();
-  if (extension != ".yaml" && extension != ".yml")
-    throw InputError(code::unsupported_input,
-                     fmt::format("{}: unknown kind of rule file '{}'; taxon reads linnaeus YAML (.yaml, .yml)", path,
-                                 extension));
   LoadedRules rules;
+  if (extension == ".yaml" || extension == ".yml") {
+    rules.source = load_source(path);
+    rules.program = lower_linnaeus_yaml(rules.source, rules.diagnostics);
+    rules.is_yaml = true;
+    return rules;
+  }
+  if (extension != ".tx" && path != "-")
+    throw InputError(code::unsupported_input,
+                     fmt::format("{}: unknown kind of rule file '{}'; taxon reads the taxon language (.tx) and "
+                                 "linnaeus YAML (.yaml, .yml)",
+                                 path, extension));
   rules.source = load_source(path);
-  rules.program = lower_linnaeus_yaml(rules.source, rules.diagnostics);
+  tx::Lowered lowered = tx::parse_and_lower(rules.source, rules.diagnostics, resolve_import);
+  rules.program = std::move(lowered.program);
+  rules.lint = std::move(lowered.lint);
+  rules.plans = std::move(lowered.plans);
   return rules;
 }
 

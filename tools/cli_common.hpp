@@ -9,6 +9,7 @@
 
 #include "engine/diagnostic.hpp"
 #include "engine/ir.hpp"
+#include "grammar/tx_ast.hpp"
 
 namespace taxon::cli {
 
@@ -37,7 +38,14 @@ struct LoadedRules {
   SourceRef source;
   Program program;
   Diagnostics diagnostics;
+  Diagnostics lint;                 // findings only `taxon lint` reports
+  std::vector<tx::Plan> plans;      // checkpoint plans (taxon language only)
+  bool is_yaml = false;
 };
+
+// Where `import "x.tx"` looks: next to the importing file, then in taxon's
+// stdlib/ ($TAXON_STDLIB overrides the built-in location).
+SourceRef resolve_import(const std::string& path, const SourceFile& from, std::string& error);
 
 // Reads and lowers a rule file, choosing the front end by its extension.
 // Throws InputError when the file cannot be read or has an unknown kind.

@@ -19,7 +19,7 @@ void EvalCommand::add_to(CLI::App& app) {
       "\n"
       "Exit status: 0 done; 1 an error-level finding stands (e.g. a layer_type rule on a dump\n"
       "without module types); 2 the rules or the dump could not be read.");
-  eval->add_option("RULES", rules, "Rule file: a linnaeus filter tree or config (.yaml)")->required();
+  eval->add_option("RULES", rules, "Rule file: taxon language (.tx) or a linnaeus filter tree or config (.yaml)")->required();
   eval->add_option("--dump", dump, "Model dump (model-dump/1 JSON) to evaluate against")->required();
   eval->add_option("--reference", reference,
                    "Reference model dump for `initialization` filters: a tensor counts as newly initialized "

@@ -31,9 +31,14 @@ std::string options_text(const std::vector<GroupOption>& options) {
   std::string out;
   for (const auto& option : options) {
     if (!out.empty()) out += ' ';
-    out += option.key + "=" + option_text(option.value);
+    out += option.key + "=" + (option.computed ? "(" + option.computed_text + ")" : option_text(option.value));
   }
   return out;
+}
+
+nlohmann::ordered_json option_json(const GroupOption& option) {
+  if (option.computed) return {{"expr", option.computed_text}};
+  return to_json(option.value);
 }
 
 int64_t element_total(const TensorTable& table, const std::vector<std::size_t>& tensors) {
@@ -43,9 +48,18 @@ int64_t element_total(const TensorTable& table, const std::vector<std::size_t>& 
 }
 
 void list_names(std::string& out, const TensorTable& table, const std::vector<std::size_t>& tensors,
-                const TextReportOptions& options) {
+                const TextReportOptions& options, const std::vector<TensorOptions>& per_tensor = {}) {
   std::size_t shown = options.list_all ? tensors.size() : std::min(tensors.size(), options.folded_after);
-  for (std::size_t k = 0; k < shown; ++k) out += fmt::format("      {}\n", table.tensors[tensors[k]].name);
+  std::size_t width = 0;
+  for (std::size_t k = 0; k < shown && !per_tensor.empty(); ++k) width = std::max(width, table.tensors[tensors[k]].name.size());
+  for (std::size_t k = 0; k < shown; ++k) {
+    out += fmt::format("      {}", table.tensors[tensors[k]].name);
+    if (k < per_tensor.size()) {
+      out += std::string(width - table.tensors[tensors[k]].name.size() + 2, ' ');
+      for (const auto& [key, value] : per_tensor[k].values) out += fmt::format(" {}={}", key, option_text(value));
+    }
+    out += "\n";
+  }
   if (shown < tensors.size()) out += fmt::format("      ... and {} more (--all lists them)\n", tensors.size() - shown);
 }
 
@@ -88,7 +102,7 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
     for (const auto& group : result.groups) {
       out += fmt::format("  {:<{}}  {}  {}\n", group.name, width, count_line(table, group.tensors),
                          options_text(group.options));
-      list_names(out, table, group.tensors, options);
+      list_names(out, table, group.tensors, options, group.per_tensor);
     }
     if (!result.overlaps.empty()) {
       out += fmt::format("\noverlaps: {} parameter{} matched by two or more groups\n", result.overlaps.size(),
@@ -122,8 +136,17 @@ nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTa
   out["groups"] = nlohmann::ordered_json::object();
   for (const auto& group : result.groups) {
     nlohmann::ordered_json options = nlohmann::ordered_json::object();
-    for (const auto& option : group.options) options[option.key] = to_json(option.value);
+    for (const auto& option : group.options) options[option.key] = option_json(option);
     out["groups"][group.name] = {{"options", std::move(options)}, {"tensors", names(group.tensors)}};
+    if (!group.per_tensor.empty()) {
+      nlohmann::ordered_json per_tensor = nlohmann::ordered_json::object();
+      for (const auto& entry : group.per_tensor) {
+        nlohmann::ordered_json values = nlohmann::ordered_json::object();
+        for (const auto& [key, value] : entry.values) values[key] = to_json(value);
+        per_tensor[table.tensors[entry.tensor].name] = std::move(values);
+      }
+      out["groups"][group.name]["per_tensor"] = std::move(per_tensor);
+    }
   }
   out["overlaps"] = nlohmann::ordered_json::array();
   for (const auto& overlap : result.overlaps)

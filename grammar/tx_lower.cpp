@@ -1,0 +1,568 @@
+#include "grammar/tx_lower.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "engine/regex.hpp"
+#include "engine/value_expr.hpp"
+#include "grammar/tx_parser.hpp"
+#include "grammar/tx_print.hpp"
+
+namespace taxon::tx {
+namespace {
+
+// PyTorch's dtype names, and the other spellings the language accepts.
+const std::vector<std::pair<std::string, std::string>> kDtypes{
+    {"float64", "float64"}, {"float32", "float32"}, {"float16", "float16"}, {"bfloat16", "bfloat16"},
+    {"float8_e4m3fn", "float8_e4m3fn"}, {"float8_e5m2", "float8_e5m2"}, {"complex64", "complex64"},
+    {"complex128", "complex128"}, {"int64", "int64"}, {"int32", "int32"}, {"int16", "int16"}, {"int8", "int8"},
+    {"uint8", "uint8"}, {"uint16", "uint16"}, {"uint32", "uint32"}, {"uint64", "uint64"}, {"bool", "bool"},
+    {"fp64", "float64"}, {"fp32", "float32"}, {"fp16", "float16"}, {"bf16", "bfloat16"}, {"double", "float64"},
+    {"float", "float32"}, {"half", "float16"}, {"long", "int64"}, {"int", "int32"},
+    // safetensors' codes
+    {"F64", "float64"}, {"F32", "float32"}, {"F16", "float16"}, {"BF16", "bfloat16"}, {"F8_E4M3", "float8_e4m3fn"},
+    {"F8_E5M2", "float8_e5m2"}, {"C64", "complex64"}, {"I64", "int64"}, {"I32", "int32"}, {"I16", "int16"},
+    {"I8", "int8"}, {"U8", "uint8"}, {"U16", "uint16"}, {"U32", "uint32"}, {"U64", "uint64"}, {"BOOL", "bool"}};
+
+std::string_view op_list(Field field) {
+  switch (field) {
+    case Field::name: return "==, !=, starts, ends, contains, ~ (regex)";
+    case Field::module: return "==, !=, starts, ends, contains, ~ (regex), under";
+    case Field::rank: return "==, !=, <, <=, >, >=, in";
+    case Field::shape: return "==, !=";
+    case Field::dtype:
+    case Field::kind:
+    case Field::type:
+    case Field::stage: return "==, !=, in";
+  }
+  return "";
+}
+
+bool mentions_kind(const Predicate& predicate) {
+  return std::visit(
+      [](const auto& node) -> bool {
+        using Node = std::decay_t<decltype(node)>;
+        if constexpr (std::is_same_v<Node, KindIs>) return true;
+        else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>)
+          return std::any_of(node.terms.begin(), node.terms.end(), mentions_kind);
+        else if constexpr (std::is_same_v<Node, Not>) return mentions_kind(*node.term);
+        else return false;
+      },
+      predicate.node);
+}
+
+// Named captures of every regex a tensor must match for the predicate to hold
+// (those under `not` never bind).
+void collect_captures(const Predicate& predicate, std::set<std::string>& names) {
+  std::visit(
+      [&](const auto& node) {
+        using Node = std::decay_t<decltype(node)>;
+        if constexpr (std::is_same_v<Node, StringMatch>) {
+          if (node.op == MatchOp::regex)
+            for (const auto& pattern : node.patterns)
+              for (auto& name : regex_capture_names(pattern)) names.insert(std::move(name));
+        } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
+          for (const auto& term : node.terms) collect_captures(term, names);
+        }
+      },
+      predicate.node);
+}
+
+struct Binding {
+  Predicate predicate;
+  SourceSpan span;
+  bool used = false;
+  bool from_root_file = false;
+};
+
+class Lowering {
+ public:
+  Lowering(Diagnostics& diagnostics, const ImportResolver& resolve) : diagnostics_(diagnostics), resolve_(resolve) {}
+
+  Lowered run(const File& file) {
+    lowered_.program.groups = GroupSet{};
+    lowered_.program.groups->mode = GroupMode::first_match;
+    lower_file(file, true);
+    for (const auto& [name, binding] : bindings_)
+      if (binding.from_root_file && !binding.used)
+        lowered_.lint.warning(code::unused_binding, binding.span, fmt::format("binding {} is never used", name),
+                              "remove it, or use it in a rule");
+    GroupSet& set = *lowered_.program.groups;
+    if (set.groups.empty() && !has_fallback_ && set.default_options.empty()) lowered_.program.groups.reset();
+    return std::move(lowered_);
+  }
+
+ private:
+  void lower_file(const File& file, bool root) {
+    import_stack_.push_back(file.source->path);
+    for (const auto& statement : file.statements)
+      std::visit([&](const auto& node) { lower_statement(node, statement, root); }, statement.node);
+    import_stack_.pop_back();
+  }
+
+  void lower_statement(const Import& import, const Statement&, bool) {
+    if (!resolve_) {
+      diagnostics_.error(code::import_failed, import.path_span, fmt::format("cannot import \"{}\" here", import.path),
+                         "imports are resolved when taxon reads rule files from disk");
+      return;
+    }
+    std::string error;
+    SourceRef imported = resolve_(import.path, *import.path_span.file, error);
+    if (!imported) {
+      diagnostics_.error(code::import_failed, import.path_span, fmt::format("cannot import \"{}\": {}", import.path, error),
+                         "imports are found next to the importing file, then in taxon's stdlib/");
+      return;
+    }
+    if (std::find(import_stack_.begin(), import_stack_.end(), imported->path) != import_stack_.end()) {
+      diagnostics_.error(code::import_cycle, import.path_span, fmt::format("\"{}\" imports itself, through this line", import.path),
+                         "remove one of the imports that form the cycle");
+      return;
+    }
+    if (!imported_.insert(imported->path).second) return;  // each file once
+    File file = parse(imported, diagnostics_);
+    lower_file(file, false);
+  }
+
+  void lower_statement(const ModeDecl& mode, const Statement& statement, bool) {
+    GroupSet& set = *lowered_.program.groups;
+    if (mode.off) {
+      set.enabled = false;
+      set.enabled_span = statement.span;
+    } else {
+      set.mode = mode.mode;
+    }
+  }
+
+  void lower_statement(const MatchWithout& match, const Statement&, bool) { lowered_.program.strip_name_prefix = match.prefix; }
+
+  void lower_statement(const StagesDecl& stages, const Statement&, bool) {
+    StageMap map;
+    for (const auto& [stage, patterns] : stages.stages) {
+      std::vector<std::string> texts;
+      for (const auto& pattern : patterns) texts.push_back(pattern.text);
+      map.stages.emplace_back(stage.text, std::move(texts));
+    }
+    lowered_.program.stage_map = std::move(map);
+  }
+
+  void lower_statement(const Let& let, const Statement&, bool root) {
+    Predicate predicate = lower(let.expr);
+    if (auto existing = bindings_.find(let.name); existing != bindings_.end()) {
+      if (root)
+        lowered_.lint.warning(code::shadowed_binding, let.name_span,
+                              fmt::format("binding {} shadows the one on line {}", let.name, existing->second.span.line),
+                              "rules after this line see the new meaning; rename one of them to keep both");
+      existing->second.used = true;  // do not also report the earlier one as unused
+    }
+    bindings_.insert_or_assign(let.name, Binding{std::move(predicate), let.name_span, false, root});
+  }
+
+  void lower_statement(const Select& select, const Statement& statement, bool) {
+    if (!claim_name(selection_names_, select.name, select.name_span, "selection")) return;
+    Predicate predicate = lower(select.expr);
+    Universe universe = mentions_kind(predicate) ? Universe::all_tensors : Universe::parameters;
+    lowered_.program.selections.push_back(Selection{select.name, std::move(predicate), universe, statement.span});
+  }
+
+  void lower_statement(const GroupDecl& group, const Statement&, bool) {
+    if (!claim_name(group_names_, group.name, group.name_span, "group")) return;
+    GroupSet& set = *lowered_.program.groups;
+    if (!group.expr) {
+      has_fallback_ = true;
+      set.default_name = group.name;
+      set.default_span = group.name_span;
+      set.default_options = lower_options(group.options, {});
+      return;
+    }
+    Predicate predicate = lower(*group.expr);
+    std::set<std::string> captures;
+    collect_captures(predicate, captures);
+    set.groups.push_back(Group{group.name, std::move(predicate), lower_options(group.options, captures), group.name_span});
+  }
+
+  void lower_statement(const Defaults& defaults, const Statement&, bool) {
+    lowered_.program.groups->inherited_options = lower_options(defaults.options, {});
+  }
+
+  void lower_statement(const Exclude& exclude, const Statement& statement, bool) {
+    std::string name = exclude.name + "_exclude";
+    if (!claim_name(selection_names_, name, exclude.name_span, "exclusion")) return;
+    Predicate predicate = lower(exclude.expr);
+    if (exclude.name == "gradnorm")  // frozen parameters never take part in GradNorm
+      predicate = Predicate{AnyOf{{std::move(predicate), Predicate{RequiresGrad{false}, exclude.expr.span}}}, exclude.expr.span};
+    lowered_.program.selections.push_back(Selection{name, std::move(predicate), Universe::parameters, statement.span});
+  }
+
+  void lower_statement(const Freeze& freeze, const Statement& statement, bool) {
+    if (!claim_name(selection_names_, "freeze", statement.span, "freeze rule")) return;
+    lowered_.program.selections.push_back(Selection{"freeze", lower(freeze.expr), Universe::parameters, statement.span, true});
+  }
+
+  void lower_statement(const Plan& plan, const Statement&, bool) {
+    for (const auto& item : plan.items)
+      if (const auto* predicate = std::get_if<PlanPredicate>(&item.node)) (void)lower(predicate->expr);  // check it
+      else if (const auto* transform = std::get_if<PlanTransform>(&item.node)) (void)lower(transform->where);
+      else if (const auto* rewrite = std::get_if<PlanRewrite>(&item.node)) check_pattern(rewrite->pattern);
+    lowered_.plans.push_back(plan);
+  }
+
+  bool claim_name(std::map<std::string, SourceSpan>& names, const std::string& name, const SourceSpan& span,
+                  std::string_view what) {
+    auto [existing, inserted] = names.emplace(name, span);
+    if (inserted) return true;
+    diagnostics_.error(code::duplicate_name, span,
+                       fmt::format("{} {} is already defined on line {}", what, name, existing->second.line),
+                       "give each one its own name");
+    return false;
+  }
+
+  // Predicates ------------------------------------------------------------------
+
+  Predicate lower(const Expr& expr) {
+    return std::visit([&](const auto& node) { return lower_node(node, expr.span); }, expr.node);
+  }
+
+  Predicate lower_node(const AndExpr& node, const SourceSpan& span) {
+    AllOf all;
+    for (const auto& term : node.terms) all.terms.push_back(lower(term));
+    return Predicate{std::move(all), span};
+  }
+  Predicate lower_node(const OrExpr& node, const SourceSpan& span) {
+    AnyOf any;
+    for (const auto& term : node.terms) any.terms.push_back(lower(term));
+    return Predicate{std::move(any), span};
+  }
+  Predicate lower_node(const NotExpr& node, const SourceSpan& span) { return Predicate{Not{lower(*node.term)}, span}; }
+
+  Predicate lower_node(const Flag& flag, const SourceSpan& span) {
+    switch (flag.which) {
+      case Flag::Which::true_: return Predicate{Constant{true}, span};
+      case Flag::Which::false_: return Predicate{Constant{false}, span};
+      case Flag::Which::trainable: return Predicate{RequiresGrad{true}, span};
+      case Flag::Which::frozen: return Predicate{RequiresGrad{false}, span};
+      case Flag::Which::new_: return Predicate{NewlyInitialized{}, span};
+    }
+    return Predicate{Constant{false}, span};
+  }
+
+  Predicate lower_node(const Ref& ref, const SourceSpan& span) {
+    auto found = bindings_.find(ref.name);
+    if (found == bindings_.end()) {
+      std::vector<std::string> names;
+      for (const auto& [name, binding] : bindings_) names.push_back(name);
+      std::string suggestion = closest_match(ref.name, names);
+      diagnostics_.error(code::unknown_identifier, span, fmt::format("unknown name '{}'", ref.name),
+                         suggestion.empty() ? "define it first with `let " + ref.name + " = ...`"
+                                            : fmt::format("did you mean '{}'?", suggestion));
+      return Predicate{Constant{false}, span};
+    }
+    found->second.used = true;
+    return found->second.predicate;
+  }
+
+  Predicate lower_node(const Test& test, const SourceSpan& span) {
+    auto bad_op = [&]() {
+      diagnostics_.error(code::bad_operator, test.op_span,
+                         fmt::format("`{}` does not apply to {}", op_text(test.op), field_name(test.field)),
+                         fmt::format("{} takes {}", field_name(test.field), op_list(test.field)));
+      return Predicate{Constant{false}, span};
+    };
+    auto negate_if_ne = [&](Predicate predicate) {
+      return test.op == TestOp::ne ? Predicate{Not{std::move(predicate)}, span} : std::move(predicate);
+    };
+    switch (test.field) {
+      case Field::name:
+      case Field::module: {
+        StringField field = test.field == Field::name ? StringField::name : StringField::module;
+        if (test.op == TestOp::under) {
+          if (test.field != Field::module) return bad_op();
+          auto paths = strings(test, "module paths");
+          return Predicate{ModuleUnder{std::move(paths)}, span};
+        }
+        MatchOp op;
+        switch (test.op) {
+          case TestOp::eq:
+          case TestOp::ne: op = MatchOp::equals; break;
+          case TestOp::starts: op = MatchOp::starts; break;
+          case TestOp::ends: op = MatchOp::ends; break;
+          case TestOp::contains: op = MatchOp::contains; break;
+          case TestOp::matches: op = MatchOp::regex; break;
+          default: return bad_op();
+        }
+        std::vector<std::string> patterns;
+        if (op == MatchOp::regex) {
+          for (const auto& value : test.values) {
+            if (value.kind != Literal::Kind::regex) {
+              diagnostics_.error(code::bad_value, value.span, "`~` takes a /regex/",
+                                 value.kind == Literal::Kind::string
+                                     ? fmt::format("write /{}/, or use == / starts / ends / contains for literal text", value.text)
+                                     : std::string("write the pattern between slashes: /^blocks\\.\\d+\\./"));
+              continue;
+            }
+            check_pattern(value);
+            patterns.push_back(value.text);
+          }
+        } else {
+          patterns = strings(test, "text");
+        }
+        return negate_if_ne(Predicate{StringMatch{field, op, std::move(patterns)}, span});
+      }
+      case Field::rank: return lower_rank(test, span, bad_op);
+      case Field::shape: {
+        if (test.op != TestOp::eq && test.op != TestOp::ne) return bad_op();
+        if (!test.is_shape) {
+          diagnostics_.error(code::bad_value, test.values.front().span, "a shape is written [d0, d1, ...]",
+                             "use _ for a dimension of any size, e.g. shape == [_, 768]");
+          return Predicate{Constant{false}, span};
+        }
+        ShapeIs shape;
+        for (const auto& value : test.values)
+          shape.dims.push_back(value.kind == Literal::Kind::wildcard ? std::nullopt : std::optional<int64_t>(integer(value)));
+        return negate_if_ne(Predicate{std::move(shape), span});
+      }
+      case Field::dtype: {
+        if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
+        std::vector<std::string> dtypes;
+        for (const auto& value : test.values) {
+          std::string dtype = canonical_dtype(value.text);
+          if (dtype.empty()) {
+            std::vector<std::string> names;
+            for (const auto& [spelling, canonical] : kDtypes) names.push_back(spelling);
+            std::string suggestion = closest_match(value.text, names);
+            diagnostics_.error(code::bad_value, value.span, fmt::format("unknown dtype '{}'", value.text),
+                               suggestion.empty() ? "dtypes are PyTorch's names: float32, bfloat16, float16, int64, ..."
+                                                  : fmt::format("did you mean '{}'?", suggestion));
+            continue;
+          }
+          dtypes.push_back(dtype);
+        }
+        return negate_if_ne(Predicate{DtypeIn{std::move(dtypes)}, span});
+      }
+      case Field::kind: {
+        if (test.op != TestOp::eq && test.op != TestOp::ne) return bad_op();
+        const Literal& value = test.values.front();
+        if (test.values.size() != 1 || (value.text != "parameter" && value.text != "buffer")) {
+          diagnostics_.error(code::bad_value, value.span, fmt::format("unknown kind '{}'", value.text),
+                             "kind is `parameter` or `buffer`");
+          return Predicate{Constant{false}, span};
+        }
+        return negate_if_ne(Predicate{KindIs{value.text == "buffer" ? TensorKind::buffer : TensorKind::parameter}, span});
+      }
+      case Field::type: {
+        if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
+        return negate_if_ne(Predicate{ModuleTypeIn{strings(test, "class names")}, span});
+      }
+      case Field::stage: {
+        if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
+        std::vector<std::string> stages;
+        for (const auto& value : test.values) stages.push_back(value.text);
+        return negate_if_ne(Predicate{StageIn{std::move(stages)}, span});
+      }
+    }
+    return Predicate{Constant{false}, span};
+  }
+
+  template <typename BadOp>
+  Predicate lower_rank(const Test& test, const SourceSpan& span, BadOp bad_op) {
+    std::vector<int64_t> values;
+    for (const auto& value : test.values) values.push_back(integer(value));
+    if (test.op == TestOp::in) return Predicate{RankIn{std::move(values)}, span};
+    if (values.size() != 1 || test.is_set) {
+      diagnostics_.error(code::bad_value, test.values.front().span, "compare rank with one number",
+                         "use `rank in {1, 2}` for several");
+      return Predicate{Constant{false}, span};
+    }
+    int64_t n = values.front();
+    auto below = [&](int64_t limit) {  // ranks 0 .. limit-1
+      RankIn in;
+      for (int64_t r = 0; r < limit; ++r) in.ranks.push_back(r);
+      return Predicate{std::move(in), span};
+    };
+    switch (test.op) {
+      case TestOp::eq: return Predicate{RankIn{{n}}, span};
+      case TestOp::ne: return Predicate{Not{Predicate{RankIn{{n}}, span}}, span};
+      case TestOp::lt: return below(n);
+      case TestOp::le: return below(n + 1);
+      case TestOp::gt: return Predicate{Not{below(n + 1)}, span};
+      case TestOp::ge: return Predicate{Not{below(n)}, span};
+      default: return bad_op();
+    }
+  }
+
+  std::vector<std::string> strings(const Test& test, std::string_view what) {
+    std::vector<std::string> out;
+    for (const auto& value : test.values) {
+      if (value.kind == Literal::Kind::regex) {
+        diagnostics_.error(code::bad_value, value.span, fmt::format("`{}` compares {} literally; this is a /regex/",
+                                                                    op_text(test.op), what),
+                           fmt::format("write `{} ~ /{}/` to match a regex", field_name(test.field), value.text));
+        continue;
+      }
+      out.push_back(value.text);
+    }
+    return out;
+  }
+
+  int64_t integer(const Literal& value) {
+    int64_t number = 0;
+    auto [end, error] = std::from_chars(value.text.data(), value.text.data() + value.text.size(), number);
+    if (value.kind != Literal::Kind::number || error != std::errc() || end != value.text.data() + value.text.size() ||
+        number > 64) {
+      diagnostics_.error(code::bad_value, value.span, fmt::format("expected a whole number (0 to 64), found '{}'", value.text),
+                         "ranks and shape sizes are whole numbers");
+      return -1;
+    }
+    return number;
+  }
+
+  void check_pattern(const Literal& value) {
+    if (auto problem = check_regex(value.text)) diagnostics_.error(problem->code, value.span, problem->message, problem->hint);
+  }
+
+  // Options ---------------------------------------------------------------------
+
+  std::vector<GroupOption> lower_options(const std::vector<Option>& options, const std::set<std::string>& captures) {
+    std::vector<GroupOption> out;
+    std::map<std::string, uint32_t> seen;
+    for (const auto& option : options) {
+      if (auto [first, inserted] = seen.emplace(option.key, option.span.line); !inserted) {
+        diagnostics_.error(code::duplicate_name, option.span,
+                           fmt::format("option {} is set twice (first on line {})", option.key, first->second),
+                           "keep one of them");
+        continue;
+      }
+      GroupOption lowered{option.key, {}, option.span};
+      bool computed = false;
+      std::optional<ValueExpr> expr = lower_value(option.value, captures, computed, lowered.value);
+      if (computed && expr) {
+        lowered.computed = std::move(expr);
+        lowered.computed_text = print_value(option.value);
+      }
+      out.push_back(std::move(lowered));
+    }
+    return out;
+  }
+
+  // Returns the expression when the value depends on captures (computed =
+  // true); otherwise folds it into `constant`.
+  std::optional<ValueExpr> lower_value(const Value& value, const std::set<std::string>& captures, bool& computed,
+                                       OptionValue& constant) {
+    if (const auto* literal = std::get_if<Literal>(&value.node)) {
+      switch (literal->kind) {
+        case Literal::Kind::string: constant.value = literal->text; return std::nullopt;
+        case Literal::Kind::number: {
+          const std::string& text = literal->text;
+          int64_t integer_value = 0;
+          auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer_value);
+          if (error == std::errc() && end == text.data() + text.size()) constant.value = integer_value;
+          else constant.value = std::strtod(text.c_str(), nullptr);
+          return ValueExpr{ValueNumber{std::strtod(text.c_str(), nullptr)}};
+        }
+        case Literal::Kind::word:
+          if (literal->text == "true" || literal->text == "false") {
+            constant.value = literal->text == "true";
+            return std::nullopt;
+          }
+          if (literal->text == "null") return std::nullopt;
+          if (!captures.contains(literal->text)) {
+            std::vector<std::string> names(captures.begin(), captures.end());
+            std::string suggestion = closest_match(literal->text, names);
+            diagnostics_.error(code::unknown_capture, value.span,
+                               fmt::format("'{}' is not a named capture of this group's regexes", literal->text),
+                               !suggestion.empty() ? fmt::format("did you mean '{}'?", suggestion)
+                               : names.empty()     ? std::string("name a capture in the group's regex: /blocks\\.(?P<i>\\d+)\\./")
+                                                   : fmt::format("the group's regexes capture: {}", fmt::join(names, ", ")));
+            return std::nullopt;
+          }
+          computed = true;
+          return ValueExpr{ValueCapture{literal->text}};
+        default: return std::nullopt;
+      }
+    }
+    if (const auto* list = std::get_if<ValueList>(&value.node)) {
+      OptionValue::List items;
+      for (const auto& item : list->items) {
+        OptionValue item_value;
+        bool item_computed = false;
+        lower_value(item, captures, item_computed, item_value);
+        if (item_computed)
+          diagnostics_.error(code::bad_value, item.span, "list items cannot depend on captures",
+                             "compute a single number from the captures instead");
+        items.push_back(std::move(item_value));
+      }
+      constant.value = std::move(items);
+      return std::nullopt;
+    }
+    auto operand = [&](const Value& side) -> std::optional<ValueExpr> {
+      OptionValue side_constant;
+      auto expr = lower_value(side, captures, computed, side_constant);
+      if (!expr) {
+        if (!std::holds_alternative<std::monostate>(side_constant.value) || std::get_if<Literal>(&side.node))
+          diagnostics_.error(code::bad_value, side.span, "arithmetic needs numbers", "write a number or a capture name");
+        return std::nullopt;
+      }
+      return expr;
+    };
+    std::optional<ValueExpr> result;
+    if (const auto* negation = std::get_if<ValueNeg>(&value.node)) {
+      auto inner = operand(*negation->operand);
+      if (!inner) return std::nullopt;
+      result = ValueExpr{ValueNegate{std::move(*inner)}};
+    } else if (const auto* binary = std::get_if<ValueBinaryOp>(&value.node)) {
+      auto lhs = operand(*binary->lhs);
+      auto rhs = operand(*binary->rhs);
+      if (!lhs || !rhs) return std::nullopt;
+      char op = binary->op == "**" ? '^' : binary->op.front();
+      result = ValueExpr{ValueBinary{op, std::move(*lhs), std::move(*rhs)}};
+    }
+    if (result && !computed) {  // constant arithmetic: fold it now
+      double folded = evaluate_value(*result, {});
+      if (std::isfinite(folded) && folded == std::floor(folded) && std::abs(folded) < 9e15 && all_integers(value))
+        constant.value = static_cast<int64_t>(folded);
+      else constant.value = folded;
+    }
+    return result;
+  }
+
+  static bool all_integers(const Value& value) {
+    if (const auto* literal = std::get_if<Literal>(&value.node))
+      return literal->kind == Literal::Kind::number && literal->text.find_first_of(".eE") == std::string::npos;
+    if (const auto* negation = std::get_if<ValueNeg>(&value.node)) return all_integers(*negation->operand);
+    if (const auto* binary = std::get_if<ValueBinaryOp>(&value.node))
+      return binary->op != "/" && binary->op != "**" && all_integers(*binary->lhs) && all_integers(*binary->rhs);
+    return false;
+  }
+
+  Diagnostics& diagnostics_;
+  const ImportResolver& resolve_;
+  Lowered lowered_;
+  std::map<std::string, Binding> bindings_;
+  std::map<std::string, SourceSpan> selection_names_, group_names_;
+  std::vector<std::string> import_stack_;
+  std::set<std::string> imported_;
+  bool has_fallback_ = false;
+};
+
+}  // namespace
+
+std::string canonical_dtype(std::string_view spelling) {
+  for (const auto& [name, canonical] : kDtypes)
+    if (spelling == name) return canonical;
+  return {};
+}
+
+Lowered lower(const File& file, Diagnostics& diagnostics, const ImportResolver& resolve) {
+  return Lowering(diagnostics, resolve).run(file);
+}
+
+Lowered parse_and_lower(const SourceRef& source, Diagnostics& diagnostics, const ImportResolver& resolve) {
+  File file = parse(source, diagnostics);
+  return lower(file, diagnostics, resolve);
+}
+
+}  // namespace taxon::tx
