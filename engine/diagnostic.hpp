@@ -41,6 +41,7 @@ inline constexpr std::string_view unrecognised_document = "T0206";
 inline constexpr std::string_view duplicate_name = "T0207";
 inline constexpr std::string_view default_applied = "T0208";
 inline constexpr std::string_view ignored_key = "T0209";
+inline constexpr std::string_view not_convertible = "T0210";
 // T03xx: patterns.
 inline constexpr std::string_view invalid_regex = "T0301";
 inline constexpr std::string_view python_only_regex = "T0302";

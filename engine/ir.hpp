@@ -187,6 +187,9 @@ struct GroupSet {
   std::string default_name = "DEFAULT";
   std::vector<GroupOption> default_options;
   SourceSpan default_span;
+  // How many groups were declared before the default group (for writers
+  // that keep the source's order); nullopt when it was not declared.
+  std::optional<std::size_t> default_position;
   // Options every group inherits where it does not set them (linnaeus's
   // resolution: OPTIMIZER and WEIGHT_DECAY from DEFAULT, LR_MULTIPLIER 1.0).
   std::vector<GroupOption> inherited_options;

@@ -108,6 +108,7 @@ GroupSet parameter_groups(const YAML::Node& groups_node, const SourceSpan& span,
     if (name == "DEFAULT") {
       default_node = it->second;
       set.default_span = name_span;
+      set.default_position = set.groups.size();
       continue;
     }
     YAML::Node filter = Reader::get(it->second, "FILTER");

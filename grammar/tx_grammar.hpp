@@ -130,7 +130,7 @@ struct not_expr : sor<if_must<k_not, _, expect_not_expr>, primary> {};
 struct and_expr : seq<not_expr, star<_, k_and, _, expect_not_expr>> {};
 struct expect_and_expr : seq<and_expr> {};
 struct or_expr : seq<and_expr, star<_, k_or, _, expect_and_expr>> {};
-struct pred : or_expr {};
+struct pred : seq<or_expr> {};
 
 // Option values ---------------------------------------------------------------------
 struct expr;

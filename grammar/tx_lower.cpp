@@ -174,6 +174,7 @@ class Lowering {
     GroupSet& set = *lowered_.program.groups;
     if (!group.expr) {
       has_fallback_ = true;
+      set.default_position = set.groups.size();
       set.default_name = group.name;
       set.default_span = group.name_span;
       set.default_options = lower_options(group.options, {});

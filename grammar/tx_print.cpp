@@ -145,9 +145,14 @@ class Printer {
   // `head PRED`, broken before top-level `or`/`and` terms when too long.
   void predicate_line(const Statement& statement, std::size_t indent, const std::string& head, const Expr& expr,
                       const std::string& tail) {
+    predicate_lines(statement.first_line, statement.last_line, indent, head, expr, tail);
+  }
+
+  void predicate_lines(uint32_t first, uint32_t last, std::size_t indent, const std::string& head, const Expr& expr,
+                       const std::string& tail) {
     std::string text = head + print_expr(expr) + tail;
     if (indent + text.size() <= kLineWidth) {
-      line(statement.first_line, statement.last_line, indent, text);
+      line(first, last, indent, text);
       return;
     }
     const std::vector<Expr>* terms = nullptr;
@@ -163,19 +168,19 @@ class Printer {
       minimum = 3;
     }
     if (!terms) {
-      line(statement.first_line, statement.last_line, indent, text);
+      line(first, last, indent, text);
       return;
     }
     std::vector<std::string> lines{head + print_at(terms->front(), minimum)};
     for (std::size_t i = 1; i < terms->size(); ++i) lines.push_back(std::string(4, ' ') + joiner + print_at((*terms)[i], minimum));
     lines.back() += tail;
-    for (std::size_t i = 0; i < lines.size(); ++i)
-      line(i == 0 ? statement.first_line : statement.last_line, i + 1 == lines.size() ? statement.last_line : statement.first_line,
-           indent, lines[i]);
+    for (std::size_t i = 0; i < lines.size(); ++i) line(first, i + 1 == lines.size() ? last : first, indent, lines[i]);
   }
 
-  void options_block(const Statement& statement, const std::string& head, const std::vector<Option>& options) {
-    line(statement.first_line, statement.first_line, 0, head + "{");
+  void options_block(const Statement& statement, const std::string& head, const std::optional<Expr>& expr,
+                     const std::vector<Option>& options) {
+    if (expr) predicate_lines(statement.first_line, statement.first_line, 0, head, *expr, " {");
+    else line(statement.first_line, statement.first_line, 0, head + "{");
     for (const auto& option : options)
       line(option.span.line, option.span.line, 2, option.key + " = " + print_value(option.value));
     line(statement.last_line, statement.last_line, 0, "}");
@@ -194,7 +199,7 @@ class Printer {
       line(statement.first_line, statement.last_line, 0, one_line);
       return;
     }
-    options_block(statement, head + predicate_text, options);
+    options_block(statement, head, expr, options);
   }
 
   void statement_(const Statement& statement) {

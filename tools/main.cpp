@@ -10,6 +10,7 @@
 #include "runtime/input_error.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/eval_command.hpp"
+#include "tools/format_commands.hpp"
 
 #ifndef TAXON_VERSION
 #define TAXON_VERSION "unknown"
@@ -24,6 +25,10 @@ int main(int argc, char** argv) {
     app.footer("Run `taxon COMMAND --help` for a command's options and examples.");
     EvalCommand eval;
     eval.add_to(app);
+    FmtCommand fmt_command;
+    fmt_command.add_to(app);
+    ConvertCommand convert;
+    convert.add_to(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::RuntimeError& finished) {

@@ -1,0 +1,118 @@
+// YAML <-> taxon language equivalence: every linnaeus YAML rule file in the
+// tests and examples, converted by `taxon convert`'s converter, evaluates to
+// the same selections, groups (tensors and options) and overlaps as the YAML
+// itself, on every shared model dump.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "engine/evaluate.hpp"
+#include "grammar/linnaeus_to_tx.hpp"
+#include "grammar/linnaeus_yaml.hpp"
+#include "grammar/tx_lower.hpp"
+#include "runtime/files.hpp"
+#include "runtime/model_dump.hpp"
+
+using namespace taxon;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string text(const OptionValue& value) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::monostate>) return "null";
+        else if constexpr (std::is_same_v<V, bool>) return v ? "true" : "false";
+        else if constexpr (std::is_same_v<V, int64_t>) return "int:" + std::to_string(v);
+        else if constexpr (std::is_same_v<V, double>) return fmt::format("float:{}", v);
+        else if constexpr (std::is_same_v<V, std::string>) return "str:" + v;
+        else if constexpr (std::is_same_v<V, OptionValue::List>) {
+          std::string out = "[";
+          for (const auto& item : v) out += text(item) + ",";
+          return out + "]";
+        } else {
+          std::string out = "{";
+          for (const auto& [key, item] : v) out += key + ":" + text(item) + ",";
+          return out + "}";
+        }
+      },
+      value.value);
+}
+
+// Everything the JSON contract reports, except diagnostics.
+std::string summary(const EvalResult& result, const TensorTable& table) {
+  std::string out;
+  for (const auto& selection : result.selections) {
+    out += "selection " + selection.name + ":";
+    for (auto i : selection.tensors) out += " " + table.tensors[i].name;
+    out += "\n";
+  }
+  for (const auto& group : result.groups) {
+    out += "group " + group.name + " {";
+    for (const auto& option : group.options) out += option.key + "=" + text(option.value) + ";";
+    out += "}:";
+    for (auto i : group.tensors) out += " " + table.tensors[i].name;
+    out += "\n";
+  }
+  for (const auto& overlap : result.overlaps) {
+    out += "overlap " + table.tensors[overlap.tensor].name + ":";
+    for (const auto& g : overlap.groups) out += " " + g;
+    out += " ->";
+    for (const auto& g : overlap.assigned) out += " " + g;
+    out += "\n";
+  }
+  return out;
+}
+
+std::vector<std::string> files_in(const fs::path& directory, const std::string& extension) {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::directory_iterator(directory))
+    if (entry.path().extension() == extension) out.push_back(entry.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every linnaeus YAML rule file and its conversion evaluate identically on every shared dump") {
+  fs::path root(TAXON_SOURCE_DIR);
+  std::vector<std::string> rules = files_in(root / "tests/data/rules/linnaeus", ".yaml");
+  for (const auto& example : files_in(root / "examples/linnaeus", ".yaml")) rules.push_back(example);
+  std::vector<std::string> dumps = files_in(root / "tests/data/dumps", ".json");
+  for (const auto& derived : files_in(root / "tests/data/dumps/derived", ".json")) dumps.push_back(derived);
+  REQUIRE(rules.size() >= 20);
+  REQUIRE(dumps.size() >= 16);
+
+  std::vector<TensorTable> tables;
+  for (const auto& dump : dumps) tables.push_back(read_model_dump(dump));
+  ReferenceShapes reference = read_reference((root / "tests/data/dumps/vit_tiny.json").string());
+
+  std::size_t compared = 0;
+  for (const auto& path : rules) {
+    CAPTURE(path);
+    SourceRef yaml = load_source(path);
+    Diagnostics yaml_diagnostics;
+    Program from_yaml = lower_linnaeus_yaml(yaml, yaml_diagnostics);
+    REQUIRE_FALSE(yaml_diagnostics.has_errors());
+
+    Diagnostics convert_diagnostics;
+    std::string converted = tx::linnaeus_to_tx(yaml, convert_diagnostics);
+    REQUIRE_FALSE(convert_diagnostics.has_errors());
+    CAPTURE(converted);
+    Diagnostics tx_diagnostics;
+    tx::Lowered from_tx = tx::parse_and_lower(std::make_shared<SourceFile>(SourceFile{path + ".tx", converted}), tx_diagnostics);
+    REQUIRE_FALSE(tx_diagnostics.has_errors());
+
+    for (std::size_t d = 0; d < tables.size(); ++d) {
+      CAPTURE(dumps[d]);
+      EvalOptions options{&reference};
+      std::string expected = summary(evaluate(from_yaml, tables[d], options), tables[d]);
+      std::string actual = summary(evaluate(from_tx.program, tables[d], options), tables[d]);
+      CHECK(actual == expected);
+      ++compared;
+    }
+  }
+  CHECK(compared == rules.size() * tables.size());
+}
