@@ -95,6 +95,60 @@ std::string render_text(const std::vector<Diagnostic>& diagnostics, std::size_t 
   return out;
 }
 
+std::string_view describe_code(std::string_view code) {
+  static const std::pair<std::string_view, std::string_view> kCodes[] = {
+      {"T0001", "command-line usage"},
+      {"T0101", "YAML syntax error"},
+      {"T0102", "syntax error in a .tx file"},
+      {"T0103", "unterminated string or regex"},
+      {"T0104", "nesting too deep"},
+      {"T0111", "unknown name"},
+      {"T0112", "an operator that does not apply to the field"},
+      {"T0113", "an invalid value (dtype, kind, rank, shape, regex where text belongs)"},
+      {"T0114", "an option uses a capture the group's regexes do not define"},
+      {"T0115", "an import that cannot be read"},
+      {"T0116", "an import cycle"},
+      {"T0201", "unknown filter TYPE"},
+      {"T0202", "unknown MATCH_TYPE"},
+      {"T0203", "a required key is missing"},
+      {"T0204", "a value of the wrong type"},
+      {"T0205", "an unknown key, ignored"},
+      {"T0206", "neither a filter tree nor a config taxon understands"},
+      {"T0207", "a name defined twice"},
+      {"T0208", "a linnaeus default was applied"},
+      {"T0209", "a key that has no effect"},
+      {"T0210", "a value the taxon language cannot write"},
+      {"T0301", "invalid regex"},
+      {"T0302", "a Python-only regex construct"},
+      {"T0401", "a rule needs module types and the tensors have none"},
+      {"T0402", "initialization without a reference"},
+      {"T0403", "stage_based without a stage map"},
+      {"T0404", "a module path that names no module"},
+      {"T0405", "a computed option whose capture is not a number"},
+      {"T0501", "tensors matched by several groups"},
+      {"T0502", "a rule that matches nothing"},
+      {"T0503", "trainable parameters fall through to the default group"},
+      {"T0504", "parameter groups disabled"},
+      {"T0601", "a file cannot be read"},
+      {"T0602", "a malformed model dump"},
+      {"T0603", "an unsupported kind of input"},
+      {"T0604", "an output cannot be written"},
+      {"T0605", "no such tensor"},
+      {"T0701", "unused binding"},
+      {"T0702", "shadowed binding"},
+      {"T0703", "a rule that is always true"},
+      {"T0704", "a rule that can never match"},
+      {"T0705", "a redundant pattern"},
+      {"T0706", "a regex whose final '.' matches any character"},
+      {"T0707", "a regex that backtracks exponentially in Python"},
+      {"T0708", "literal patterns covered by an earlier group"},
+      {"T0709", "a group fully shadowed by earlier groups"},
+  };
+  for (const auto& [known, description] : kCodes)
+    if (known == code) return description;
+  return "diagnostic";
+}
+
 namespace {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

@@ -103,6 +103,9 @@ std::string render_text(const Diagnostic& diagnostic);
 // Renders a list, at most `max_shown` of them, then "and N more".
 std::string render_text(const std::vector<Diagnostic>& diagnostics, std::size_t max_shown);
 
+// One line on what a code means (SARIF's rule descriptions, docs/diagnostics.md).
+std::string_view describe_code(std::string_view code);
+
 // "did you mean 'x'?" support: the closest candidate within a small edit
 // distance, or empty.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);

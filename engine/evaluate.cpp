@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <re2/re2.h>
 
-#include "engine/regex.hpp"
+#include "engine/matcher.hpp"
 #include "engine/value_expr.hpp"
 
 namespace taxon {
@@ -32,210 +32,6 @@ std::string example_names(const TensorTable& table, const std::vector<std::size_
 
 std::string plural(std::size_t count, std::string_view word) {
   return fmt::format("{} {}{}", count, word, count == 1 ? "" : "s");
-}
-
-// Everything a predicate needs that is computed once per table, not per tensor.
-class Matcher {
- public:
-  Matcher(const Program& program, const TensorTable& table, const EvalOptions& options)
-      : table_(table), reference_(options.reference) {
-    stage_map_ = program.stage_map ? &*program.stage_map : (table.stage_map ? &*table.stage_map : nullptr);
-    match_names_.reserve(table.tensors.size());
-    for (const auto& tensor : table.tensors) {
-      std::string_view name = tensor.name;
-      if (program.strip_name_prefix && name.starts_with(*program.strip_name_prefix))
-        name.remove_prefix(program.strip_name_prefix->size());
-      match_names_.push_back(name);
-    }
-    for (std::size_t i = 0; i < table.tensors.size(); ++i)
-      if (auto first = table.tensors[i].tied_to) alias_owner_types_[*first].push_back(table.tensors[i].module_type);
-    frozen_by_rule_.assign(table.tensors.size(), false);
-  }
-
-  // Compiles regexes and reports what the table cannot answer, once per rule.
-  void prepare(const Predicate& predicate, Diagnostics& diagnostics) {
-    std::visit(
-        [&](const auto& node) {
-          using Node = std::decay_t<decltype(node)>;
-          if constexpr (std::is_same_v<Node, StringMatch>) {
-            if (node.op == MatchOp::regex)
-              for (const auto& pattern : node.patterns) compile(pattern, predicate.span, diagnostics);
-          } else if constexpr (std::is_same_v<Node, ModuleTypeIn>) {
-            if (!table_.has_module_types)
-              diagnostics.error(code::needs_module_types, predicate.span,
-                                "this rule needs module types, and the tensors evaluated have none",
-                                "give a model dump (with \"modules\" and \"module_type\"), not a checkpoint's dump");
-          } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
-            check_module_paths(node, predicate.span, diagnostics);
-          } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {
-            if (!reference_)
-              diagnostics.warning(code::no_reference, predicate.span,
-                                  "no reference checkpoint: every tensor counts as newly initialized",
-                                  "pass --reference with a model dump of the pretrained checkpoint to compare names and shapes");
-          } else if constexpr (std::is_same_v<Node, StageIn>) {
-            if (!stage_map_)
-              diagnostics.warning(code::no_stage_map, predicate.span,
-                                  "no stage map: this stage_based rule matches nothing",
-                                  "add `parameter_groups_metadata: {stages: {STAGE: [patterns]}}` to the rule file "
-                                  "or the model dump");
-          } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
-            for (const auto& term : node.terms) prepare(term, diagnostics);
-          } else if constexpr (std::is_same_v<Node, Not>) {
-            prepare(*node.term, diagnostics);
-          }
-        },
-        predicate.node);
-  }
-
-  // requires_grad, after the program's freeze rules.
-  bool trainable(std::size_t index) const { return table_.tensors[index].requires_grad && !frozen_by_rule_[index]; }
-  void freeze(std::size_t index) { frozen_by_rule_[index] = true; }
-
-  // The named captures the predicate's regexes bind for this tensor (those
-  // under `not` never bind); the first binding of a name wins.
-  void captures(const Predicate& predicate, std::size_t index, std::map<std::string, std::string>& out) const {
-    std::visit(
-        [&](const auto& node) {
-          using Node = std::decay_t<decltype(node)>;
-          if constexpr (std::is_same_v<Node, StringMatch>) {
-            if (node.op != MatchOp::regex) return;
-            std::string_view subject =
-                node.field == StringField::name ? match_names_[index] : std::string_view(table_.tensors[index].module);
-            for (const auto& pattern : node.patterns) {
-              auto found = regexes_.find(pattern);
-              if (found == regexes_.end() || !found->second) continue;
-              const RE2& re = *found->second;
-              std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re.NumberOfCapturingGroups()) + 1);
-              if (!re.Match(re2::StringPiece(subject.data(), subject.size()), 0, subject.size(), RE2::UNANCHORED,
-                            groups.data(), static_cast<int>(groups.size())))
-                continue;
-              for (const auto& [name, group] : re.NamedCapturingGroups())
-                if (groups[static_cast<std::size_t>(group)].data())
-                  out.emplace(name, std::string(groups[static_cast<std::size_t>(group)]));
-            }
-          } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
-            for (const auto& term : node.terms) captures(term, index, out);
-          }
-        },
-        predicate.node);
-  }
-
-  bool matches(const Predicate& predicate, std::size_t index) const {
-    const TensorRecord& tensor = table_.tensors[index];
-    return std::visit(
-        [&](const auto& node) -> bool {
-          using Node = std::decay_t<decltype(node)>;
-          if constexpr (std::is_same_v<Node, Constant>) {
-            return node.value;
-          } else if constexpr (std::is_same_v<Node, StringMatch>) {
-            std::string_view subject = node.field == StringField::name ? match_names_[index]
-                                                                       : std::string_view(tensor.module);
-            return std::any_of(node.patterns.begin(), node.patterns.end(),
-                               [&](const std::string& pattern) { return string_matches(node.op, subject, pattern); });
-          } else if constexpr (std::is_same_v<Node, RankIn>) {
-            return std::find(node.ranks.begin(), node.ranks.end(), static_cast<int64_t>(tensor.rank())) !=
-                   node.ranks.end();
-          } else if constexpr (std::is_same_v<Node, ShapeIs>) {
-            if (node.dims.size() != tensor.shape.size()) return false;
-            for (std::size_t d = 0; d < node.dims.size(); ++d)
-              if (node.dims[d] && *node.dims[d] != tensor.shape[d]) return false;
-            return true;
-          } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
-            return std::any_of(node.paths.begin(), node.paths.end(), [&](const std::string& path) {
-              return path.empty() || tensor.module == path ||
-                     (tensor.module.size() > path.size() && tensor.module.starts_with(path) && tensor.module[path.size()] == '.');
-            });
-          } else if constexpr (std::is_same_v<Node, DtypeIn>) {
-            return std::find(node.dtypes.begin(), node.dtypes.end(), tensor.dtype) != node.dtypes.end();
-          } else if constexpr (std::is_same_v<Node, KindIs>) {
-            return tensor.kind == node.kind;
-          } else if constexpr (std::is_same_v<Node, ModuleTypeIn>) {
-            return owner_type_in(index, node.types);
-          } else if constexpr (std::is_same_v<Node, RequiresGrad>) {
-            return trainable(index) == node.value;
-          } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {
-            if (!reference_) return true;
-            auto found = reference_->shapes.find(std::string(match_names_[index]));
-            return found == reference_->shapes.end() || found->second != tensor.shape;
-          } else if constexpr (std::is_same_v<Node, StageIn>) {
-            if (!stage_map_) return false;
-            auto stage = stage_map_->stage_of(match_names_[index]);
-            return stage && std::find(node.stages.begin(), node.stages.end(), *stage) != node.stages.end();
-          } else if constexpr (std::is_same_v<Node, AllOf>) {
-            return std::all_of(node.terms.begin(), node.terms.end(),
-                               [&](const Predicate& term) { return matches(term, index); });
-          } else if constexpr (std::is_same_v<Node, AnyOf>) {
-            return std::any_of(node.terms.begin(), node.terms.end(),
-                               [&](const Predicate& term) { return matches(term, index); });
-          } else if constexpr (std::is_same_v<Node, Not>) {
-            return !matches(*node.term, index);
-          }
-        },
-        predicate.node);
-  }
-
- private:
-  bool string_matches(MatchOp op, std::string_view subject, const std::string& pattern) const {
-    switch (op) {
-      case MatchOp::equals: return subject == pattern;
-      case MatchOp::starts: return subject.starts_with(pattern);
-      case MatchOp::ends: return subject.ends_with(pattern);
-      case MatchOp::contains: return subject.find(pattern) != std::string_view::npos;
-      case MatchOp::regex: {
-        auto found = regexes_.find(pattern);
-        return found != regexes_.end() && found->second &&
-               RE2::PartialMatch(re2::StringPiece(subject.data(), subject.size()), *found->second);
-      }
-    }
-    return false;
-  }
-
-  bool owner_type_in(std::size_t index, const std::vector<std::string>& types) const {
-    auto in_types = [&](const std::string& type) {
-      return !type.empty() && std::find(types.begin(), types.end(), type) != types.end();
-    };
-    if (in_types(table_.tensors[index].module_type)) return true;
-    auto aliases = alias_owner_types_.find(index);
-    return aliases != alias_owner_types_.end() && std::any_of(aliases->second.begin(), aliases->second.end(), in_types);
-  }
-
-  // A path that names no module is a typo more often than not (anemoi's
-  // freeze lists): say so, with the closest module paths.
-  void check_module_paths(const ModuleUnder& node, const SourceSpan& span, Diagnostics& diagnostics) {
-    if (table_.modules.empty()) return;
-    for (const auto& path : node.paths) {
-      bool found = std::any_of(table_.modules.begin(), table_.modules.end(),
-                               [&](const auto& module) { return module.first == path; });
-      if (found) continue;
-      std::vector<std::string> paths;
-      for (const auto& module : table_.modules) paths.push_back(module.first);
-      std::string suggestion = closest_match(path, paths);
-      diagnostics.error(code::unknown_module, span, fmt::format("no module is named '{}'", path),
-                        suggestion.empty() ? "module paths are dotted, as named_modules() gives them: encoder, processor.0"
-                                           : fmt::format("did you mean '{}'?", suggestion));
-    }
-  }
-
-  void compile(const std::string& pattern, const SourceSpan& span, Diagnostics& diagnostics) {
-    if (regexes_.contains(pattern)) return;
-    std::string error;
-    auto compiled = compile_regex(pattern, error);
-    if (!compiled) diagnostics.error(code::invalid_regex, span, fmt::format("invalid regex /{}/: {}", pattern, error));
-    regexes_.emplace(pattern, std::move(compiled));
-  }
-
-  const TensorTable& table_;
-  const ReferenceShapes* reference_;
-  const StageMap* stage_map_ = nullptr;
-  std::vector<std::string_view> match_names_;
-  std::unordered_map<std::size_t, std::vector<std::string>> alias_owner_types_;
-  std::unordered_map<std::string, std::shared_ptr<const RE2>> regexes_;
-  std::vector<bool> frozen_by_rule_;
-};
-
-bool in_universe(const TensorRecord& tensor, Universe universe) {
-  if (tensor.tied_to) return false;  // selections see a tied tensor once, under its first name
-  return universe == Universe::all_tensors || tensor.kind == TensorKind::parameter;
 }
 
 bool has_option(const std::vector<GroupOption>& options, std::string_view key) {
@@ -350,11 +146,23 @@ void report_group_findings(const GroupSet& set, const TensorTable& table, const 
                                            fmt::join(names, ", "), example_names(table, tensors)),
                                hint);
   }
-  for (std::size_t g = 0; g < set.groups.size(); ++g)
-    if (result.groups[g].tensors.empty() && !already_reported[g])
+  std::vector<bool> wanted(set.groups.size(), false);  // matched at least one parameter, joined or not
+  for (const auto& overlap : result.overlaps)
+    for (const auto& name : overlap.groups)
+      for (std::size_t g = 0; g < set.groups.size(); ++g)
+        if (set.groups[g].name == name) wanted[g] = true;
+  for (std::size_t g = 0; g < set.groups.size(); ++g) {
+    if (!result.groups[g].tensors.empty() || already_reported[g]) continue;
+    if (wanted[g])
+      result.diagnostics.warning(code::shadowed_group, set.groups[g].span,
+                                 fmt::format("group {} gets no parameter: earlier groups take every one it matches",
+                                             set.groups[g].name),
+                                 "move it before the groups that take its parameters, or remove it");
+    else
       result.diagnostics.warning(code::matches_nothing, set.groups[g].span,
                                  fmt::format("group {} matches no parameter", set.groups[g].name),
                                  "check its patterns against the names `taxon eval --all` lists");
+  }
   const GroupResult& fallback = result.groups.back();
   if (!set.groups.empty() && !fallback.tensors.empty())
     result.diagnostics.warning(

@@ -14,6 +14,7 @@ inline constexpr std::string_view unreadable_file = "T0601";
 inline constexpr std::string_view malformed_dump = "T0602";
 inline constexpr std::string_view unsupported_input = "T0603";
 inline constexpr std::string_view unwritable_output = "T0604";
+inline constexpr std::string_view no_such_tensor = "T0605";
 }  // namespace code
 
 class InputError : public std::runtime_error {

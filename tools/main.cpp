@@ -11,6 +11,7 @@
 #include "tools/cli_common.hpp"
 #include "tools/eval_command.hpp"
 #include "tools/format_commands.hpp"
+#include "tools/lint_command.hpp"
 
 #ifndef TAXON_VERSION
 #define TAXON_VERSION "unknown"
@@ -29,6 +30,10 @@ int main(int argc, char** argv) {
     fmt_command.add_to(app);
     ConvertCommand convert;
     convert.add_to(app);
+    LintCommand lint;
+    lint.add_to(app);
+    ExplainCommand explain;
+    explain.add_to(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::RuntimeError& finished) {

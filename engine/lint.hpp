@@ -1,0 +1,15 @@
+// Static checks of a program, without any tensors: what `taxon lint` finds
+// before a dump is given. Checks against dumps live with the lint command.
+#pragma once
+
+#include "engine/diagnostic.hpp"
+#include "engine/ir.hpp"
+
+namespace taxon {
+
+// Always-true or always-false rules (after folding), suspicious regexes,
+// redundant patterns in one rule, and literal patterns that an earlier group
+// already covers.
+Diagnostics lint_program(const Program& program);
+
+}  // namespace taxon

@@ -1,0 +1,262 @@
+// `taxon lint` and `taxon explain`: what rules do that their author did not mean.
+#include "tools/lint_command.hpp"
+
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "engine/explain.hpp"
+#include "engine/lint.hpp"
+#include "grammar/ir_to_tx.hpp"
+#include "runtime/input_error.hpp"
+#include "runtime/model_dump.hpp"
+#include "tools/cli_common.hpp"
+#include "tools/eval_report.hpp"
+
+#ifndef TAXON_VERSION
+#define TAXON_VERSION "unknown"
+#endif
+
+namespace taxon::cli {
+namespace {
+
+struct NamedTable {
+  std::string path;
+  TensorTable table;
+};
+
+// Findings from evaluating on each dump: overlaps are errors in overlap mode
+// (a tensor given to two optimizers); "matches nothing" and "fully
+// shadowed" stand only when they hold on every dump.
+void lint_on_dumps(const Program& program, const std::vector<NamedTable>& tables, const EvalOptions& options,
+                   std::vector<Diagnostic>& out) {
+  bool overlap_mode = program.groups && program.groups->enabled && program.groups->mode == GroupMode::overlap;
+  std::map<std::tuple<std::string, uint32_t, uint32_t>, std::size_t> per_dump_counts;
+  std::map<std::tuple<std::string, uint32_t, uint32_t>, Diagnostic> first_seen;
+  std::set<std::tuple<std::string, uint32_t, uint32_t, std::string>> seen;
+  for (const auto& [path, table] : tables) {
+    EvalResult result = evaluate(program, table, options);
+    for (Diagnostic diagnostic : result.diagnostics.items()) {
+      auto key = std::make_tuple(diagnostic.code, diagnostic.span.line, diagnostic.span.col);
+      if (diagnostic.code == code::matches_nothing || diagnostic.code == code::shadowed_group) {
+        ++per_dump_counts[key];
+        first_seen.emplace(key, diagnostic);
+        continue;
+      }
+      if (diagnostic.code == code::group_overlap && overlap_mode) diagnostic.severity = Severity::error;
+      if (tables.size() > 1) diagnostic.message += fmt::format(" [{}]", path);
+      if (seen.insert(std::make_tuple(diagnostic.code, diagnostic.span.line, diagnostic.span.col, diagnostic.message)).second)
+        out.push_back(std::move(diagnostic));
+    }
+  }
+  for (auto& [key, diagnostic] : first_seen)
+    if (per_dump_counts[key] == tables.size()) {
+      if (tables.size() > 1) diagnostic.message += " on every dump given";
+      out.push_back(diagnostic);
+    }
+}
+
+nlohmann::ordered_json sarif(const std::vector<Diagnostic>& findings) {
+  nlohmann::ordered_json rules = nlohmann::ordered_json::array();
+  std::set<std::string> listed;
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  for (const auto& d : findings) {
+    if (listed.insert(d.code).second)
+      rules.push_back({{"id", d.code}, {"shortDescription", {{"text", std::string(describe_code(d.code))}}}});
+    nlohmann::ordered_json result;
+    result["ruleId"] = d.code;
+    result["level"] = std::string(severity_name(d.severity));
+    result["message"] = {{"text", d.hint.empty() ? d.message : d.message + "\nhint: " + d.hint}};
+    if (d.span.file) {
+      nlohmann::ordered_json location;
+      location["physicalLocation"]["artifactLocation"]["uri"] = d.span.file->path;
+      if (d.span.has_position())
+        location["physicalLocation"]["region"] = {
+            {"startLine", d.span.line}, {"startColumn", d.span.col}, {"endColumn", d.span.col + d.span.length}};
+      result["locations"] = nlohmann::ordered_json::array({location});
+    }
+    results.push_back(std::move(result));
+  }
+  nlohmann::ordered_json run;
+  run["tool"]["driver"] = {{"name", "taxon"}, {"version", TAXON_VERSION}, {"rules", std::move(rules)}};
+  run["results"] = std::move(results);
+  return {{"version", "2.1.0"},
+          {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+          {"runs", nlohmann::ordered_json::array({std::move(run)})}};
+}
+
+}  // namespace
+
+void LintCommand::add_to(CLI::App& app) {
+  CLI::App* command = app.add_subcommand("lint", "Find mistakes in rule files, alone or against model dumps");
+  command->footer(
+      "Without a dump: syntax and type errors, unused or shadowed bindings, rules that are always\n"
+      "true or never match, suspicious regexes (linnaeus's trailing-dot quirk, patterns Python\n"
+      "backtracks on), redundant patterns, literal patterns an earlier group already covers.\n"
+      "With --dump (repeatable): groups that overlap (an error in overlap mode: the tensor goes to\n"
+      "two optimizers), rules that match nothing on every dump, parameters that fall through to\n"
+      "the default group, groups fully shadowed by earlier ones.\n"
+      "\n"
+      "Examples:\n"
+      "  taxon lint rules.tx\n"
+      "  taxon lint config.yaml --dump vit.json --dump swin.json\n"
+      "  taxon lint rules.tx --dump model.json --format sarif > taxon.sarif\n"
+      "\n"
+      "Exit status: 0 no error-level finding; 1 an error-level finding (a file that does not parse\n"
+      "is one); 2 an unreadable file or a usage error.");
+  command->add_option("RULES", rules, "Rule files (.tx, .yaml)")->required();
+  command->add_option("--dump", dumps, "Model dump to check the rules against (repeatable)");
+  command->add_option("--reference", reference, "Reference model dump for `initialization`/`new` rules");
+  command->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json", "sarif"}))->capture_default_str();
+  command->add_option("--max-errors", max_errors, "Findings shown in text before 'and N more'")->capture_default_str();
+  command->callback([this]() { throw CLI::RuntimeError(run()); });
+}
+
+int LintCommand::run() const {
+  std::vector<NamedTable> tables;
+  for (const auto& dump : dumps) tables.push_back({dump, read_model_dump(dump)});
+  ReferenceShapes reference_shapes;
+  EvalOptions options;
+  if (!reference.empty()) {
+    reference_shapes = read_reference(reference);
+    options.reference = &reference_shapes;
+  }
+  std::vector<Diagnostic> findings;
+  for (const auto& path : rules) {
+    LoadedRules loaded = load_rules(path);
+    for (const auto& d : loaded.diagnostics.items()) findings.push_back(d);
+    if (loaded.diagnostics.has_errors()) continue;  // nothing sound to check further
+    for (const auto& d : loaded.lint.items()) findings.push_back(d);
+    for (const auto& d : lint_program(loaded.program).items()) findings.push_back(d);
+    if (!tables.empty()) lint_on_dumps(loaded.program, tables, options, findings);
+  }
+  std::size_t errors = 0, warnings = 0;
+  for (const auto& d : findings) {
+    errors += d.severity == Severity::error;
+    warnings += d.severity == Severity::warning;
+  }
+  if (format == "json") {
+    nlohmann::ordered_json out;
+    out["diagnostics"] = nlohmann::ordered_json::array();
+    for (const auto& d : findings) out["diagnostics"].push_back(to_json(d));
+    out["errors"] = errors;
+    out["warnings"] = warnings;
+    std::cout << out.dump(2) << "\n";
+  } else if (format == "sarif") {
+    std::cout << sarif(findings).dump(2) << "\n";
+  } else {
+    std::cout << render_text(findings, max_errors);
+    std::cout << fmt::format("{}: {} error{}, {} warning{}\n", fmt::join(rules, ", "), errors, errors == 1 ? "" : "s",
+                             warnings, warnings == 1 ? "" : "s");
+  }
+  return errors > 0 ? kAnswerNo : kDone;
+}
+
+void ExplainCommand::add_to(CLI::App& app) {
+  CLI::App* command = app.add_subcommand("explain", "Show why one tensor lands where it does");
+  command->footer(
+      "For the tensor: every selection and group, whether it matched and why (each term of the rule\n"
+      "with its own verdict), the captures of computed options, and the groups it finally joins.\n"
+      "\n"
+      "Example:\n"
+      "  taxon explain rules.tx --dump model.json vit.layers.0.mlp.fc1.bias\n"
+      "\n"
+      "Exit status: 0 done; 2 the rules, the dump or the tensor name could not be found or read.");
+  command->add_option("RULES", rules, "Rule file (.tx, .yaml)")->required();
+  command->add_option("TENSOR", tensor, "Tensor name, as the dump lists it")->required();
+  command->add_option("--dump", dump, "Model dump (model-dump/1 JSON)")->required();
+  command->add_option("--reference", reference, "Reference model dump for `initialization`/`new` rules");
+  command->callback([this]() { throw CLI::RuntimeError(run()); });
+}
+
+namespace {
+
+void print_tree(std::string& out, const ExplainNode& node, std::size_t depth) {
+  out += fmt::format("{}{} {}\n", std::string(4 + 2 * depth, ' '), node.matched ? "✓" : "✗", tx::describe_node(*node.predicate));
+  for (const auto& child : node.children) print_tree(out, child, depth + 1);
+}
+
+}  // namespace
+
+int ExplainCommand::run() const {
+  LoadedRules loaded = load_rules(rules);
+  if (loaded.diagnostics.has_errors()) {
+    print_diagnostics(loaded.diagnostics.items(), 5);
+    return kCouldNot;
+  }
+  TensorTable table = read_model_dump(dump);
+  std::size_t index = table.tensors.size();
+  for (std::size_t i = 0; i < table.tensors.size(); ++i)
+    if (table.tensors[i].name == tensor) index = i;
+  if (index == table.tensors.size()) {
+    std::vector<std::string> names;
+    for (const auto& t : table.tensors) names.push_back(t.name);
+    std::string suggestion = closest_match(tensor, names);
+    throw InputError(code::no_such_tensor,
+                     fmt::format("{}: no tensor named '{}'{}", dump, tensor,
+                                 suggestion.empty() ? "; `taxon eval RULES --dump DUMP --all` lists every name"
+                                                    : fmt::format("; did you mean '{}'?", suggestion)));
+  }
+  ReferenceShapes reference_shapes;
+  EvalOptions options;
+  if (!reference.empty()) {
+    reference_shapes = read_reference(reference);
+    options.reference = &reference_shapes;
+  }
+  Explanation explanation = explain(loaded.program, table, index, options);
+  const TensorRecord& record = table.tensors[index];
+  std::string out = fmt::format("{}  [{}] {} {}", tensor, fmt::join(record.shape, ", "), record.dtype,
+                                record.kind == TensorKind::buffer ? "buffer" : "parameter");
+  if (!record.module_type.empty()) out += fmt::format(", owned by {} ({})", record.module.empty() ? "the root" : record.module, record.module_type);
+  out += explanation.trainable ? ", trainable\n" : ", frozen\n";
+  if (table.tensors[explanation.tensor].name != tensor)
+    out += fmt::format("  tied to {}: rules see that name\n", table.tensors[explanation.tensor].name);
+  if (explanation.match_name != table.tensors[explanation.tensor].name)
+    out += fmt::format("  rules match the name as {}\n", explanation.match_name);
+
+  if (!explanation.selections.empty()) out += "\nselections\n";
+  for (const auto& verdict : explanation.selections) {
+    out += fmt::format("  {}: {}\n", verdict.name,
+                       !verdict.considered ? "not considered (it sees parameters only)" : verdict.matched ? "selected" : "not selected");
+    if (verdict.considered) print_tree(out, verdict.tree, 0);
+  }
+  if (!explanation.groups.empty()) {
+    out += fmt::format("\ngroups ({})\n", !explanation.groups_enabled ? "disabled: the default group takes every parameter"
+                                          : explanation.mode == GroupMode::overlap ? "overlap mode" : "first-match mode");
+    std::vector<std::string> joined, matched;
+    for (std::size_t g = 0; g + 1 < explanation.groups.size(); ++g) {
+      const auto& verdict = explanation.groups[g];
+      std::string state = !verdict.considered ? "not considered (groups see parameters only)"
+                          : verdict.joined    ? "matches, joins it"
+                          : verdict.matched   ? "matches, but an earlier group took it"
+                                              : "no match";
+      out += fmt::format("  {}: {}\n", verdict.name, state);
+      if (verdict.considered) print_tree(out, verdict.tree, 0);
+      if (!verdict.captures.empty()) {
+        std::vector<std::string> parts;
+        for (const auto& [name, value] : verdict.captures) parts.push_back(name + "=" + value);
+        out += fmt::format("    captures: {}\n", fmt::join(parts, ", "));
+      }
+      if (verdict.joined) joined.push_back(verdict.name);
+    }
+    const auto& fallback = explanation.groups.back();
+    if (fallback.joined) joined.push_back(fallback.name);
+    if (joined.empty())
+      out += fmt::format("\n=> joins no group{}\n", explanation.trainable ? "" : " (frozen parameters never reach the default group)");
+    else
+      out += fmt::format("\n=> joins {}{}\n", fmt::join(joined, ", "),
+                         fallback.joined ? " (no other group took it)" : "");
+    for (const auto& group : explanation.evaluation.groups) {
+      if (std::find(joined.begin(), joined.end(), group.name) == joined.end()) continue;
+      for (const auto& entry : group.per_tensor)
+        if (entry.tensor == explanation.tensor)
+          for (const auto& [key, value] : entry.values) out += fmt::format("   {}.{} = {}\n", group.name, key, to_json(value).dump());
+    }
+  }
+  std::cout << out;
+  return kDone;
+}
+
+}  // namespace taxon::cli

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace taxon::cli {
+
+struct LintCommand {
+  std::vector<std::string> rules;
+  std::vector<std::string> dumps;
+  std::string reference;
+  std::string format = "text";
+  std::size_t max_errors = 5;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+struct ExplainCommand {
+  std::string rules;
+  std::string dump;
+  std::string tensor;
+  std::string reference;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+}  // namespace taxon::cli
