@@ -72,7 +72,7 @@ std::optional<RegexProblem> check_regex(std::string_view pattern) {
     }
   }
   return RegexProblem{code::invalid_regex, fmt::format("invalid regex /{}/: {}", pattern, error),
-                      "regexes are RE2 syntax, used as searches; see docs/rules-yaml.md"};
+                      "regexes are RE2 syntax and search anywhere in the name; anchor them with ^ and $"};
 }
 
 }  // namespace taxon

@@ -34,7 +34,7 @@ class Builder {
     } else if (node.is_type<number>()) {
       out.kind = Literal::Kind::number;
       out.text = std::string(text);
-    } else if (node.is_type<wildcard>()) {
+    } else if (node.is_type<wildcard>() || (node.is_type<value_word>() && text == "_")) {
       out.kind = Literal::Kind::wildcard;
       out.text = "_";
     } else {

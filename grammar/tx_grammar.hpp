@@ -74,8 +74,12 @@ struct reserved
           k_contains, k_name, k_module, k_rank, k_shape, k_dtype, k_kind, k_type, k_stage, k_from, k_strip, k_prefix,
           k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_skip, k_load, k_where> {};
 
+struct statement_keyword
+    : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode, k_match, k_stages> {};
+
 // Literals --------------------------------------------------------------------
 struct word : identifier {};                           // any identifier, keywords included
+struct value_word : seq<not_at<statement_keyword>, identifier> {};  // a bare value, never the next statement
 struct ident : seq<not_at<reserved>, identifier> {};   // a name usable in a predicate
 struct string_char : sor<seq<one<'\\'>, not_one<'\n'>>, not_one<'"', '\n'>> {};
 struct string_body : star<string_char> {};
@@ -90,7 +94,7 @@ struct number : seq<plus<digit>, opt<one<'.'>, star<digit>>, opt<one<'e', 'E'>, 
 struct wildcard : seq<one<'_'>, not_at<identifier_other>> {};
 
 struct comma : seq<_, one<','>, _> {};
-struct set_item : sor<string_lit, regex_lit, number, word> {};
+struct set_item : sor<string_lit, regex_lit, number, value_word> {};
 struct set_close : one<'}'> {};
 struct set_lit : if_must<one<'{'>, _, opt<list_tail<set_item, comma>>, _, set_close> {};
 struct shape_dim : sor<number, wildcard> {};
@@ -117,7 +121,7 @@ struct op_lt : one<'<'> {};
 struct op_gt : one<'>'> {};
 struct op_match : one<'~'> {};
 struct test_op : sor<op_eq, op_ne, op_le, op_ge, op_lt, op_gt, op_match, k_starts, k_ends, k_contains, k_under, k_in> {};
-struct test_value : sor<set_lit, shape_lit, string_lit, regex_lit, number, word> {};
+struct test_value : sor<set_lit, shape_lit, string_lit, regex_lit, number, value_word> {};
 struct test : if_must<field, _, test_op, _, test_value> {};
 struct flag : sor<k_true, k_false, k_trainable, k_frozen, k_new> {};
 struct paren_close : one<')'> {};
@@ -143,7 +147,7 @@ struct list_close : one<']'> {};
 struct expect_expr : seq<expr> {};
 struct list_lit : if_must<one<'['>, _, opt<list_tail<expr, comma>>, _, list_close> {};
 struct paren_expr : if_must<one<'('>, _, expect_expr, _, paren_close> {};
-struct atom : sor<number, string_lit, list_lit, paren_expr, word> {};
+struct atom : sor<number, string_lit, list_lit, paren_expr, value_word> {};
 struct negate;
 struct expect_operand : sor<negate, atom> {};
 struct negate : if_must<op_sub, _, expect_operand> {};
@@ -169,7 +173,7 @@ struct mode_value : sor<k_overlap, k_first_match, k_off> {};
 struct stmt_import : if_must<k_import, _, expect_string> {};
 struct stmt_mode : if_must<k_mode, _, mode_value> {};
 struct stmt_match : if_must<k_match, _, k_names, _, k_without, _, expect_string> {};
-struct stage_key : sor<string_lit, number, word> {};
+struct stage_key : sor<string_lit, number, value_word> {};
 struct stage_entry : if_must<stage_key, _, colon, _, expect_set> {};
 struct stages_close : one<'}'> {};
 struct stages_open : one<'{'> {};

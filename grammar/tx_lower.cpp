@@ -93,6 +93,7 @@ class Lowering {
         lowered_.lint.warning(code::unused_binding, binding.span, fmt::format("binding {} is never used", name),
                               "remove it, or use it in a rule");
     GroupSet& set = *lowered_.program.groups;
+    if (!has_fallback_) set.default_span = SourceSpan{file.source, 0, 0, 1};  // implicit: the file as a whole
     if (set.groups.empty() && !has_fallback_ && set.default_options.empty()) lowered_.program.groups.reset();
     return std::move(lowered_);
   }
@@ -370,6 +371,9 @@ class Lowering {
 
   template <typename BadOp>
   Predicate lower_rank(const Test& test, const SourceSpan& span, BadOp bad_op) {
+    if (test.op == TestOp::starts || test.op == TestOp::ends || test.op == TestOp::contains ||
+        test.op == TestOp::matches || test.op == TestOp::under)
+      return bad_op();
     std::vector<int64_t> values;
     for (const auto& value : test.values) values.push_back(integer(value));
     if (test.op == TestOp::in) return Predicate{RankIn{std::move(values)}, span};
@@ -503,7 +507,7 @@ class Lowering {
       OptionValue side_constant;
       auto expr = lower_value(side, captures, computed, side_constant);
       if (!expr) {
-        if (!std::holds_alternative<std::monostate>(side_constant.value) || std::get_if<Literal>(&side.node))
+        if (!std::holds_alternative<std::monostate>(side_constant.value))
           diagnostics_.error(code::bad_value, side.span, "arithmetic needs numbers", "write a number or a capture name");
         return std::nullopt;
       }

@@ -16,7 +16,7 @@ namespace {
 namespace pegtl = tao::pegtl;
 using namespace peg;
 
-constexpr std::size_t kMaxNesting = 100;
+constexpr std::size_t kMaxNesting = 100;  // parentheses, `not`s, lists, unary minus, powers
 
 // State threaded through one statement's parse.
 struct ParseState {
@@ -25,9 +25,9 @@ struct ParseState {
 };
 
 template <typename Rule>
-inline constexpr bool is_nesting = std::is_same_v<Rule, not_expr> || std::is_same_v<Rule, paren> ||
+inline constexpr bool is_nesting = std::is_same_v<Rule, expect_not_expr> || std::is_same_v<Rule, paren> ||
                                    std::is_same_v<Rule, paren_expr> || std::is_same_v<Rule, negate> ||
-                                   std::is_same_v<Rule, power> || std::is_same_v<Rule, list_lit>;
+                                   std::is_same_v<Rule, expect_power> || std::is_same_v<Rule, list_lit>;
 
 template <typename Rule>
 struct control : pegtl::must_if<errors, pegtl::normal, false>::control<Rule> {
@@ -73,7 +73,7 @@ struct action<comment> {
 template <typename Rule>
 using selector = pegtl::parse_tree::selector<
     Rule,
-    pegtl::parse_tree::store_content::on<word, ref, binding_name, string_lit, regex_lit, number, wildcard, set_lit,
+    pegtl::parse_tree::store_content::on<word, value_word, ref, binding_name, string_lit, regex_lit, number, wildcard, set_lit,
                                          shape_lit, field, test_op, test, flag, k_not, negate, op_pow, op_mul, op_div,
                                          op_add, op_sub, list_lit, option, options, stmt_import, stmt_mode, mode_value,
                                          stmt_match, stmt_stages, stage_entry, stmt_let, stmt_select, stmt_group,
@@ -188,19 +188,42 @@ File parse(const SourceRef& source, Diagnostics& diagnostics) {
       std::string_view code = message.find("nested more than") != std::string::npos ? code::nesting_too_deep
                               : message.find("unterminated") != std::string::npos   ? code::unterminated_literal
                                                                                      : code::syntax_error;
+      uint32_t error_line = static_cast<uint32_t>(position.line), error_column = static_cast<uint32_t>(position.column);
+      if (code == code::syntax_error && starts_statement(text.substr(error_offset)) && error_column == 1) {
+        // The statement ended early: show where, at the end of the line before.
+        std::size_t end = text.find_last_not_of(" \t\r\n", error_offset == 0 ? 0 : error_offset - 1);
+        if (end != std::string_view::npos && end >= offset) {
+          std::size_t line_start = text.rfind('\n', end);
+          line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+          error_line = static_cast<uint32_t>(1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+          error_column = static_cast<uint32_t>(end - line_start + 2);
+          diagnostics.error(code, SourceSpan{source, error_line, error_column, 1}, message + ", found the end of the line",
+                            hint);
+          goto recover;
+        }
+      }
       if (error_offset < text.size() && code == code::syntax_error) {
         std::string found = first_word(text.substr(error_offset));
         if (found.empty() && text[error_offset] != '\n') found = std::string(1, text[error_offset]);
         if (!found.empty()) message += fmt::format(", found '{}'", found);
       }
-      diagnostics.error(code, SourceSpan{source, static_cast<uint32_t>(position.line), static_cast<uint32_t>(position.column),
-                                         token_length(text, error_offset)},
-                        message, hint);
+      diagnostics.error(code, SourceSpan{source, error_line, error_column, token_length(text, error_offset)}, message, hint);
     }
-    // Recover: resume at the next line that starts a statement.
+  recover:
+    // Recover: resume at the next line that starts a statement; that may be
+    // the error's own line, when a statement ended early (`let a = name starts`).
+    std::size_t error_line_start = error_offset == 0 ? 0 : text.rfind('\n', error_offset - 1);
+    error_line_start = error_line_start == std::string_view::npos ? 0 : error_line_start + 1;
+    if (error_line_start > offset && starts_statement(text.substr(error_line_start))) {
+      advance_to(error_line_start);
+      continue;
+    }
+    // Statements start at column 1; a word there is a statement or a typo of one.
+    auto starts_with_word = [&](std::size_t at) {
+      return at < text.size() && (std::isalpha(static_cast<unsigned char>(text[at])) || text[at] == '_');
+    };
     std::size_t resume = text.find('\n', std::max(error_offset, offset));
-    while (resume != std::string_view::npos && !starts_statement(text.substr(resume + 1)))
-      resume = text.find('\n', resume + 1);
+    while (resume != std::string_view::npos && !starts_with_word(resume + 1)) resume = text.find('\n', resume + 1);
     advance_to(resume == std::string_view::npos ? text.size() : resume + 1);
   }
   for (auto& [byte, comment] : comments) file.comments.push_back(std::move(comment));

@@ -129,7 +129,8 @@ int LintCommand::run() const {
     for (const auto& d : loaded.diagnostics.items()) findings.push_back(d);
     if (loaded.diagnostics.has_errors()) continue;  // nothing sound to check further
     for (const auto& d : loaded.lint.items()) findings.push_back(d);
-    for (const auto& d : lint_program(loaded.program).items()) findings.push_back(d);
+    Diagnostics static_findings = lint_program(loaded.program);
+    for (const auto& d : static_findings.items()) findings.push_back(d);
     if (!tables.empty()) lint_on_dumps(loaded.program, tables, options, findings);
   }
   std::size_t errors = 0, warnings = 0;
