@@ -8,3 +8,6 @@ scripts/build.sh
 echo
 echo "+ taxon eval examples/linnaeus/mformer_groups.yaml --dump examples/dumps/mformer_tiny.json"
 build/tools/taxon eval examples/linnaeus/mformer_groups.yaml --dump examples/dumps/mformer_tiny.json
+echo
+echo "+ taxon eval examples/tx/vit_groups.tx --dump examples/dumps/vit_tiny.json"
+build/tools/taxon eval examples/tx/vit_groups.tx --dump examples/dumps/vit_tiny.json
