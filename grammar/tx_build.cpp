@@ -36,7 +36,7 @@ class Builder {
       out.text = std::string(text);
     } else if (node.is_type<wildcard>() || (node.is_type<value_word>() && text == "_")) {
       out.kind = Literal::Kind::wildcard;
-      out.text = "_";
+      out.text.assign(1, '_');  // not `= "_"`: GCC 12 warns falsely (-Wrestrict, PR105329)
     } else {
       out.kind = Literal::Kind::word;
       out.text = std::string(text);

@@ -35,7 +35,10 @@ void write_file_atomic(const std::string& path, std::string_view content) {
   namespace fs = std::filesystem;
   fs::path target(path);
   fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string pattern = (directory / ("." + target.filename().string() + ".taxon-XXXXXX")).string();
+  std::string hidden_name(1, '.');  // built up, not `"." + name`: GCC 12 warns falsely (-Wrestrict)
+  hidden_name += target.filename().string();
+  hidden_name += ".taxon-XXXXXX";
+  std::string pattern = (directory / hidden_name).string();
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');
   int fd = ::mkstemp(name.data());
