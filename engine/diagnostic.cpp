@@ -182,4 +182,9 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   return best;
 }
 
+std::string suggest(std::string_view word, const std::vector<std::string>& candidates, std::string otherwise) {
+  std::string closest = closest_match(word, candidates);
+  return closest.empty() ? std::move(otherwise) : fmt::format("did you mean '{}'?", closest);
+}
+
 }  // namespace taxon

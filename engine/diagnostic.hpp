@@ -110,4 +110,7 @@ std::string_view describe_code(std::string_view code);
 // distance, or empty.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
+// "did you mean 'x'?" when a candidate is close, else `otherwise`.
+std::string suggest(std::string_view word, const std::vector<std::string>& candidates, std::string otherwise);
+
 }  // namespace taxon

@@ -39,9 +39,7 @@ Explanation explain(const Program& program, const TensorTable& table, std::size_
     if (program.selections[s].freezes)
       for (std::size_t i : out.evaluation.selections[s].tensors) matcher.freeze(i);
   out.trainable = matcher.trainable(tensor);
-  out.match_name = table.tensors[tensor].name;
-  if (program.strip_name_prefix && out.match_name.starts_with(*program.strip_name_prefix))
-    out.match_name.erase(0, program.strip_name_prefix->size());
+  out.match_name = std::string(matcher.match_name(tensor));
 
   const TensorRecord& record = table.tensors[tensor];
   for (std::size_t s = 0; s < program.selections.size(); ++s) {

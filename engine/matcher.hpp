@@ -80,6 +80,9 @@ class Matcher {
         predicate.node);
   }
 
+  // The name rules see: the tensor's name without the program's stripped prefix.
+  std::string_view match_name(std::size_t index) const { return match_names_[index]; }
+
   // requires_grad, after the program's freeze rules.
   bool trainable(std::size_t index) const { return table_.tensors[index].requires_grad && !frozen_by_rule_[index]; }
   void freeze(std::size_t index) { frozen_by_rule_[index] = true; }
@@ -202,10 +205,8 @@ class Matcher {
       if (found) continue;
       std::vector<std::string> paths;
       for (const auto& module : table_.modules) paths.push_back(module.first);
-      std::string suggestion = closest_match(path, paths);
       diagnostics.error(code::unknown_module, span, fmt::format("no module is named '{}'", path),
-                        suggestion.empty() ? "module paths are dotted, as named_modules() gives them: encoder, processor.0"
-                                           : fmt::format("did you mean '{}'?", suggestion));
+                        suggest(path, paths, "module paths are dotted, as named_modules() gives them: encoder, processor.0"));
     }
   }
 

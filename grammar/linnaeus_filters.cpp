@@ -51,10 +51,8 @@ struct FilterLowering {
     if (type == "and" || type == "or") return combination(node, span, type == "and");
     if (type == "not" || type == "all_except") return negation(node, span, type == "not" ? "FILTER" : "EXCEPT");
 
-    std::string suggestion = closest_match(type, kFilterTypes);
     reader.diagnostics().error(code::unknown_filter_type, span, fmt::format("unknown filter TYPE '{}'", *type_text),
-                               suggestion.empty() ? fmt::format("TYPE is one of: {}", fmt::join(kFilterTypes, ", "))
-                                                  : fmt::format("did you mean '{}'?", suggestion));
+                               suggest(type, kFilterTypes, fmt::format("TYPE is one of: {}", fmt::join(kFilterTypes, ", "))));
     return invalid(span);
   }
 
@@ -70,11 +68,9 @@ struct FilterLowering {
       else if (match == "endswith") op = MatchOp::ends;
       else if (match == "regex") op = MatchOp::regex;
       else if (match_text) {
-        std::string suggestion = closest_match(match, kMatchTypes);
         reader.diagnostics().error(code::unknown_match_type, reader.span(match_node),
                                    fmt::format("unknown MATCH_TYPE '{}'", *match_text),
-                                   suggestion.empty() ? fmt::format("MATCH_TYPE is one of: {}", fmt::join(kMatchTypes, ", "))
-                                                      : fmt::format("did you mean '{}'?", suggestion));
+                                   suggest(match, kMatchTypes, fmt::format("MATCH_TYPE is one of: {}", fmt::join(kMatchTypes, ", "))));
         ok = false;
       } else {
         ok = false;

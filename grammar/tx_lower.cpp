@@ -257,10 +257,8 @@ class Lowering {
     if (found == bindings_.end()) {
       std::vector<std::string> names;
       for (const auto& [name, binding] : bindings_) names.push_back(name);
-      std::string suggestion = closest_match(ref.name, names);
       diagnostics_.error(code::unknown_identifier, span, fmt::format("unknown name '{}'", ref.name),
-                         suggestion.empty() ? "define it first with `let " + ref.name + " = ...`"
-                                            : fmt::format("did you mean '{}'?", suggestion));
+                         suggest(ref.name, names, "define it first with `let " + ref.name + " = ...`"));
       return Predicate{Constant{false}, span};
     }
     found->second.used = true;
@@ -335,10 +333,8 @@ class Lowering {
           if (dtype.empty()) {
             std::vector<std::string> names;
             for (const auto& [spelling, canonical] : kDtypes) names.push_back(spelling);
-            std::string suggestion = closest_match(value.text, names);
             diagnostics_.error(code::bad_value, value.span, fmt::format("unknown dtype '{}'", value.text),
-                               suggestion.empty() ? "dtypes are PyTorch's names: float32, bfloat16, float16, int64, ..."
-                                                  : fmt::format("did you mean '{}'?", suggestion));
+                               suggest(value.text, names, "dtypes are PyTorch's names: float32, bfloat16, float16, int64, ..."));
             continue;
           }
           dtypes.push_back(dtype);

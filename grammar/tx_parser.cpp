@@ -167,13 +167,12 @@ File parse(const SourceRef& source, Diagnostics& diagnostics) {
         continue;
       }
       std::string word = first_word(text.substr(offset));
-      std::string suggestion = word.empty() ? "" : closest_match(word, {kStatementKeywords.begin(), kStatementKeywords.end()});
       diagnostics.error(code::syntax_error,
                         SourceSpan{source, static_cast<uint32_t>(line), static_cast<uint32_t>(column), token_length(text, offset)},
                         word.empty() ? "expected a statement" : fmt::format("expected a statement, found '{}'", word),
-                        suggestion.empty() ? "statements start with let, select, group, defaults, exclude, freeze, plan, "
-                                             "import, mode, match or stages"
-                                           : fmt::format("did you mean '{}'?", suggestion));
+                        suggest(word, {kStatementKeywords.begin(), kStatementKeywords.end()},
+                                "statements start with let, select, group, defaults, exclude, freeze, plan, import, "
+                                "mode, match or stages"));
     } catch (const pegtl::parse_error& error) {
       const auto& position = error.positions().front();
       error_offset = position.byte;

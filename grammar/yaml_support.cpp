@@ -143,10 +143,8 @@ void Reader::check_keys(const YAML::Node& map, const std::vector<std::string>& a
     const std::string& key = it->first.Scalar();
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     if (key == tolerated_key_ && map.is(tolerated_map_)) continue;
-    std::string suggestion = closest_match(key, allowed);
     diagnostics_.warning(code::unknown_key, span(it->first), fmt::format("{} has no key '{}'; it is ignored", where, key),
-                         suggestion.empty() ? fmt::format("{} takes: {}", where, fmt::join(allowed, ", "))
-                                            : fmt::format("did you mean '{}'?", suggestion));
+                         suggest(key, allowed, fmt::format("{} takes: {}", where, fmt::join(allowed, ", "))));
   }
 }
 

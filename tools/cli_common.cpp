@@ -10,6 +10,7 @@
 #include "grammar/tx_lower.hpp"
 #include "runtime/files.hpp"
 #include "runtime/input_error.hpp"
+#include "runtime/model_dump.hpp"
 
 namespace taxon::cli {
 
@@ -49,6 +50,11 @@ nlohmann::ordered_json to_json(const OptionValue& value) {
         }
       },
       value.value);
+}
+
+std::optional<ReferenceShapes> load_reference(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  return read_reference(path);
 }
 
 SourceRef resolve_import(const std::string& path, const SourceFile& from, std::string& error) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 
 #include "engine/diagnostic.hpp"
 #include "engine/ir.hpp"
+#include "engine/tensor_table.hpp"
 #include "grammar/tx_ast.hpp"
 
 namespace taxon::cli {
@@ -42,6 +44,10 @@ struct LoadedRules {
   std::vector<tx::Plan> plans;      // checkpoint plans (taxon language only)
   bool is_yaml = false;
 };
+
+// The reference model dump for `initialization`/`new` rules; nullopt when
+// `path` is empty. Pass `&*reference` (or null) as EvalOptions::reference.
+std::optional<ReferenceShapes> load_reference(const std::string& path);
 
 // Where `import "x.tx"` looks: next to the importing file, then in taxon's
 // stdlib/ ($TAXON_STDLIB overrides the built-in location).

@@ -37,12 +37,8 @@ int EvalCommand::run() const {
     return kCouldNot;
   }
   TensorTable table = read_model_dump(dump);
-  ReferenceShapes reference_shapes;
-  EvalOptions options;
-  if (!reference.empty()) {
-    reference_shapes = read_reference(reference);
-    options.reference = &reference_shapes;
-  }
+  std::optional<ReferenceShapes> reference_shapes = load_reference(reference);
+  EvalOptions options{reference_shapes ? &*reference_shapes : nullptr};
   EvalResult result = evaluate(rules.program, table, options);
   Diagnostics all = rules.diagnostics;  // front-end warnings come first
   all.append(result.diagnostics);

@@ -117,12 +117,8 @@ void LintCommand::add_to(CLI::App& app) {
 int LintCommand::run() const {
   std::vector<NamedTable> tables;
   for (const auto& dump : dumps) tables.push_back({dump, read_model_dump(dump)});
-  ReferenceShapes reference_shapes;
-  EvalOptions options;
-  if (!reference.empty()) {
-    reference_shapes = read_reference(reference);
-    options.reference = &reference_shapes;
-  }
+  std::optional<ReferenceShapes> reference_shapes = load_reference(reference);
+  EvalOptions options{reference_shapes ? &*reference_shapes : nullptr};
   std::vector<Diagnostic> findings;
   for (const auto& path : rules) {
     LoadedRules loaded = load_rules(path);
@@ -200,12 +196,8 @@ int ExplainCommand::run() const {
                                  suggestion.empty() ? "; `taxon eval RULES --dump DUMP --all` lists every name"
                                                     : fmt::format("; did you mean '{}'?", suggestion)));
   }
-  ReferenceShapes reference_shapes;
-  EvalOptions options;
-  if (!reference.empty()) {
-    reference_shapes = read_reference(reference);
-    options.reference = &reference_shapes;
-  }
+  std::optional<ReferenceShapes> reference_shapes = load_reference(reference);
+  EvalOptions options{reference_shapes ? &*reference_shapes : nullptr};
   Explanation explanation = explain(loaded.program, table, index, options);
   const TensorRecord& record = table.tensors[index];
   std::string out = fmt::format("{}  [{}] {} {}", tensor, fmt::join(record.shape, ", "), record.dtype,
