@@ -168,6 +168,23 @@ class Printer {
       minimum = 3;
     }
     if (!terms) {
+      if (const auto* set_test = std::get_if<Test>(&expr.node); set_test && set_test->is_set && !set_test->values.empty()) {
+        // One long set: its items wrapped inside the braces.
+        std::vector<std::string> lines{head + fmt::format("{} {} {{", field_name(set_test->field), op_text(set_test->op))};
+        std::string current;
+        for (std::size_t i = 0; i < set_test->values.size(); ++i) {
+          std::string item = print_literal(set_test->values[i]) + (i + 1 < set_test->values.size() ? "," : "");
+          if (!current.empty() && indent + 2 + current.size() + 1 + item.size() > kLineWidth) {
+            lines.push_back("  " + current);
+            current.clear();
+          }
+          current += (current.empty() ? "" : " ") + item;
+        }
+        lines.push_back("  " + current);
+        lines.push_back("}" + tail);
+        for (std::size_t i = 0; i < lines.size(); ++i) line(first, i + 1 == lines.size() ? last : first, indent, lines[i]);
+        return;
+      }
       line(first, last, indent, text);
       return;
     }
