@@ -15,6 +15,9 @@ inline constexpr std::string_view malformed_dump = "T0602";
 inline constexpr std::string_view unsupported_input = "T0603";
 inline constexpr std::string_view unwritable_output = "T0604";
 inline constexpr std::string_view no_such_tensor = "T0605";
+inline constexpr std::string_view corrupt_checkpoint = "T0606";
+inline constexpr std::string_view forbidden_global = "T0607";
+inline constexpr std::string_view no_state_dict = "T0608";
 }  // namespace code
 
 class InputError : public std::runtime_error {

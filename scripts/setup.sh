@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   # libraries
   tao-pegtl-dev libyaml-cpp-dev libre2-dev libfmt-dev libsimdjson-dev
-  nlohmann-json3-dev libcli11-dev doctest-dev libtorch-dev
+  nlohmann-json3-dev libcli11-dev doctest-dev libtorch-dev libssl-dev
   # reference values and cross-checks only; never a run-time dependency
   python3-torch python3-yaml
 )

@@ -10,6 +10,7 @@
 #include "runtime/input_error.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/eval_command.hpp"
+#include "tools/dump_command.hpp"
 #include "tools/format_commands.hpp"
 #include "tools/lint_command.hpp"
 
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
     lint.add_to(app);
     ExplainCommand explain;
     explain.add_to(app);
+    DumpCommand dump;
+    dump.add_to(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::RuntimeError& finished) {

@@ -1,0 +1,45 @@
+#include "runtime/mapped_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "runtime/input_error.hpp"
+
+namespace taxon {
+
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InputError(code::unreadable_file, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    int error = errno;
+    ::close(fd);
+    throw InputError(code::unreadable_file, fmt::format("cannot read {}: {}", path,
+                                                        S_ISDIR(info.st_mode) ? "it is a directory" : std::strerror(error)));
+  }
+  std::size_t size = static_cast<std::size_t>(info.st_size);
+  const uint8_t* data = nullptr;
+  if (size > 0) {
+    void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapped == MAP_FAILED) {
+      int error = errno;
+      ::close(fd);
+      throw InputError(code::unreadable_file, fmt::format("cannot map {}: {}", path, std::strerror(error)));
+    }
+    data = static_cast<const uint8_t*>(mapped);
+  }
+  ::close(fd);  // the mapping stays valid
+  return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+}  // namespace taxon

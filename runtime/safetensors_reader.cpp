@@ -1,0 +1,169 @@
+// safetensors: an 8-byte little-endian header length, a JSON header, then the
+// tensors' bytes. Everything the header claims is checked against the file.
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "runtime/checkpoint.hpp"
+#include "runtime/input_error.hpp"
+
+namespace taxon {
+namespace {
+
+constexpr uint64_t kMaxHeader = 100u << 20;  // safetensors' own limit
+
+[[noreturn]] void corrupt(const std::string& path, const std::string& what) {
+  throw InputError(code::corrupt_checkpoint, fmt::format("{}: not a valid safetensors file: {}", path, what));
+}
+
+}  // namespace
+
+Checkpoint read_safetensors(const std::string& path) {
+  auto file = MappedFile::open(path);
+  Checkpoint checkpoint;
+  checkpoint.path = path;
+  checkpoint.format = "safetensors";
+  checkpoint.files.push_back(file);
+  if (file->size() < 8) corrupt(path, fmt::format("{} bytes is too short for the 8-byte header length", file->size()));
+  uint64_t header_length = 0;
+  std::memcpy(&header_length, file->data(), 8);
+  if (header_length > kMaxHeader)
+    corrupt(path, fmt::format("the header claims {} bytes; safetensors headers are at most {} bytes", header_length, kMaxHeader));
+  if (header_length > file->size() - 8)
+    corrupt(path, fmt::format("the header claims {} bytes but the file has {} after the length", header_length,
+                              file->size() - 8));
+  uint64_t data_start = 8 + header_length;
+  uint64_t data_size = file->size() - data_start;
+
+  simdjson::dom::parser parser;
+  simdjson::padded_string header(file->view(8, header_length));
+  simdjson::dom::object entries;
+  if (auto error = parser.parse(header).get_object().get(entries))
+    corrupt(path, fmt::format("the header is not a JSON object ({})", simdjson::error_message(error)));
+
+  struct Span {
+    uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Span> spans;
+  std::set<std::string_view> seen;
+  for (auto [key, value] : entries) {
+    if (!seen.insert(key).second) corrupt(path, fmt::format("\"{}\" appears twice in the header", key));
+    if (key == "__metadata__") {
+      simdjson::dom::object metadata;
+      if (value.get_object().get(metadata)) corrupt(path, "__metadata__ must map strings to strings");
+      for (auto [meta_key, meta_value] : metadata) {
+        std::string_view text;
+        if (meta_value.get_string().get(text)) corrupt(path, fmt::format("__metadata__.{} is not a string", meta_key));
+        checkpoint.metadata.emplace_back(std::string(meta_key), std::string(text));
+      }
+      continue;
+    }
+    std::string name(key);
+    std::string_view dtype_code;
+    simdjson::dom::array shape, offsets;
+    if (value["dtype"].get_string().get(dtype_code)) corrupt(path, fmt::format("tensor \"{}\" has no dtype", name));
+    auto dtype = dtype_from_safetensors(dtype_code);
+    if (!dtype)
+      throw InputError(code::unsupported_input,
+                       fmt::format("{}: tensor \"{}\" has dtype \"{}\", which taxon does not know", path, name, dtype_code));
+    if (value["shape"].get_array().get(shape)) corrupt(path, fmt::format("tensor \"{}\" has no shape", name));
+    if (value["data_offsets"].get_array().get(offsets) || offsets.size() != 2)
+      corrupt(path, fmt::format("tensor \"{}\" needs data_offsets [begin, end]", name));
+    TensorData tensor;
+    tensor.dtype = *dtype;
+    uint64_t numel = 1;
+    for (auto dim : shape) {
+      int64_t size = 0;
+      if (dim.get_int64().get(size) || size < 0) corrupt(path, fmt::format("tensor \"{}\" has a negative or non-integer size", name));
+      tensor.shape.push_back(size);
+      if (size != 0 && numel > (uint64_t{1} << 62) / static_cast<uint64_t>(size))
+        corrupt(path, fmt::format("tensor \"{}\" is impossibly large", name));
+      numel *= static_cast<uint64_t>(size);
+    }
+    uint64_t begin = 0, end = 0;
+    if (offsets.at(0).get_uint64().get(begin) || offsets.at(1).get_uint64().get(end))
+      corrupt(path, fmt::format("tensor \"{}\" has non-integer data_offsets", name));
+    if (begin > end) corrupt(path, fmt::format("tensor \"{}\" ends (byte {}) before it begins (byte {})", name, end, begin));
+    if (end > data_size)
+      corrupt(path, fmt::format("tensor \"{}\" ends at byte {} of the data, past its end ({} bytes)", name, end, data_size));
+    if (end - begin != numel * dtype_size(*dtype))
+      corrupt(path, fmt::format("tensor \"{}\" holds {} bytes, but {} {} elements need {}", name, end - begin, numel,
+                                dtype_code, numel * dtype_size(*dtype)));
+    auto storage = std::make_shared<StorageBlock>();
+    storage->key = name;
+    storage->dtype = *dtype;
+    storage->data = file->data() + data_start + begin;
+    storage->nbytes = end - begin;
+    storage->owner = file;
+    tensor.storage = std::move(storage);
+    tensor.stride = contiguous_strides(tensor.shape);
+    checkpoint.tensors.push_back({name, std::move(tensor)});
+    spans.push_back({begin, end, name});
+  }
+  // The data is exactly the tensors, back to back: no overlap, no hole.
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  uint64_t expected = 0;
+  for (const auto& span : spans) {
+    if (span.begin < expected) corrupt(path, fmt::format("tensor \"{}\" overlaps the tensor before it", span.name));
+    if (span.begin > expected) corrupt(path, fmt::format("bytes {} to {} of the data belong to no tensor", expected, span.begin));
+    expected = span.end;
+  }
+  if (expected != data_size)
+    corrupt(path, fmt::format("the last {} bytes of the data belong to no tensor", data_size - expected));
+  return checkpoint;
+}
+
+Checkpoint read_safetensors_sharded(const std::string& index_path) {
+  auto index_file = MappedFile::open(index_path);
+  simdjson::dom::parser parser;
+  simdjson::padded_string text(index_file->view(0, index_file->size()));
+  simdjson::dom::object weight_map;
+  if (parser.parse(text)["weight_map"].get_object().get(weight_map))
+    throw InputError(code::corrupt_checkpoint,
+                     fmt::format("{}: a sharded checkpoint's index needs \"weight_map\": {{tensor: shard file}}", index_path));
+  std::vector<std::string> shards;
+  std::map<std::string, std::string> shard_of;
+  for (auto [name, shard] : weight_map) {
+    std::string_view shard_name;
+    if (shard.get_string().get(shard_name))
+      throw InputError(code::corrupt_checkpoint, fmt::format("{}: weight_map.{} is not a file name", index_path, name));
+    if (shard_name.find('/') != std::string_view::npos || shard_name.find("..") != std::string_view::npos)
+      throw InputError(code::corrupt_checkpoint,
+                       fmt::format("{}: shard \"{}\" is not a file next to the index", index_path, shard_name));
+    if (std::find(shards.begin(), shards.end(), shard_name) == shards.end()) shards.emplace_back(shard_name);
+    shard_of.emplace(std::string(name), std::string(shard_name));
+  }
+  std::sort(shards.begin(), shards.end());
+  Checkpoint checkpoint;
+  checkpoint.path = index_path;
+  checkpoint.format = "safetensors (sharded)";
+  std::set<std::string> loaded;
+  std::filesystem::path directory = std::filesystem::path(index_path).parent_path();
+  for (const auto& shard : shards) {
+    Checkpoint part = read_safetensors((directory / shard).string());
+    for (auto& tensor : part.tensors) {
+      auto expected = shard_of.find(tensor.name);
+      if (expected == shard_of.end() || expected->second != shard)
+        throw InputError(code::corrupt_checkpoint, fmt::format("{}: {} holds \"{}\", which the index places {}", index_path, shard,
+                                                               tensor.name,
+                                                               expected == shard_of.end() ? "nowhere" : "in " + expected->second));
+      loaded.insert(tensor.name);
+      checkpoint.tensors.push_back(std::move(tensor));
+    }
+    if (checkpoint.metadata.empty()) checkpoint.metadata = part.metadata;
+    checkpoint.files.insert(checkpoint.files.end(), part.files.begin(), part.files.end());
+  }
+  for (const auto& [name, shard] : shard_of)
+    if (!loaded.contains(name))
+      throw InputError(code::corrupt_checkpoint,
+                       fmt::format("{}: the index places \"{}\" in {}, which does not hold it", index_path, name, shard));
+  return checkpoint;
+}
+
+}  // namespace taxon
