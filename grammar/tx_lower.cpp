@@ -205,12 +205,46 @@ class Lowering {
     lowered_.program.selections.push_back(Selection{"freeze", lower(freeze.expr), Universe::parameters, statement.span, true});
   }
 
-  void lower_statement(const Plan& plan, const Statement&, bool) {
-    for (const auto& item : plan.items)
-      if (const auto* predicate = std::get_if<PlanPredicate>(&item.node)) (void)lower(predicate->expr);  // check it
-      else if (const auto* transform = std::get_if<PlanTransform>(&item.node)) (void)lower(transform->where);
-      else if (const auto* rewrite = std::get_if<PlanRewrite>(&item.node)) check_pattern(rewrite->pattern);
+  void lower_statement(const Plan& plan, const Statement& statement, bool) {
+    CheckpointPlan lowered{plan.name, {}, {}, statement.span};
+    for (const auto& item : plan.items) {
+      std::visit([&](const auto& node) { lower_plan_item(node, item.span, lowered); }, item.node);
+    }
     lowered_.plans.push_back(plan);
+    lowered_.checkpoint_plans.push_back(std::move(lowered));
+  }
+
+  void lower_plan_item(const PlanFrom& from, const SourceSpan&, CheckpointPlan& plan) {
+    for (const auto& source : from.sources)
+      plan.sources.push_back(source.kind == Literal::Kind::word && source.text == "root" ? "" : source.text);
+  }
+  void lower_plan_item(const PlanText& text, const SourceSpan& span, CheckpointPlan& plan) {
+    if (text.verb == "strip") plan.steps.push_back(PlanStep{step::Strip{text.text.text}, span});
+    else plan.steps.push_back(PlanStep{step::AddPrefix{text.text.text}, span});
+  }
+  void lower_plan_item(const PlanPredicate& item, const SourceSpan& span, CheckpointPlan& plan) {
+    plan.steps.push_back(PlanStep{step::Drop{lower(item.expr), item.verb == "keep", item.verb + " " + print_expr(item.expr)}, span});
+  }
+  void lower_plan_item(const PlanRewrite& item, const SourceSpan& span, CheckpointPlan& plan) {
+    check_pattern(item.pattern);
+    plan.steps.push_back(PlanStep{step::Rename{item.pattern.text, item.replacement.text, item.verb == "copy"}, span});
+  }
+  void lower_plan_item(const PlanTransform& item, const SourceSpan& span, CheckpointPlan& plan) {
+    plan.steps.push_back(PlanStep{step::Transform{item.verb, item.action, lower(item.where), lower_options(item.options, {})}, span});
+  }
+  void lower_plan_item(const PlanWords&, const SourceSpan& span, CheckpointPlan& plan) {
+    plan.steps.push_back(PlanStep{step::SkipMismatched{}, span});
+  }
+  void lower_plan_item(const PlanLoad& item, const SourceSpan& span, CheckpointPlan& plan) {
+    step::Load load;
+    for (const auto& option : lower_options(item.options, {})) {
+      const bool* flag = std::get_if<bool>(&option.value.value);
+      if (option.key == "strict" && flag) load.strict = *flag;
+      else
+        diagnostics_.error(code::bad_value, option.span, fmt::format("`load` takes `strict = true|false`, not `{}`", option.key),
+                           "write `load strict = false` to allow missing and unexpected keys");
+    }
+    plan.steps.push_back(PlanStep{load, span});
   }
 
   bool claim_name(std::map<std::string, SourceSpan>& names, const std::string& name, const SourceSpan& span,

@@ -8,6 +8,7 @@
 
 #include "engine/diagnostic.hpp"
 #include "engine/ir.hpp"
+#include "engine/plan.hpp"
 #include "grammar/tx_ast.hpp"
 
 namespace taxon::tx {
@@ -18,7 +19,8 @@ using ImportResolver = std::function<SourceRef(const std::string& path, const So
 
 struct Lowered {
   Program program;
-  std::vector<Plan> plans;  // checkpoint plans, for `taxon apply`
+  std::vector<Plan> plans;                       // checkpoint plans as written (for fmt and reports)
+  std::vector<CheckpointPlan> checkpoint_plans;  // the same, lowered, for `taxon apply`
   Diagnostics lint;         // findings that only `taxon lint` reports (unused or shadowed bindings)
 };
 

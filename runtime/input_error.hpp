@@ -18,6 +18,7 @@ inline constexpr std::string_view no_such_tensor = "T0605";
 inline constexpr std::string_view corrupt_checkpoint = "T0606";
 inline constexpr std::string_view forbidden_global = "T0607";
 inline constexpr std::string_view no_state_dict = "T0608";
+inline constexpr std::string_view no_plan = "T0609";
 }  // namespace code
 
 class InputError : public std::runtime_error {

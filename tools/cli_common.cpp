@@ -95,6 +95,7 @@ LoadedRules load_rules(const std::string& path) {
   rules.program = std::move(lowered.program);
   rules.lint = std::move(lowered.lint);
   rules.plans = std::move(lowered.plans);
+  rules.checkpoint_plans = std::move(lowered.checkpoint_plans);
   return rules;
 }
 

@@ -10,6 +10,7 @@
 
 #include "engine/diagnostic.hpp"
 #include "engine/ir.hpp"
+#include "engine/plan.hpp"
 #include "engine/tensor_table.hpp"
 #include "grammar/tx_ast.hpp"
 
@@ -41,7 +42,8 @@ struct LoadedRules {
   Program program;
   Diagnostics diagnostics;
   Diagnostics lint;                 // findings only `taxon lint` reports
-  std::vector<tx::Plan> plans;      // checkpoint plans (taxon language only)
+  std::vector<tx::Plan> plans;      // checkpoint plans as written (taxon language only)
+  std::vector<CheckpointPlan> checkpoint_plans;
   bool is_yaml = false;
 };
 

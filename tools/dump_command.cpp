@@ -58,8 +58,13 @@ int DumpCommand::run() const {
   if (!read.other_tensor_entries.empty())
     std::cerr << fmt::format("note: other entries hold tensors too: {} (--source picks one)\n",
                              fmt::join(read.other_tensor_entries, ", "));
-  if (auto prefix = common_wrapper_prefix(read))
-    std::cerr << fmt::format("note: every key starts with \"{}\"; a plan removes it with `strip \"{}\"`\n", *prefix, *prefix);
+  if (auto prefix = common_wrapper_prefix(read)) {
+    std::string_view wrapper = *prefix == "module." ? "DistributedDataParallel adds it"
+                               : *prefix == "_orig_mod." ? "torch.compile adds it"
+                                                         : "Lightning adds it, though some models name their trunk so";
+    std::cerr << fmt::format("note: every key starts with \"{}\" ({}); a plan removes it with `strip \"{}\"`\n", *prefix,
+                             wrapper, *prefix);
+  }
   return kDone;
 }
 

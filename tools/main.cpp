@@ -10,6 +10,7 @@
 #include "runtime/input_error.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/eval_command.hpp"
+#include "tools/apply_command.hpp"
 #include "tools/dump_command.hpp"
 #include "tools/format_commands.hpp"
 #include "tools/lint_command.hpp"
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
     explain.add_to(app);
     DumpCommand dump;
     dump.add_to(app);
+    ApplyCommand apply;
+    apply.add_to(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::RuntimeError& finished) {

@@ -14,7 +14,10 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <filesystem>
+
 #include "runtime/checkpoint.hpp"
+#include "runtime/checkpoint_writer.hpp"
 #include "runtime/input_error.hpp"
 
 using namespace taxon;
@@ -171,4 +174,34 @@ TEST_CASE("every on-disk form of a model reads to identical tensors") {
       CHECK(tensor.data.contiguous_bytes() == to_bfloat16(bytes[tensor.name]));
     }
   }
+}
+
+TEST_CASE("written safetensors read back to the same tensors; strided views come out row-major") {
+  for (const char* file : {"extra/views.pt", "llama_tiny/legacy.pt", "extra/dtypes.safetensors"}) {
+    CAPTURE(file);
+    Checkpoint in = read_checkpoint(kData + file);
+    std::vector<OutputTensor> out;
+    for (const auto& tensor : in.tensors) out.push_back({tensor.name, &tensor.data});
+    std::string path = (std::filesystem::temp_directory_path() / "taxon-roundtrip.safetensors").string();
+    write_safetensors(path, out, {{"format", "pt"}});
+    Checkpoint back = read_checkpoint(path);
+    REQUIRE(back.tensors.size() == in.tensors.size());
+    for (std::size_t i = 0; i < in.tensors.size(); ++i) {
+      CHECK(back.tensors[i].name == in.tensors[i].name);
+      CHECK(back.tensors[i].data.shape == in.tensors[i].data.shape);
+      CHECK(back.tensors[i].data.contiguous_bytes() == in.tensors[i].data.contiguous_bytes());
+    }
+    CHECK(back.metadata == std::vector<std::pair<std::string, std::string>>{{"format", "pt"}});
+    std::filesystem::remove(path);
+  }
+}
+
+TEST_CASE("a dtype safetensors cannot hold fails before anything is written") {
+  Checkpoint in = read_checkpoint(kData + "extra/dtypes.pt");
+  std::vector<OutputTensor> out;
+  for (const auto& tensor : in.tensors) out.push_back({tensor.name, &tensor.data});
+  std::string path = (std::filesystem::temp_directory_path() / "taxon-complex128.safetensors").string();
+  std::filesystem::remove(path);
+  CHECK_THROWS_WITH_AS(write_safetensors(path, out, {}), doctest::Contains("complex128"), InputError);
+  CHECK_FALSE(std::filesystem::exists(path));
 }

@@ -1,0 +1,182 @@
+#include "engine/plan.hpp"
+
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+#include "engine/evaluate.hpp"
+#include "engine/regex.hpp"
+
+namespace taxon {
+namespace {
+
+// RE2 writes captures as \1; plans write $1 like most rename tools.
+std::string re2_rewrite(const std::string& replacement) {
+  std::string out;
+  for (std::size_t i = 0; i < replacement.size(); ++i) {
+    char c = replacement[i];
+    if (c == '$' && i + 1 < replacement.size() && replacement[i + 1] >= '0' && replacement[i + 1] <= '9') {
+      out += '\\';
+      out += replacement[++i];
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+struct Entry {
+  std::string name;
+  std::size_t input;
+  bool renamed = false;
+};
+
+TensorTable current_table(const std::vector<Entry>& entries, const TensorTable& input) {
+  TensorTable table;
+  table.has_module_types = false;
+  for (const auto& entry : entries) {
+    TensorRecord record = input.tensors[entry.input];
+    record.name = entry.name;
+    record.tied_to.reset();  // every key of a checkpoint is its own entry here
+    record.kind = TensorKind::parameter;
+    table.tensors.push_back(std::move(record));
+  }
+  return table;
+}
+
+}  // namespace
+
+PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const TensorTable* target,
+                    const std::vector<std::string>& labels) {
+  PlanResult result;
+  std::vector<Entry> entries;
+  for (std::size_t i = 0; i < input.tensors.size(); ++i) entries.push_back({input.tensors[i].name, i, false});
+  std::map<std::string, std::string> origin;  // current name -> the input name it came from
+  for (const auto& entry : entries) origin[entry.name] = entry.name;
+
+  // One error per step, with examples: a plan never overwrites a tensor.
+  auto check_collisions = [&](const SourceSpan& span) {
+    std::map<std::string, std::vector<std::string>> by_name;
+    for (const auto& entry : entries)
+      by_name[entry.name].push_back(entry.input < labels.size() ? labels[entry.input] : input.tensors[entry.input].name);
+    std::vector<std::string> examples;
+    std::size_t collisions = 0;
+    for (const auto& [name, sources] : by_name) {
+      if (sources.size() < 2) continue;
+      if (++collisions <= 3) examples.push_back(fmt::format("\"{}\" from {}", name, fmt::join(sources, " and ")));
+    }
+    if (collisions == 0) return;
+    result.diagnostics.error(code::plan_collision, span,
+                             fmt::format("{} key{} would receive two tensors: {}{}", collisions, collisions == 1 ? "" : "s",
+                                         fmt::join(examples, "; "), collisions > 3 ? "; ..." : ""),
+                             "a plan never overwrites one tensor with another; drop one of them first, or make the "
+                             "rename tell them apart");
+  };
+
+  for (const auto& plan_step : plan.steps) {
+    std::visit(
+        [&](const auto& s) {
+          using S = std::decay_t<decltype(s)>;
+          if constexpr (std::is_same_v<S, step::Strip>) {
+            std::size_t changed = 0;
+            for (auto& entry : entries)
+              if (entry.name.starts_with(s.prefix)) {
+                entry.name.erase(0, s.prefix.size());
+                ++changed;
+              }
+            result.prefix_steps.emplace_back(fmt::format("strip \"{}\"", s.prefix), changed);
+            check_collisions(plan_step.span);
+          } else if constexpr (std::is_same_v<S, step::AddPrefix>) {
+            for (auto& entry : entries) entry.name = s.prefix + entry.name;
+            result.prefix_steps.emplace_back(fmt::format("prefix \"{}\"", s.prefix), entries.size());
+          } else if constexpr (std::is_same_v<S, step::Drop>) {
+            Program program;
+            program.selections.push_back(Selection{"drop", s.predicate, Universe::all_tensors, plan_step.span});
+            TensorTable table = current_table(entries, input);
+            EvalResult matched = evaluate(program, table);
+            for (const auto& d : matched.diagnostics.items())
+              if (d.severity == Severity::error) result.diagnostics.report(d);
+            std::set<std::size_t> hit(matched.selections[0].tensors.begin(), matched.selections[0].tensors.end());
+            std::vector<Entry> kept;
+            for (std::size_t i = 0; i < entries.size(); ++i) {
+              bool drop = hit.contains(i) != s.keep;
+              if (drop) result.dropped.emplace_back(input.tensors[entries[i].input].name, s.rule);
+              else kept.push_back(entries[i]);
+            }
+            entries = std::move(kept);
+          } else if constexpr (std::is_same_v<S, step::Rename>) {
+            std::string error;
+            auto re = compile_regex(s.pattern, error);
+            if (!re) {
+              result.diagnostics.error(code::invalid_regex, plan_step.span, fmt::format("invalid regex /{}/: {}", s.pattern, error));
+              return;
+            }
+            std::string rewrite = re2_rewrite(s.replacement);
+            std::vector<Entry> added;
+            for (auto& entry : entries) {
+              std::string renamed = entry.name;
+              if (!RE2::Replace(&renamed, *re, rewrite)) continue;
+              if (s.copy) {
+                added.push_back({renamed, entry.input, true});
+                result.copied.emplace_back(entry.name, renamed);
+              } else if (renamed != entry.name) {
+                result.renamed.emplace_back(entry.name, renamed);
+                entry.name = renamed;
+                entry.renamed = true;
+              }
+            }
+            entries.insert(entries.end(), added.begin(), added.end());
+            check_collisions(plan_step.span);
+          } else if constexpr (std::is_same_v<S, step::Transform>) {
+            result.transforms.push_back(&s);
+          } else if constexpr (std::is_same_v<S, step::SkipMismatched>) {
+            if (!target) return;
+            std::map<std::string, const TensorRecord*> wanted;
+            for (const auto& record : target->tensors) wanted.emplace(record.name, &record);
+            std::vector<Entry> kept;
+            for (const auto& entry : entries) {
+              auto found = wanted.find(entry.name);
+              const auto& shape = input.tensors[entry.input].shape;
+              if (found == wanted.end()) {
+                result.not_in_target.push_back(entry.name);
+              } else if (found->second->shape != shape) {
+                result.skipped.push_back({entry.name, shape, found->second->shape});
+              } else {
+                kept.push_back(entry);
+              }
+            }
+            entries = std::move(kept);
+          } else if constexpr (std::is_same_v<S, step::Load>) {
+            result.strict = s.strict;
+          }
+        },
+        plan_step.step);
+    if (result.diagnostics.has_errors()) return result;
+  }
+  check_collisions(plan.span);  // merged sources may share keys until the plan tells them apart
+  if (result.diagnostics.has_errors()) return result;
+  for (const auto& entry : entries) result.keys.push_back({entry.name, entry.input, entry.renamed});
+  if (target) {
+    std::set<std::string> produced;
+    for (const auto& key : result.keys) produced.insert(key.name);
+    std::set<std::string> wanted;
+    for (const auto& record : target->tensors) {
+      // A strict load ignores non-persistent buffers, and a tied name is not missing while its partner is loaded.
+      if (record.kind == TensorKind::buffer && !record.persistent) continue;
+      wanted.insert(record.name);
+      if (produced.contains(record.name)) continue;
+      if (record.tied_to && produced.contains(target->tensors[*record.tied_to].name)) continue;
+      result.missing.push_back(record.name);
+    }
+    for (const auto& key : result.keys)
+      if (!wanted.contains(key.name)) result.unexpected.push_back(key.name);
+    result.strict_load_fails = result.strict && (!result.missing.empty() || !result.unexpected.empty());
+  }
+  return result;
+}
+
+}  // namespace taxon

@@ -1,0 +1,97 @@
+#include "runtime/atomic_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "runtime/input_error.hpp"
+
+namespace taxon {
+namespace {
+constexpr std::size_t kBuffer = 1 << 20;
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  namespace fs = std::filesystem;
+  fs::path target(path_);
+  fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string hidden(1, '.');
+  hidden += target.filename().string();
+  hidden += ".taxon-XXXXXX";
+  std::string pattern = (directory / hidden).string();
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  fd_ = ::mkstemp(name.data());
+  if (fd_ < 0) throw InputError(code::unwritable_output, fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+  temporary_ = name.data();
+  struct stat existing {};
+  if (::stat(path_.c_str(), &existing) == 0) (void)::fchmod(fd_, existing.st_mode & 07777);
+  else (void)::fchmod(fd_, 0644);
+  buffer_.reserve(kBuffer);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_ && !temporary_.empty()) ::unlink(temporary_.c_str());
+}
+
+void AtomicFile::fail(const char* what) {
+  int error = errno;
+  throw InputError(code::unwritable_output, fmt::format("cannot write {}: {} ({}); nothing was written there", path_,
+                                                        std::strerror(error), what));
+}
+
+void AtomicFile::flush_buffer() {
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  buffer_.clear();
+}
+
+void AtomicFile::write(const void* data, std::size_t size) {
+  const char* bytes = static_cast<const char*>(data);
+  written_ += size;
+  if (buffer_.size() + size <= kBuffer) {
+    buffer_.insert(buffer_.end(), bytes, bytes + size);
+    return;
+  }
+  flush_buffer();
+  if (size < kBuffer) {
+    buffer_.insert(buffer_.end(), bytes, bytes + size);
+    return;
+  }
+  // Large pieces (tensor bytes in a mapped file) go to the kernel directly: one copy.
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd_, bytes + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void AtomicFile::commit() {
+  flush_buffer();
+  if (::fsync(fd_) != 0) fail("fsync");
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    fail("close");
+  }
+  fd_ = -1;
+  if (::rename(temporary_.c_str(), path_.c_str()) != 0) fail("rename");
+  committed_ = true;
+}
+
+}  // namespace taxon

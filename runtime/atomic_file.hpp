@@ -1,0 +1,37 @@
+// Writing an output so that it is whole or absent: bytes go to a temporary
+// file beside the target; commit() fsyncs and renames it into place. Until
+// then (an error, a crash, a kill) the target and any earlier file at its
+// path are untouched, and the destructor removes the temporary.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace taxon {
+
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);  // throws InputError (T0604)
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void write(const void* data, std::size_t size);  // large writes go straight from the caller's memory
+  void write(std::string_view text) { write(text.data(), text.size()); }
+  uint64_t written() const { return written_; }
+  void commit();
+
+ private:
+  void flush_buffer();
+  [[noreturn]] void fail(const char* what);
+  std::string path_, temporary_;
+  int fd_ = -1;
+  std::vector<char> buffer_;
+  uint64_t written_ = 0;
+  bool committed_ = false;
+};
+
+}  // namespace taxon

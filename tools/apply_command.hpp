@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace taxon::cli {
+
+struct ApplyCommand {
+  std::string plan_file;
+  std::vector<std::string> checkpoints;
+  std::string plan_name;
+  std::string target;
+  std::string output;
+  std::string source;
+  std::string format = "text";
+  bool dry_run = false;
+  bool force = false;
+  bool list_all = false;
+
+  void add_to(CLI::App& app);
+  int run() const;
+};
+
+}  // namespace taxon::cli
