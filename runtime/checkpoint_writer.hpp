@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/pickle.hpp"
 #include "runtime/tensor_data.hpp"
 
 namespace taxon {
@@ -23,5 +24,13 @@ using WriteProgress = std::function<void(uint64_t, uint64_t)>;
 // cannot hold (complex128) or an unwritable path.
 void write_safetensors(const std::string& path, const std::vector<OutputTensor>& tensors,
                        const std::vector<std::pair<std::string, std::string>>& metadata, const WriteProgress& progress = {});
+
+// torch.save's zip format (readable by torch.load, weights_only=True included
+// for plain state dicts): `root` pickled with protocol 2, each storage its
+// tensors use written once (views and ties survive).
+void write_torch(const std::string& path, const PyRef& root, const WriteProgress& progress = {});
+
+// An OrderedDict of the tensors, as model.state_dict() returns.
+PyRef state_dict_value(const std::vector<OutputTensor>& tensors);
 
 }  // namespace taxon

@@ -60,7 +60,7 @@ void ApplyCommand::add_to(CLI::App& app) {
   command->add_option("CHECKPOINTS", checkpoints, "Checkpoints to read (merged in order)")->required();
   command->add_option("--plan", plan_name, "Which plan, when the file holds several");
   command->add_option("--target", target, "Model dump (.json) or checkpoint of the model to load into");
-  command->add_option("-o,--output", output, "Output checkpoint (.safetensors)");
+  command->add_option("-o,--output", output, "Output checkpoint: .safetensors, or .pt/.pth/.bin (torch.save's zip format)");
   command->add_option("--source", source, "Entry of a torch checkpoint that holds the state dict (overrides `from`)");
   command->add_option("--format", format, "Report format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   command->add_flag("--dry-run", dry_run, "Report what the plan would do; write nothing");
@@ -72,9 +72,11 @@ void ApplyCommand::add_to(CLI::App& app) {
 int ApplyCommand::run() const {
   if (!dry_run && output.empty()) throw CLI::RequiredError("-o/--output (or --dry-run)");
   if (!output.empty()) {
-    if (!output.ends_with(".safetensors"))
+    if (!output.ends_with(".safetensors") && !output.ends_with(".pt") && !output.ends_with(".pth") &&
+        !output.ends_with(".bin"))
       throw InputError(code::unsupported_input,
-                       fmt::format("{}: taxon writes .safetensors outputs; name the output *.safetensors", output));
+                       fmt::format("{}: the output's suffix picks its format: .safetensors, or .pt/.pth/.bin (torch.save)",
+                                   output));
     if (!dry_run && !force && std::filesystem::exists(output))
       throw InputError(code::unwritable_output, fmt::format("{} exists; pass --force to overwrite it", output));
     for (const auto& input : checkpoints)
@@ -222,15 +224,30 @@ int ApplyCommand::run() const {
   uint64_t total = 0;
   for (const auto& tensor : tensors) total += tensor.data->nbytes();
   bool show_progress = total > kProgressAbove && ::isatty(STDERR_FILENO);
-  write_safetensors(output, tensors, metadata, [&](uint64_t done, uint64_t all) {
+  auto progress = [&](uint64_t done, uint64_t all) {
     if (show_progress) std::cerr << fmt::format("\rwriting {}: {:3}%", output, all ? done * 100 / all : 100) << std::flush;
-  });
+  };
+  if (output.ends_with(".safetensors")) {
+    write_safetensors(output, tensors, metadata, progress);
+    for (const auto& checkpoint : sources)
+      if (!checkpoint.state_dict_path.empty())
+        std::cerr << fmt::format("note: {} holds more than the state dict; safetensors keeps tensors only, so the rest "
+                                 "(epoch, config, optimizer, ...) is not in {}\n",
+                                 checkpoint.path, output);
+  } else {
+    // .pt: a nested torch checkpoint keeps everything else, with its state dict replaced in place.
+    PyRef state_dict = state_dict_value(tensors);
+    PyRef root = state_dict;
+    if (sources.size() == 1 && sources[0].root && sources[0].state_dict_path.size() == 1)
+      if (const PyDict* original = as_dict(sources[0].root)) {
+        PyDict copy = *original;
+        for (auto& [key, value] : copy.items)
+          if (const std::string* name = as_string(key); name && *name == sources[0].state_dict_path[0]) value = state_dict;
+        root = std::make_shared<PyValue>(PyValue{std::move(copy), sources[0].root->depth});
+      }
+    write_torch(output, root, progress);
+  }
   if (show_progress) std::cerr << "\n";
-  for (const auto& checkpoint : sources)
-    if (!checkpoint.state_dict_path.empty() || (checkpoint.root && !checkpoint.other_tensor_entries.empty()))
-      std::cerr << fmt::format("note: {} holds more than the state dict; safetensors keeps tensors only, so the rest "
-                               "(epoch, config, optimizer, ...) is not in {}\n",
-                               checkpoint.path, output);
   return kDone;
 }
 
