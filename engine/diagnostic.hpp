@@ -55,7 +55,6 @@ inline constexpr std::string_view capture_not_number = "T0405";
 inline constexpr std::string_view plan_collision = "T0801";
 inline constexpr std::string_view plan_no_action = "T0802";
 inline constexpr std::string_view plan_strict_fails = "T0803";
-inline constexpr std::string_view plan_missing_source = "T0804";
 // T07xx: lint findings (taxon lint).
 inline constexpr std::string_view unused_binding = "T0701";
 inline constexpr std::string_view shadowed_binding = "T0702";

@@ -148,6 +148,13 @@ void check_group_patterns(const GroupSet& set, Diagnostics& out) {
 
 }  // namespace
 
+Diagnostics lint_plan(const CheckpointPlan& plan) {
+  Diagnostics out;
+  for (const auto& plan_step : plan.steps)
+    if (const auto* drop = std::get_if<step::Drop>(&plan_step.step)) check_patterns(drop->predicate, out);
+  return out;
+}
+
 Diagnostics lint_program(const Program& program) {
   Diagnostics out;
   for (const auto& selection : program.selections) {

@@ -4,6 +4,7 @@
 
 #include "engine/diagnostic.hpp"
 #include "engine/ir.hpp"
+#include "engine/plan.hpp"
 
 namespace taxon {
 
@@ -11,5 +12,9 @@ namespace taxon {
 // redundant patterns in one rule, and literal patterns that an earlier group
 // already covers.
 Diagnostics lint_program(const Program& program);
+
+// The same pattern checks for a checkpoint plan's drop and keep rules (the
+// trailing-dot quirk of linnaeus's drop_params shows up here).
+Diagnostics lint_plan(const CheckpointPlan& plan);
 
 }  // namespace taxon

@@ -155,7 +155,7 @@ std::optional<Selection> gradnorm_exclusion(const YAML::Node& task, const Source
 
 }  // namespace
 
-Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics) {
+Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics, std::vector<CheckpointPlan>* plans) {
   Program program;
   program.strip_name_prefix = "module.";  // linnaeus matches names without the DDP prefix
   auto document = yaml::parse_document(source, diagnostics);
@@ -179,6 +179,15 @@ Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics) {
   }
 
   bool found = false;
+  for (const YAML::Node& holder : {root, Reader::get(root, "MODEL")}) {
+    for (const char* key : {"pretrained_ckpt_handling_metadata", "PRETRAINED_CKPT_HANDLING_METADATA"}) {
+      YAML::Node metadata = Reader::get(holder, key);
+      if (!metadata.IsDefined()) continue;
+      found = true;
+      auto plan = yaml::linnaeus_pretrained_plan(metadata, reader.key_span(holder, key), reader);
+      if (plan && plans) plans->push_back(std::move(*plan));
+    }
+  }
   YAML::Node optimizer = Reader::get(root, "OPTIMIZER");
   if (YAML::Node groups = Reader::get(optimizer, "PARAMETER_GROUPS"); groups.IsDefined()) {
     found = true;
@@ -198,8 +207,8 @@ Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics) {
   }
   if (!found)
     diagnostics.error(code::unrecognised_document, root_span,
-                      "found no filter tree (TYPE at the root), no OPTIMIZER.PARAMETER_GROUPS and no "
-                      "LOSS.GRAD_WEIGHTING.TASK",
+                      "found no filter tree (TYPE at the root), no OPTIMIZER.PARAMETER_GROUPS, no "
+                      "LOSS.GRAD_WEIGHTING.TASK and no pretrained_ckpt_handling_metadata",
                       "give a linnaeus filter tree or a linnaeus config that sets parameter groups");
   return program;
 }

@@ -13,17 +13,21 @@
 
 #include "engine/diagnostic.hpp"
 #include "engine/ir.hpp"
+#include "engine/plan.hpp"
 
 namespace taxon {
 
 // Lowers the whole document. Errors go to `diagnostics`; a program returned
-// alongside errors must not be evaluated.
-Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics);
+// alongside errors must not be evaluated. A `pretrained_ckpt_handling_metadata`
+// mapping (top level, or under MODEL) becomes the plan `load_pretrained`.
+Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics,
+                            std::vector<CheckpointPlan>* plans = nullptr);
 
 namespace yaml {
 class Reader;
 // One filter tree (exposed for the anemoi and config front ends).
 Predicate lower_linnaeus_filter(const YAML::Node& node, Reader& reader);
+std::optional<CheckpointPlan> linnaeus_pretrained_plan(const YAML::Node& metadata, const SourceSpan& span, Reader& reader);
 }  // namespace yaml
 
 }  // namespace taxon

@@ -81,7 +81,7 @@ LoadedRules load_rules(const std::string& path) {
   LoadedRules rules;
   if (extension == ".yaml" || extension == ".yml") {
     rules.source = load_source(path);
-    rules.program = lower_linnaeus_yaml(rules.source, rules.diagnostics);
+    rules.program = lower_linnaeus_yaml(rules.source, rules.diagnostics, &rules.checkpoint_plans);
     rules.is_yaml = true;
     return rules;
   }

@@ -126,6 +126,7 @@ int LintCommand::run() const {
     if (loaded.diagnostics.has_errors()) continue;  // nothing sound to check further
     for (const auto& d : loaded.lint.items()) findings.push_back(d);
     Diagnostics static_findings = lint_program(loaded.program);
+    for (const auto& plan : loaded.checkpoint_plans) static_findings.append(lint_plan(plan));
     for (const auto& d : static_findings.items()) findings.push_back(d);
     if (!tables.empty()) lint_on_dumps(loaded.program, tables, options, findings);
   }

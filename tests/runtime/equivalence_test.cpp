@@ -5,9 +5,14 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include "engine/evaluate.hpp"
+#include "engine/plan.hpp"
 #include "grammar/linnaeus_to_tx.hpp"
 #include "grammar/linnaeus_yaml.hpp"
 #include "grammar/tx_lower.hpp"
@@ -115,4 +120,32 @@ TEST_CASE("every linnaeus YAML rule file and its conversion evaluate identically
     }
   }
   CHECK(compared == rules.size() * tables.size());
+}
+
+TEST_CASE("linnaeus drop_params: the trailing-dot quirk drops exactly what load_pretrained drops") {
+  fs::path root(TAXON_SOURCE_DIR);
+  SourceRef yaml = load_source((root / "tests/data/rules/linnaeus/plans/mformer_pretrained.yaml").string());
+  Diagnostics diagnostics;
+  std::vector<CheckpointPlan> plans;
+  lower_linnaeus_yaml(yaml, diagnostics, &plans);
+  REQUIRE_FALSE(diagnostics.has_errors());
+  REQUIRE(plans.size() == 1);
+
+  // The stitched state dict (its names and shapes) goes through the plan.
+  TensorTable stitched = read_model_dump((root / "tests/data/dumps/mformer_tiny.json").string());
+  std::ifstream report_file(root / "tests/data/ckpt/stitch/stitch_report.json");
+  nlohmann::json report = nlohmann::json::parse(report_file);
+  std::set<std::string> loaded;
+  for (const auto& entry : report["loaded"]) loaded.insert(entry["target"].get<std::string>());
+  TensorTable input;
+  for (const auto& tensor : stitched.tensors)
+    if (loaded.contains(tensor.name)) input.tensors.push_back(tensor);
+  REQUIRE(input.tensors.size() == 86);
+
+  PlanResult result = run_plan(plans[0], input, nullptr);
+  std::set<std::string> dropped, expected;
+  for (const auto& [name, rule] : result.dropped) dropped.insert(name);
+  for (const auto& entry : report["load_pretrained_drops"]["dropped"]) expected.insert(entry["key"].get<std::string>());
+  CHECK(expected.size() == 24);
+  CHECK(dropped == expected);
 }
