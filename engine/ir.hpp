@@ -62,6 +62,9 @@ struct ShapeIs {
 // (`encoder` covers `encoder` and `encoder.layers.0`, not `encoder_2`).
 struct ModuleUnder {
   std::vector<std::string> paths;
+  // A path that names no module: an error (the DSL), or a warning (anemoi's
+  // freezing with strict: false, which logs and skips it).
+  bool unknown_is_error = true;
 };
 
 struct DtypeIn {

@@ -205,8 +205,16 @@ class Matcher {
       if (found) continue;
       std::vector<std::string> paths;
       for (const auto& module : table_.modules) paths.push_back(module.first);
-      diagnostics.error(code::unknown_module, span, fmt::format("no module is named '{}'", path),
-                        suggest(path, paths, "module paths are dotted, as named_modules() gives them: encoder, processor.0"));
+      // A bare name that exists deeper down: what the old any-depth search would have frozen.
+      std::vector<std::string> deeper;
+      for (const auto& module : paths)
+        if (module.ends_with("." + path)) deeper.push_back(module);
+      std::string hint = suggest(path, paths, "module paths are dotted, as named_modules() gives them: encoder, processor.0");
+      if (!deeper.empty() && path.find('.') == std::string::npos)
+        hint = fmt::format("a bare name is a direct child only; the full paths are {}", fmt::join(deeper, ", "));
+      diagnostics.report({std::string(code::unknown_module), node.unknown_is_error ? Severity::error : Severity::warning, span,
+                          fmt::format("no module is named '{}'{}", path, node.unknown_is_error ? "" : "; it is skipped"),
+                          hint});
     }
   }
 

@@ -144,6 +144,11 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
               if (found == wanted.end()) {
                 result.not_in_target.push_back(entry.name);
               } else if (found->second->shape != shape) {
+                if (s.mismatch_is_error)
+                  result.diagnostics.error(code::plan_shape_mismatch, plan_step.span,
+                                           fmt::format("\"{}\" is [{}] here and [{}] in the target, and mismatches are not skipped",
+                                                       entry.name, fmt::join(shape, ", "), fmt::join(found->second->shape, ", ")),
+                                           "set skip_mismatched: true to skip such keys, or resize them first");
                 result.skipped.push_back({entry.name, shape, found->second->shape});
               } else {
                 kept.push_back(entry);

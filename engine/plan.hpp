@@ -37,7 +37,9 @@ struct Transform {  // a tensor action (interpolation, casts): carried out by th
   Predicate where;
   std::vector<GroupOption> options;
 };
-struct SkipMismatched {};
+struct SkipMismatched {  // keys the target lacks are dropped; so are shape mismatches, unless they are errors
+  bool mismatch_is_error = false;
+};
 struct Load {
   bool strict = true;
 };
@@ -50,6 +52,7 @@ struct PlanStep {
 
 struct CheckpointPlan {
   std::string name;
+  std::optional<std::string> checkpoint_path;  // a source the rules name themselves (anemoi configs)
   // Where the state dict sits in each source (first found wins; "" is the root).
   std::vector<std::string> sources;
   std::vector<PlanStep> steps;

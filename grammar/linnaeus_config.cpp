@@ -170,6 +170,11 @@ Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics, s
                       "LOSS.GRAD_WEIGHTING.TASK");
     return program;
   }
+  if (yaml::looks_like_anemoi(root)) {
+    program.strip_name_prefix.reset();  // anemoi matches names exactly
+    yaml::lower_anemoi(root, reader, program, plans);
+    return program;
+  }
   program.stage_map = stage_map(root, reader);
 
   if (looks_like_filter_tree(root)) {

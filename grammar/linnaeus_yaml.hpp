@@ -17,7 +17,7 @@
 
 namespace taxon {
 
-// Lowers the whole document. Errors go to `diagnostics`; a program returned
+// Lowers the whole document; an anemoi config goes to the anemoi front end. Errors go to `diagnostics`; a program returned
 // alongside errors must not be evaluated. A `pretrained_ckpt_handling_metadata`
 // mapping (top level, or under MODEL) becomes the plan `load_pretrained`.
 Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics,
@@ -28,6 +28,9 @@ class Reader;
 // One filter tree (exposed for the anemoi and config front ends).
 Predicate lower_linnaeus_filter(const YAML::Node& node, Reader& reader);
 std::optional<CheckpointPlan> linnaeus_pretrained_plan(const YAML::Node& metadata, const SourceSpan& span, Reader& reader);
+// anemoi-core configs (training.checkpoint, training.model_modifier, the legacy keys, `modifiers:`).
+bool looks_like_anemoi(const YAML::Node& root);
+void lower_anemoi(const YAML::Node& root, Reader& reader, Program& program, std::vector<CheckpointPlan>* plans);
 }  // namespace yaml
 
 }  // namespace taxon

@@ -206,7 +206,7 @@ class Lowering {
   }
 
   void lower_statement(const Plan& plan, const Statement& statement, bool) {
-    CheckpointPlan lowered{plan.name, {}, {}, statement.span};
+    CheckpointPlan lowered{plan.name, std::nullopt, {}, {}, statement.span};
     for (const auto& item : plan.items) {
       std::visit([&](const auto& node) { lower_plan_item(node, item.span, lowered); }, item.node);
     }

@@ -57,7 +57,8 @@ void ApplyCommand::add_to(CLI::App& app) {
       "unless --force. Exit status: 0 done; 1 a strict load would fail (nothing written);\n"
       "2 the plan, an input or the output could not be read or written (nothing written).");
   command->add_option("PLAN", plan_file, "Rule file (.tx) holding the plan")->required();
-  command->add_option("CHECKPOINTS", checkpoints, "Checkpoints to read (merged in order)")->required();
+  command->add_option("CHECKPOINTS", checkpoints,
+                      "Checkpoints to read (merged in order); optional when the rules name one (anemoi's source)");
   command->add_option("--plan", plan_name, "Which plan, when the file holds several");
   command->add_option("--target", target, "Model dump (.json) or checkpoint of the model to load into");
   command->add_option("-o,--output", output, "Output checkpoint: .safetensors, or .pt/.pth/.bin (torch.save's zip format)");
@@ -99,6 +100,10 @@ int ApplyCommand::run() const {
                                                   : fmt::format("{} holds the plans {}; choose one with --plan NAME",
                                                                 plan_file, fmt::join(names, ", ")));
 
+  std::vector<std::string> inputs = checkpoints;
+  if (inputs.empty() && plan->checkpoint_path) inputs.push_back(*plan->checkpoint_path);
+  if (inputs.empty()) throw CLI::RequiredError("CHECKPOINTS (the plan names none)");
+
   // Every source, merged into one table; `origin` maps rows back to bytes.
   std::vector<Checkpoint> sources;
   TensorTable input;
@@ -106,7 +111,7 @@ int ApplyCommand::run() const {
   ReadOptions read_options;
   if (!plan->sources.empty()) read_options.source_order = plan->sources;
   if (!source.empty()) read_options.source = source;
-  for (const auto& path : checkpoints) {
+  for (const auto& path : inputs) {
     sources.push_back(read_checkpoint(path, read_options));
     TensorTable table = checkpoint_table(sources.back());
     for (std::size_t i = 0; i < table.tensors.size(); ++i) {
@@ -119,9 +124,9 @@ int ApplyCommand::run() const {
   if (!target.empty()) target_table = read_target(target);
 
   std::vector<std::string> labels;  // "name (in file)", for messages about merged sources
-  if (checkpoints.size() > 1)
+  if (inputs.size() > 1)
     for (std::size_t row = 0; row < input.tensors.size(); ++row)
-      labels.push_back(fmt::format("{} (in {})", input.tensors[row].name, checkpoints[origin[row].first]));
+      labels.push_back(fmt::format("{} (in {})", input.tensors[row].name, inputs[origin[row].first]));
   PlanResult result = run_plan(*plan, input, target_table ? &*target_table : nullptr, labels);
   if (result.diagnostics.has_errors()) {
     print_diagnostics(result.diagnostics.items(), 5);
@@ -141,7 +146,7 @@ int ApplyCommand::run() const {
   if (format == "json") {
     nlohmann::ordered_json out;
     out["plan"] = plan->name;
-    out["sources"] = checkpoints;
+    out["sources"] = inputs;
     out["output"] = dry_run ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(output);
     out["tensors"] = nlohmann::ordered_json::array();
     for (const auto& key : result.keys) out["tensors"].push_back({{"name", key.name}, {"from", input.tensors[key.input].name}});
@@ -166,7 +171,7 @@ int ApplyCommand::run() const {
     out["strict_load_fails"] = result.strict_load_fails;
     std::cout << out.dump(2) << "\n";
   } else {
-    std::string text = fmt::format("plan {} on {}{}\n", plan->name, fmt::join(checkpoints, ", "),
+    std::string text = fmt::format("plan {} on {}{}\n", plan->name, fmt::join(inputs, ", "),
                                    target.empty() ? "" : fmt::format(" for {}", target));
     auto section = [&](std::string_view title, std::size_t count, const std::function<std::string(std::size_t)>& line) {
       text += fmt::format("  {:<14}{:>6}\n", title, count);
@@ -220,7 +225,7 @@ int ApplyCommand::run() const {
     }
   metadata.emplace_back("taxon.plan", plan->name);
   metadata.emplace_back("taxon.plan_fnv1a", fnv1a(rules.source->text));
-  metadata.emplace_back("taxon.sources", fmt::format("{}", fmt::join(checkpoints, ",")));
+  metadata.emplace_back("taxon.sources", fmt::format("{}", fmt::join(inputs, ",")));
   uint64_t total = 0;
   for (const auto& tensor : tensors) total += tensor.data->nbytes();
   bool show_progress = total > kProgressAbove && ::isatty(STDERR_FILENO);

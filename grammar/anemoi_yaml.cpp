@@ -1,0 +1,181 @@
+// anemoi-core's checkpoint configuration, in its four generations
+// (reference: anemoi-checkpoint-spec.md), lowered to one ordered program:
+// the transfer-learning load as the plan `anemoi_load`, and each freezing
+// modifier as a `freeze` selection (exact dotted module paths; a bare name is
+// a direct child; "" is the whole model).
+#include <fmt/format.h>
+
+#include "grammar/linnaeus_yaml.hpp"
+#include "grammar/yaml_support.hpp"
+
+namespace taxon::yaml {
+namespace {
+
+const std::vector<std::string> kTargets{
+    "anemoi.training.train.modify.FreezingModelModifier",
+    "anemoi.training.train.modify.TransferLearningModelModifier",
+    "anemoi.training.checkpoint.modifiers.freezing.FreezingModifierStage",
+    "anemoi.training.checkpoint.loading.strategies.WeightsOnlyLoader",
+    "anemoi.training.checkpoint.loading.strategies.TransferLearningLoader",
+    "anemoi.training.checkpoint.loading.strategies.WarmStartLoader",
+    "anemoi.training.checkpoint.loading.strategies.ColdStartLoader",
+    "anemoi.training.checkpoint.sources.local.LocalSource",
+};
+
+// The class name a _target_ ends with, when it is one taxon knows (modules may be spelt shorter).
+std::string known_class(const std::string& target) {
+  std::string name = target.substr(target.rfind('.') + 1);
+  for (const auto& known : kTargets)
+    if (known.ends_with("." + name) && target.starts_with("anemoi.training.")) return name;
+  return {};
+}
+
+class Anemoi {
+ public:
+  Anemoi(Reader& reader, Program& program, std::vector<CheckpointPlan>* plans) : reader_(reader), program_(program), plans_(plans) {}
+
+  void freeze(const YAML::Node& names, const SourceSpan& span, bool strict) {
+    auto paths = reader_.string_list(names, "submodules_to_freeze");
+    if (!paths || paths->empty()) return;  // anemoi: an empty list is a no-op
+    AnyOf any;  // one test per path, so that a missing one is reported where it is written
+    std::size_t index = 0;
+    for (const auto& item : names) any.terms.push_back(Predicate{ModuleUnder{{(*paths)[index++]}, strict}, reader_.span(item)});
+    std::string name = freezes_ == 0 ? "freeze" : fmt::format("freeze_{}", freezes_ + 1);
+    ++freezes_;
+    program_.selections.push_back(Selection{name, Predicate{std::move(any), span}, Universe::parameters, span, true});
+  }
+
+  void transfer(const SourceSpan& span, bool skip_mismatched, bool strict, std::optional<std::string> path) {
+    CheckpointPlan plan;
+    plan.name = "anemoi_load";
+    plan.span = span;
+    plan.checkpoint_path = std::move(path);
+    plan.sources = {"state_dict", "model_state_dict", "model", ""};  // anemoi's lookup order
+    plan.steps.push_back(PlanStep{step::SkipMismatched{!skip_mismatched}, span});
+    plan.steps.push_back(PlanStep{step::Load{strict}, span});
+    if (plans_) plans_->push_back(std::move(plan));
+  }
+
+  bool flag(const YAML::Node& map, std::string_view key, bool fallback) {
+    YAML::Node node = Reader::get(map, key);
+    if (!node.IsDefined() || node.IsNull()) return fallback;
+    OptionValue value = reader_.option_value(node);
+    if (const bool* b = std::get_if<bool>(&value.value)) return *b;
+    reader_.diagnostics().error(code::wrong_value_type, reader_.span(node), fmt::format("{} must be true or false", key),
+                                fmt::format("write `{}: false`", key));
+    return fallback;
+  }
+
+  // One `_target_` entry: a modifier, a loader or a source.
+  void entry(const YAML::Node& node) {
+    if (!node.IsMap()) {
+      reader_.diagnostics().error(code::wrong_value_type, reader_.span(node), "a modifier is a mapping with _target_",
+                                  "write `- {_target_: anemoi.training...., ...}`");
+      return;
+    }
+    YAML::Node target_node = Reader::get(node, "_target_");
+    if (!target_node.IsDefined()) {
+      reader_.missing_key(node, "_target_", reader_.span(node), "a modifier", "name its class with `_target_:`");
+      return;
+    }
+    std::string target = reader_.scalar(target_node, "_target_").value_or("");
+    SourceSpan span = reader_.span(target_node);
+    std::string cls = known_class(target);
+    if (cls == "FreezingModelModifier" || cls == "FreezingModifierStage") {
+      YAML::Node names = Reader::get(node, "submodules_to_freeze");
+      if (!names.IsDefined()) reader_.missing_key(node, "submodules_to_freeze", span, cls, "list the module paths to freeze");
+      else freeze(names, reader_.span(names), flag(node, "strict", false));
+    } else if (cls == "TransferLearningModelModifier") {
+      std::optional<std::string> path;
+      if (YAML::Node p = Reader::get(node, "checkpoint_path"); p.IsDefined() && !p.IsNull()) path = reader_.scalar(p, "checkpoint_path");
+      transfer(span, flag(node, "skip_mismatched", true), flag(node, "strict", false), path);
+    } else if (cls == "TransferLearningLoader") {
+      transfer(span, flag(node, "skip_mismatched", true), false, source_path_);
+    } else if (cls == "WeightsOnlyLoader" || cls == "ColdStartLoader") {
+      // Keys must match exactly; only strict decides whether the leftovers matter.
+      CheckpointPlan plan;
+      plan.name = "anemoi_load";
+      plan.span = span;
+      plan.checkpoint_path = source_path_;
+      plan.sources = {"state_dict", "model_state_dict", "model", ""};
+      plan.steps.push_back(PlanStep{step::Load{flag(node, "strict", true)}, span});
+      if (plans_) plans_->push_back(std::move(plan));
+    } else if (cls == "WarmStartLoader") {
+      CheckpointPlan plan;
+      plan.name = "anemoi_load";
+      plan.span = span;
+      plan.checkpoint_path = source_path_;
+      plan.sources = {"state_dict", "model_state_dict", "model", ""};
+      plan.steps.push_back(PlanStep{step::Load{true}, span});
+      if (plans_) plans_->push_back(std::move(plan));
+    } else if (cls == "LocalSource") {
+      if (YAML::Node p = Reader::get(node, "path"); p.IsDefined() && !p.IsNull()) source_path_ = reader_.scalar(p, "path");
+    } else {
+      reader_.diagnostics().error(code::unknown_target, span, fmt::format("unknown _target_ '{}'", target),
+                                  fmt::format("taxon understands: {}", fmt::join(kTargets, ", ")));
+    }
+  }
+
+  void list(const YAML::Node& modifiers, std::string_view where) {
+    if (!modifiers.IsSequence()) {
+      reader_.diagnostics().error(code::wrong_value_type, reader_.span(modifiers),
+                                  fmt::format("{} must be a list of modifiers", where), "write each as `- {_target_: ...}`");
+      return;
+    }
+    for (const auto& item : modifiers) entry(item);
+  }
+
+  Reader& reader_;
+  Program& program_;
+  std::vector<CheckpointPlan>* plans_;
+  std::optional<std::string> source_path_;
+  std::size_t freezes_ = 0;
+};
+
+}  // namespace
+
+bool looks_like_anemoi(const YAML::Node& root) {
+  return root.IsMap() && (Reader::get(root, "training").IsDefined() || Reader::get(root, "modifiers").IsDefined());
+}
+
+void lower_anemoi(const YAML::Node& root, Reader& reader, Program& program, std::vector<CheckpointPlan>* plans) {
+  Anemoi anemoi(reader, program, plans);
+  SourceSpan root_span{reader.source(), 1, 1, 1};
+  bool found = false;
+  YAML::Node training = Reader::get(root, "training");
+  // Gen C′: training.checkpoint.{source, loading, modifiers}, in that order.
+  if (YAML::Node checkpoint = Reader::get(training, "checkpoint"); checkpoint.IsMap()) {
+    found = true;
+    if (YAML::Node source = Reader::get(checkpoint, "source"); source.IsDefined()) anemoi.entry(source);
+    if (YAML::Node loading = Reader::get(checkpoint, "loading"); loading.IsDefined()) anemoi.entry(loading);
+    if (YAML::Node modifiers = Reader::get(checkpoint, "modifiers"); modifiers.IsDefined())
+      anemoi.list(modifiers, "training.checkpoint.modifiers");
+  }
+  // Gen B: training.model_modifier.modifiers, applied in list order.
+  if (YAML::Node modifiers = Reader::get(Reader::get(training, "model_modifier"), "modifiers"); modifiers.IsDefined()) {
+    found = true;
+    anemoi.list(modifiers, "training.model_modifier.modifiers");
+  }
+  // Gen A: the legacy trainer keys.
+  bool transfer = anemoi.flag(training, "transfer_learning", false);
+  bool weights_only = anemoi.flag(training, "load_weights_only", false);
+  if (Reader::get(training, "transfer_learning").IsDefined() || Reader::get(training, "load_weights_only").IsDefined()) found = true;
+  if (transfer && weights_only)  // keys absent from the model are left to the non-strict load, which ignores them
+    anemoi.transfer(reader.key_span(training, "transfer_learning"), true, false, std::nullopt);
+  if (YAML::Node names = Reader::get(training, "submodules_to_freeze"); names.IsDefined()) {
+    found = true;
+    anemoi.freeze(names, reader.span(names), false);  // the legacy trainer warns and never raises
+  }
+  // The stand-alone template: `modifiers:` at the top.
+  if (YAML::Node modifiers = Reader::get(root, "modifiers"); modifiers.IsDefined()) {
+    found = true;
+    anemoi.list(modifiers, "modifiers");
+  }
+  if (!found)
+    reader.diagnostics().error(code::unrecognised_document, root_span,
+                               "an anemoi config without checkpoint, model_modifier, transfer_learning or "
+                               "submodules_to_freeze settings",
+                               "write training.checkpoint.{source, loading, modifiers}, or the legacy keys");
+}
+
+}  // namespace taxon::yaml
