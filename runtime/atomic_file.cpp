@@ -82,6 +82,27 @@ void AtomicFile::write(const void* data, std::size_t size) {
   }
 }
 
+void AtomicFile::copy_from(int fd, uint64_t offset, const void* data, std::size_t size) {
+  if (fd < 0 || size < kBuffer) {
+    write(data, size);
+    return;
+  }
+  flush_buffer();
+  std::size_t done = 0;
+  while (done < size) {
+    loff_t in = static_cast<loff_t>(offset + done);
+    ssize_t n = ::copy_file_range(fd, &in, fd_, nullptr, size - done, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {  // another filesystem, an old kernel: copy through memory instead
+      written_ += done;
+      write(static_cast<const char*>(data) + done, size - done);
+      return;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  written_ += size;
+}
+
 void AtomicFile::commit() {
   flush_buffer();
   if (::fsync(fd_) != 0) fail("fsync");

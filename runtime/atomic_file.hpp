@@ -21,6 +21,9 @@ class AtomicFile {
 
   void write(const void* data, std::size_t size);  // large writes go straight from the caller's memory
   void write(std::string_view text) { write(text.data(), text.size()); }
+  // The same bytes as write(data, size), copied file to file inside the kernel
+  // when it can (copy_file_range), so they never pass through user space.
+  void copy_from(int fd, uint64_t offset, const void* data, std::size_t size);
   uint64_t written() const { return written_; }
   void commit();
 

@@ -34,12 +34,12 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
     }
     data = static_cast<const uint8_t*>(mapped);
   }
-  ::close(fd);  // the mapping stays valid
-  return std::shared_ptr<const MappedFile>(new MappedFile(path, data, size));
+  return std::shared_ptr<const MappedFile>(new MappedFile(path, fd, data, size));
 }
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  ::close(fd_);
 }
 
 }  // namespace taxon

@@ -20,13 +20,16 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   std::size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  int fd() const { return fd_; }  // kept open for in-kernel copies (copy_file_range)
   std::string_view view(std::size_t offset, std::size_t length) const {
     return {reinterpret_cast<const char*>(data_) + offset, length};
   }
 
  private:
-  MappedFile(std::string path, const uint8_t* data, std::size_t size) : path_(std::move(path)), data_(data), size_(size) {}
+  MappedFile(std::string path, int fd, const uint8_t* data, std::size_t size)
+      : path_(std::move(path)), fd_(fd), data_(data), size_(size) {}
   std::string path_;
+  int fd_;
   const uint8_t* data_;
   std::size_t size_;
 };

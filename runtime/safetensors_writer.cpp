@@ -35,7 +35,14 @@ void write_safetensors(const std::string& path, const std::vector<OutputTensor>&
   file.write(text);
   uint64_t done = 0;
   for (const auto& tensor : tensors) {
-    tensor.data->for_each_chunk([&](const uint8_t* bytes, std::size_t size) { file.write(bytes, size); });
+    const StorageBlock& storage = *tensor.data->storage;
+    if (tensor.data->is_contiguous() && storage.mapped) {
+      std::size_t offset = static_cast<std::size_t>(tensor.data->storage_offset) * dtype_size(tensor.data->dtype);
+      file.copy_from(storage.file_fd, storage.file_offset + offset, storage.data + offset, tensor.data->nbytes());
+    } else {
+      tensor.data->for_each_chunk([&](const uint8_t* bytes, std::size_t size) { file.write(bytes, size); });
+    }
+    tensor.data->storage->release();  // peak memory stays near the largest tensor, not the checkpoint
     done += tensor.data->nbytes();
     if (progress) progress(done, offset);
   }

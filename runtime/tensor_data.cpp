@@ -1,8 +1,20 @@
 #include "runtime/tensor_data.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 namespace taxon {
+
+void StorageBlock::release() const {
+  if (!mapped || nbytes == 0) return;
+  // Only whole pages inside the block: a neighbour's bytes on a shared page stay.
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + nbytes) & ~(page - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
 
 int64_t TensorData::numel() const {
   int64_t count = 1;

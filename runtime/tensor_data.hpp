@@ -20,6 +20,13 @@ struct StorageBlock {
   const uint8_t* data = nullptr;
   std::size_t nbytes = 0;
   std::shared_ptr<const void> owner;  // keeps `data` alive (a mapped file or owned bytes)
+  bool mapped = false;                // `data` points into a read-only file mapping
+  int file_fd = -1;                   // that file, when mapped (for in-kernel copies)
+  uint64_t file_offset = 0;           // where `data` starts in it
+
+  // Drops the pages of a mapped storage from this process's memory once
+  // they are written out (the file stays in the page cache); no-op otherwise.
+  void release() const;
 };
 
 struct TensorData {

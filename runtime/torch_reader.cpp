@@ -164,6 +164,14 @@ Checkpoint read_torch_zip(std::shared_ptr<const MappedFile> file, const ReadOpti
       storage->data = reinterpret_cast<const uint8_t*>(bytes.data());
       storage->nbytes = bytes.size();
       storage->owner = file;
+      storage->mapped = true;
+      storage->file_fd = file->fd();
+      storage->file_offset = static_cast<uint64_t>(storage->data - file->data());
+    storage->file_fd = file->fd();
+    storage->file_offset = static_cast<uint64_t>(storage->data - file->data());
+    storage->mapped = true;
+    storage->file_fd = file->fd();
+    storage->file_offset = static_cast<uint64_t>(storage->data - file->data());
       if (static_cast<uint64_t>(storage_id.numel) * dtype_size(storage_id.dtype) > bytes.size())
         throw InputError(code::corrupt_checkpoint,
                          fmt::format("{}: storage data/{} should hold {} elements but has {} bytes", file->path(),
@@ -258,6 +266,9 @@ Checkpoint read_torch_legacy(std::shared_ptr<const MappedFile> file, const ReadO
     found->second->data = reinterpret_cast<const uint8_t*>(all.data() + offset);
     found->second->nbytes = bytes;
     found->second->owner = file;
+    found->second->mapped = true;
+    found->second->file_fd = file->fd();
+    found->second->file_offset = static_cast<uint64_t>(found->second->data - file->data());
     offset += bytes;
   }
   for (auto& view : views) {
@@ -268,6 +279,9 @@ Checkpoint read_torch_legacy(std::shared_ptr<const MappedFile> file, const ReadO
     view.block->data = root->data + skip;
     view.block->nbytes = root->nbytes - skip;
     view.block->owner = file;
+    view.block->mapped = true;
+    view.block->file_fd = file->fd();
+    view.block->file_offset = static_cast<uint64_t>(view.block->data - file->data());
   }
   for (const auto& [key, storage] : storages)
     if (!storage->data && storage->nbytes == 0 &&

@@ -366,6 +366,7 @@ void write_torch(const std::string& path, const PyRef& root, const WriteProgress
     zip.add("data/" + std::to_string(key),
             [&](const std::function<void(const uint8_t*, std::size_t)>& sink) { sink(storage->data, storage->nbytes); },
             storage->nbytes);
+    storage->release();
     done += storage->nbytes;
     if (progress) progress(done, total);
   }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Benchmarks `taxon apply` on a >= 2 GiB checkpoint (docs/performance.md):
+#  1. a rename/drop-only plan on safetensors, against `cp` of the same file;
+#  2. peak memory of .pt -> safetensors and safetensors -> .pt, against the largest tensor.
+# Usage: bench/apply_bench.sh [WORK_DIR]   (needs ~7 GiB free there; builds taxon first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-/tmp/taxon-bench}
+mkdir -p "$work"
+command -v /usr/bin/time >/dev/null || apt-get install -y -q time >/dev/null
+scripts/build.sh >/dev/null
+taxon=build/tools/taxon
+
+[ -f "$work/big.safetensors" ] || python3 bench/make_big_safetensors.py "$work/big.safetensors" 18
+cat > "$work/plans.tx" <<'PLAN'
+plan rename_drop {
+  rename /^layers\.(\d+)\./ -> "blocks.$1."
+  drop name starts "head."
+  load strict = false
+}
+plan identity {
+  load strict = false
+}
+PLAN
+size=$(stat -c %s "$work/big.safetensors")
+echo "input: $work/big.safetensors, $((size >> 20)) MiB; largest tensor 128 MiB; $(nproc) cores"
+cat "$work/big.safetensors" > /dev/null  # warm the page cache for both contenders
+
+seconds() { /usr/bin/time -f %e "$@" 2>&1 >/dev/null | tail -1; }
+for run in 1 2 3; do
+  rm -f "$work/cp.safetensors" "$work/out.safetensors"
+  cp_s=$(seconds cp "$work/big.safetensors" "$work/cp.safetensors")
+  rm -f "$work/cp.safetensors"
+  taxon_s=$(seconds "$taxon" apply "$work/plans.tx" "$work/big.safetensors" --plan rename_drop -o "$work/out.safetensors")
+  echo "run $run: cp ${cp_s}s, taxon apply rename/drop ${taxon_s}s"
+done
+
+peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+rm -f "$work/big.pt" "$work/back.safetensors"
+echo "peak RSS, safetensors -> .pt: $(( $(peak "$taxon" apply "$work/plans.tx" "$work/big.safetensors" --plan identity -o "$work/big.pt") >> 10 )) MiB"
+echo "peak RSS, .pt -> safetensors: $(( $(peak "$taxon" apply "$work/plans.tx" "$work/big.pt" --plan identity -o "$work/back.safetensors") >> 10 )) MiB"
+cmp <(tail -c 1000000 "$work/big.safetensors") <(tail -c 1000000 "$work/back.safetensors") && echo "round trip: the last MB of tensor bytes are identical"
+rm -f "$work/out.safetensors" "$work/big.pt" "$work/back.safetensors"
