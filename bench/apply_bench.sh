@@ -27,13 +27,20 @@ echo "input: $work/big.safetensors, $((size >> 20)) MiB; largest tensor 128 MiB;
 cat "$work/big.safetensors" > /dev/null  # warm the page cache for both contenders
 
 seconds() { /usr/bin/time -f %e "$@" 2>&1 >/dev/null | tail -1; }
-for run in 1 2 3; do
-  rm -f "$work/cp.safetensors" "$work/out.safetensors"
-  cp_s=$(seconds cp "$work/big.safetensors" "$work/cp.safetensors")
-  rm -f "$work/cp.safetensors"
-  taxon_s=$(seconds "$taxon" apply "$work/plans.tx" "$work/big.safetensors" --plan rename_drop -o "$work/out.safetensors")
-  echo "run $run: cp ${cp_s}s, taxon apply rename/drop ${taxon_s}s"
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+# taxon fsyncs its output before renaming it into place; `cp` alone does not, so both are shown.
+cp_runs=() sync_runs=() taxon_runs=()
+for run in 1 2 3 4 5; do
+  sync
+  cp_runs+=("$(seconds cp "$work/big.safetensors" "$work/cp.safetensors")")
+  rm -f "$work/cp.safetensors"; sync
+  sync_runs+=("$(seconds sh -c "cp '$work/big.safetensors' '$work/cp.safetensors' && sync '$work/cp.safetensors'")")
+  rm -f "$work/cp.safetensors"; sync
+  taxon_runs+=("$(seconds "$taxon" apply "$work/plans.tx" "$work/big.safetensors" --plan rename_drop -o "$work/out.safetensors" --force)")
+  rm -f "$work/out.safetensors"
+  echo "run $run: cp ${cp_runs[-1]}s, cp + sync ${sync_runs[-1]}s, taxon apply rename/drop (fsync included) ${taxon_runs[-1]}s"
 done
+echo "median of 5: cp $(median "${cp_runs[@]}")s, cp + sync $(median "${sync_runs[@]}")s, taxon $(median "${taxon_runs[@]}")s"
 
 peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 rm -f "$work/big.pt" "$work/back.safetensors"
