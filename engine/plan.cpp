@@ -12,19 +12,46 @@
 namespace taxon {
 namespace {
 
-// RE2 writes captures as \1; plans write $1 like most rename tools.
-std::string re2_rewrite(const std::string& replacement) {
+// Renders a rename template for one match: $1..$9 are numbered captures,
+// ${name} a named one, ${name+N} / ${name-N} a numeric one shifted by N (index
+// arithmetic: blocks.(2 + j) -> stages.3.j). Empty on a capture that is not
+// a number where arithmetic needs one.
+std::optional<std::string> render(const std::string& replacement, const RE2& re, const std::vector<re2::StringPiece>& groups) {
   std::string out;
   for (std::size_t i = 0; i < replacement.size(); ++i) {
     char c = replacement[i];
-    if (c == '$' && i + 1 < replacement.size() && replacement[i + 1] >= '0' && replacement[i + 1] <= '9') {
-      out += '\\';
-      out += replacement[++i];
-    } else if (c == '\\') {
-      out += "\\\\";
-    } else {
+    if (c != '$' || i + 1 >= replacement.size()) {
       out += c;
+      continue;
     }
+    char next = replacement[i + 1];
+    if (next >= '0' && next <= '9') {
+      std::size_t index = static_cast<std::size_t>(next - '0');
+      if (index < groups.size() && groups[index].data()) out += std::string(groups[index]);
+      ++i;
+      continue;
+    }
+    std::size_t close = replacement.find('}', i);
+    if (next != '{' || close == std::string::npos) {
+      out += c;
+      continue;
+    }
+    std::string inside = replacement.substr(i + 2, close - i - 2);
+    i = close;
+    std::size_t op = inside.find_first_of("+-");
+    std::string name = inside.substr(0, op);
+    auto found = re.NamedCapturingGroups().find(name);
+    if (found == re.NamedCapturingGroups().end()) return std::nullopt;
+    std::string value(groups[static_cast<std::size_t>(found->second)]);
+    if (op == std::string::npos) {
+      out += value;
+      continue;
+    }
+    char* end = nullptr;
+    long long number = std::strtoll(value.c_str(), &end, 10);
+    long long shift = std::strtoll(inside.c_str() + op + 1, nullptr, 10);
+    if (value.empty() || *end != '\0') return std::nullopt;
+    out += std::to_string(inside[op] == '+' ? number + shift : number - shift);
   }
   return out;
 }
@@ -115,11 +142,23 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
               result.diagnostics.error(code::invalid_regex, plan_step.span, fmt::format("invalid regex /{}/: {}", s.pattern, error));
               return;
             }
-            std::string rewrite = re2_rewrite(s.replacement);
             std::vector<Entry> added;
+            std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re->NumberOfCapturingGroups()) + 1);
             for (auto& entry : entries) {
-              std::string renamed = entry.name;
-              if (!RE2::Replace(&renamed, *re, rewrite)) continue;
+              re2::StringPiece subject(entry.name);
+              if (!re->Match(subject, 0, subject.size(), RE2::UNANCHORED, groups.data(), static_cast<int>(groups.size())))
+                continue;
+              auto rendered = render(s.replacement, *re, groups);
+              if (!rendered) {
+                result.diagnostics.error(code::plan_template, plan_step.span,
+                                         fmt::format("\"{}\" for {}: the template names a capture the regex lacks, or "
+                                                     "does arithmetic on one that is not a number",
+                                                     s.replacement, entry.name),
+                                         "name captures with (?P<i>\\d+) and write ${i} or ${i-2}");
+                return;
+              }
+              std::size_t begin = static_cast<std::size_t>(groups[0].data() - entry.name.data());
+              std::string renamed = entry.name.substr(0, begin) + *rendered + entry.name.substr(begin + groups[0].size());
               if (s.copy) {
                 added.push_back({renamed, entry.input, true});
                 result.copied.emplace_back(entry.name, renamed);

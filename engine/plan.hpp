@@ -29,7 +29,7 @@ struct Drop {  // remove what matches (keep = drop what does not)
 };
 struct Rename {  // RE2 search and replace; `copy` keeps the original too
   std::string pattern;
-  std::string replacement;  // $1 .. $9 name captures
+  std::string replacement;  // $1..$9, ${name}, ${name+N}, ${name-N} (index arithmetic)
   bool copy = false;
 };
 struct Transform {  // a tensor action (interpolation, casts): carried out by the stdlib

@@ -103,3 +103,17 @@ TEST_CASE("skip mismatched, missing and unexpected against a target") {
   CHECK(loaded.missing.empty());  // lm_head is tied to embed, which is present; the index is not persistent
   CHECK_FALSE(loaded.strict_load_fails);
 }
+
+TEST_CASE("rename templates: named captures and index arithmetic") {
+  TensorTable input = table({tensor("blocks.0.w", {4}), tensor("blocks.2.w", {4}), tensor("blocks.3.w", {4})});
+  CheckpointPlan plan;
+  plan.steps.push_back(make(step::Rename{R"(^blocks\.(?P<i>[0-1])\.)", "stages.2.${i}.", false}));
+  plan.steps.push_back(make(step::Rename{R"(^blocks\.(?P<i>[2-3])\.)", "stages.3.${i-2}.", false}));
+  PlanResult result = run_plan(plan, input, nullptr);
+  REQUIRE_FALSE(result.diagnostics.has_errors());
+  CHECK(names(result) == Names{"stages.2.0.w", "stages.3.0.w", "stages.3.1.w"});
+
+  CheckpointPlan bad;
+  bad.steps.push_back(make(step::Rename{R"(^blocks\.(?P<i>\w+)\.)", "x.${j+1}.", false}));
+  CHECK(run_plan(bad, input, nullptr).diagnostics.items().at(0).code == code::plan_template);
+}
