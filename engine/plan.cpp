@@ -1,5 +1,6 @@
 #include "engine/plan.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -120,7 +121,14 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
           } else if constexpr (std::is_same_v<S, step::AddPrefix>) {
             for (auto& entry : entries) entry.name = s.prefix + entry.name;
             result.prefix_steps.emplace_back(fmt::format("prefix \"{}\"", s.prefix), entries.size());
-          } else if constexpr (std::is_same_v<S, step::Drop>) {
+          } else if constexpr (std::is_same_v<S, step::Rewrap>) {
+            bool wrapped = target && !target->tensors.empty() &&
+                           std::all_of(target->tensors.begin(), target->tensors.end(),
+                                       [&](const TensorRecord& r) { return r.name.starts_with(s.prefix); });
+            if (!wrapped) return;
+            for (auto& entry : entries)
+              if (!entry.name.starts_with(s.prefix)) entry.name = s.prefix + entry.name;
+            result.prefix_steps.emplace_back(fmt::format("prefix \"{}\" (the target is wrapped)", s.prefix), entries.size());
             Program program;
             program.selections.push_back(Selection{"drop", s.predicate, Universe::all_tensors, plan_step.span});
             TensorTable table = current_table(entries, input);

@@ -32,6 +32,9 @@ struct Rename {  // RE2 search and replace; `copy` keeps the original too
   std::string replacement;  // $1..$9, ${name}, ${name+N}, ${name-N} (index arithmetic)
   bool copy = false;
 };
+struct Rewrap {  // add the prefix back when every key of the target carries it (linnaeus: a wrapped model)
+  std::string prefix;
+};
 struct Transform {  // a tensor action (interpolation, casts): carried out by the stdlib
   std::string verb, action;
   Predicate where;
@@ -46,7 +49,9 @@ struct Load {
 }  // namespace step
 
 struct PlanStep {
-  std::variant<step::Strip, step::AddPrefix, step::Drop, step::Rename, step::Transform, step::SkipMismatched, step::Load> step;
+  std::variant<step::Strip, step::AddPrefix, step::Rewrap, step::Drop, step::Rename, step::Transform, step::SkipMismatched,
+               step::Load>
+      step;
   SourceSpan span;
 };
 

@@ -63,6 +63,11 @@ std::optional<CheckpointPlan> linnaeus_pretrained_plan(const YAML::Node& metadat
                                     reader.span(node)});
     }
   }
+  if (YAML::Node prefix = Reader::get(metadata, "supports_module_prefix"); prefix.IsDefined()) {
+    OptionValue value = reader.option_value(prefix);
+    if (const bool* flag = std::get_if<bool>(&value.value); flag && *flag)
+      plan.steps.push_back(PlanStep{step::Rewrap{"module."}, reader.span(prefix)});  // back on for a DDP-wrapped target
+  }
   step::Load load;
   if (YAML::Node node = Reader::get(metadata, "strict"); node.IsDefined()) {
     OptionValue value = reader.option_value(node);

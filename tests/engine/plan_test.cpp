@@ -117,3 +117,15 @@ TEST_CASE("rename templates: named captures and index arithmetic") {
   bad.steps.push_back(make(step::Rename{R"(^blocks\.(?P<i>\w+)\.)", "x.${j+1}.", false}));
   CHECK(run_plan(bad, input, nullptr).diagnostics.items().at(0).code == code::plan_template);
 }
+
+TEST_CASE("rewrap adds the prefix back only for a wrapped target") {
+  CheckpointPlan plan;
+  plan.steps.push_back(make(step::Strip{"module."}));
+  plan.steps.push_back(make(step::Rewrap{"module."}));
+  TensorTable input = table({tensor("module.w", {2}), tensor("b", {2})});
+  TensorTable wrapped = table({tensor("module.w", {2}), tensor("module.b", {2})});
+  TensorTable bare = table({tensor("w", {2}), tensor("b", {2})});
+  CHECK(names(run_plan(plan, input, &wrapped)) == Names{"module.w", "module.b"});
+  CHECK(names(run_plan(plan, input, &bare)) == Names{"w", "b"});
+  CHECK(names(run_plan(plan, input, nullptr)) == Names{"w", "b"});
+}
