@@ -129,6 +129,7 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
             for (auto& entry : entries)
               if (!entry.name.starts_with(s.prefix)) entry.name = s.prefix + entry.name;
             result.prefix_steps.emplace_back(fmt::format("prefix \"{}\" (the target is wrapped)", s.prefix), entries.size());
+          } else if constexpr (std::is_same_v<S, step::Drop>) {
             Program program;
             program.selections.push_back(Selection{"drop", s.predicate, Universe::all_tensors, plan_step.span});
             TensorTable table = current_table(entries, input);
