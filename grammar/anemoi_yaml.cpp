@@ -45,15 +45,20 @@ class Anemoi {
     program_.selections.push_back(Selection{name, Predicate{std::move(any), span}, Universe::parameters, span, true});
   }
 
-  void transfer(const SourceSpan& span, bool skip_mismatched, bool strict, std::optional<std::string> path) {
+  // The plan `anemoi_load`: anemoi's state-dict lookup, exact keys, then `steps`.
+  void load_plan(const SourceSpan& span, std::optional<std::string> path, std::vector<PlanStep> steps) {
+    if (!plans_) return;
     CheckpointPlan plan;
     plan.name = "anemoi_load";
     plan.span = span;
     plan.checkpoint_path = std::move(path);
-    plan.sources = {"state_dict", "model_state_dict", "model", ""};  // anemoi's lookup order
-    plan.steps.push_back(PlanStep{step::SkipMismatched{!skip_mismatched}, span});
-    plan.steps.push_back(PlanStep{step::Load{strict}, span});
-    if (plans_) plans_->push_back(std::move(plan));
+    plan.sources = {"state_dict", "model_state_dict", "model", ""};
+    plan.steps = std::move(steps);
+    plans_->push_back(std::move(plan));
+  }
+
+  void transfer(const SourceSpan& span, bool skip_mismatched, bool strict, std::optional<std::string> path) {
+    load_plan(span, std::move(path), {PlanStep{step::SkipMismatched{!skip_mismatched}, span}, PlanStep{step::Load{strict}, span}});
   }
 
   bool flag(const YAML::Node& map, std::string_view key, bool fallback) {
@@ -93,21 +98,9 @@ class Anemoi {
       transfer(span, flag(node, "skip_mismatched", true), false, source_path_);
     } else if (cls == "WeightsOnlyLoader" || cls == "ColdStartLoader") {
       // Keys must match exactly; only strict decides whether the leftovers matter.
-      CheckpointPlan plan;
-      plan.name = "anemoi_load";
-      plan.span = span;
-      plan.checkpoint_path = source_path_;
-      plan.sources = {"state_dict", "model_state_dict", "model", ""};
-      plan.steps.push_back(PlanStep{step::Load{flag(node, "strict", true)}, span});
-      if (plans_) plans_->push_back(std::move(plan));
+      load_plan(span, source_path_, {PlanStep{step::Load{flag(node, "strict", true)}, span}});
     } else if (cls == "WarmStartLoader") {
-      CheckpointPlan plan;
-      plan.name = "anemoi_load";
-      plan.span = span;
-      plan.checkpoint_path = source_path_;
-      plan.sources = {"state_dict", "model_state_dict", "model", ""};
-      plan.steps.push_back(PlanStep{step::Load{true}, span});
-      if (plans_) plans_->push_back(std::move(plan));
+      load_plan(span, source_path_, {PlanStep{step::Load{true}, span}});
     } else if (cls == "LocalSource") {
       if (YAML::Node p = Reader::get(node, "path"); p.IsDefined() && !p.IsNull()) source_path_ = reader_.scalar(p, "path");
     } else {

@@ -98,12 +98,7 @@ Checkpoint read_safetensors(const std::string& path) {
     auto storage = std::make_shared<StorageBlock>();
     storage->key = name;
     storage->dtype = *dtype;
-    storage->data = file->data() + data_start + begin;
-    storage->nbytes = end - begin;
-    storage->owner = file;
-    storage->mapped = true;
-    storage->file_fd = file->fd();
-    storage->file_offset = static_cast<uint64_t>(storage->data - file->data());
+    storage->attach(file, file->fd(), file->data(), file->data() + data_start + begin, end - begin);
     tensor.storage = std::move(storage);
     tensor.stride = contiguous_strides(tensor.shape);
     checkpoint.tensors.push_back({name, std::move(tensor)});

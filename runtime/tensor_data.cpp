@@ -7,6 +7,16 @@
 
 namespace taxon {
 
+void StorageBlock::attach(std::shared_ptr<const void> file_owner, int fd, const uint8_t* file_start, const uint8_t* bytes,
+                          std::size_t size) {
+  data = bytes;
+  nbytes = size;
+  owner = std::move(file_owner);
+  mapped = true;
+  file_fd = fd;
+  file_offset = static_cast<uint64_t>(bytes - file_start);
+}
+
 void StorageBlock::release() const {
   if (!mapped || nbytes == 0) return;
   // Only whole pages inside the block: a neighbour's bytes on a shared page stay.

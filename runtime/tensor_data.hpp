@@ -24,6 +24,9 @@ struct StorageBlock {
   int file_fd = -1;                   // that file, when mapped (for in-kernel copies)
   uint64_t file_offset = 0;           // where `data` starts in it
 
+  // Points the block at `size` bytes of a mapped file starting at `data`.
+  void attach(std::shared_ptr<const void> file_owner, int fd, const uint8_t* file_start, const uint8_t* bytes, std::size_t size);
+
   // Drops the pages of a mapped storage from this process's memory once
   // they are written out (the file stays in the page cache); no-op otherwise.
   void release() const;

@@ -161,12 +161,7 @@ Checkpoint read_torch_zip(std::shared_ptr<const MappedFile> file, const ReadOpti
       storage = std::make_shared<StorageBlock>();
       storage->key = storage_id.key;
       storage->dtype = storage_id.dtype;
-      storage->data = reinterpret_cast<const uint8_t*>(bytes.data());
-      storage->nbytes = bytes.size();
-      storage->owner = file;
-      storage->mapped = true;
-      storage->file_fd = file->fd();
-      storage->file_offset = static_cast<uint64_t>(storage->data - file->data());
+      storage->attach(file, file->fd(), file->data(), reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     storage->file_fd = file->fd();
     storage->file_offset = static_cast<uint64_t>(storage->data - file->data());
     storage->mapped = true;
@@ -263,12 +258,7 @@ Checkpoint read_torch_legacy(std::shared_ptr<const MappedFile> file, const ReadO
       throw InputError(code::corrupt_checkpoint,
                        fmt::format("{}: storage {} claims {} elements, past the end of the file (byte {})", file->path(), *key,
                                    numel, offset));
-    found->second->data = reinterpret_cast<const uint8_t*>(all.data() + offset);
-    found->second->nbytes = bytes;
-    found->second->owner = file;
-    found->second->mapped = true;
-    found->second->file_fd = file->fd();
-    found->second->file_offset = static_cast<uint64_t>(found->second->data - file->data());
+    found->second->attach(file, file->fd(), file->data(), reinterpret_cast<const uint8_t*>(all.data() + offset), bytes);
     offset += bytes;
   }
   for (auto& view : views) {
@@ -276,12 +266,7 @@ Checkpoint read_torch_legacy(std::shared_ptr<const MappedFile> file, const ReadO
     std::size_t skip = static_cast<std::size_t>(view.offset) * dtype_size(root->dtype);
     if (view.offset < 0 || skip > root->nbytes)
       throw InputError(code::corrupt_checkpoint, fmt::format("{}: a storage view starts past its storage", file->path()));
-    view.block->data = root->data + skip;
-    view.block->nbytes = root->nbytes - skip;
-    view.block->owner = file;
-    view.block->mapped = true;
-    view.block->file_fd = file->fd();
-    view.block->file_offset = static_cast<uint64_t>(view.block->data - file->data());
+    view.block->attach(file, file->fd(), file->data(), root->data + skip, root->nbytes - skip);
   }
   for (const auto& [key, storage] : storages)
     if (!storage->data && storage->nbytes == 0 &&
