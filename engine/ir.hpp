@@ -38,7 +38,7 @@ class Box {
 
 struct Predicate;
 
-enum class StringField { name, module };
+enum class StringField { name, module, source };
 enum class MatchOp { equals, starts, ends, contains, regex };
 
 // True when the field matches any of the patterns. `regex` is an RE2 search

@@ -95,8 +95,9 @@ class Matcher {
           using Node = std::decay_t<decltype(node)>;
           if constexpr (std::is_same_v<Node, StringMatch>) {
             if (node.op != MatchOp::regex) return;
-            std::string_view subject =
-                node.field == StringField::name ? match_names_[index] : std::string_view(table_.tensors[index].module);
+            std::string_view subject = node.field == StringField::name     ? match_names_[index]
+                                       : node.field == StringField::module ? std::string_view(table_.tensors[index].module)
+                                                                           : std::string_view(table_.tensors[index].source);
             for (const auto& pattern : node.patterns) {
               auto found = regexes_.find(pattern);
               if (found == regexes_.end() || !found->second) continue;
@@ -124,8 +125,9 @@ class Matcher {
           if constexpr (std::is_same_v<Node, Constant>) {
             return node.value;
           } else if constexpr (std::is_same_v<Node, StringMatch>) {
-            std::string_view subject = node.field == StringField::name ? match_names_[index]
-                                                                       : std::string_view(tensor.module);
+            std::string_view subject = node.field == StringField::name     ? match_names_[index]
+                                       : node.field == StringField::module ? std::string_view(tensor.module)
+                                                                           : std::string_view(tensor.source);
             return std::any_of(node.patterns.begin(), node.patterns.end(),
                                [&](const std::string& pattern) { return string_matches(node.op, subject, pattern); });
           } else if constexpr (std::is_same_v<Node, RankIn>) {

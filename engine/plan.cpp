@@ -86,15 +86,30 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
   std::map<std::string, std::string> origin;  // current name -> the input name it came from
   for (const auto& entry : entries) origin[entry.name] = entry.name;
 
-  // One error per step, with examples: a plan never overwrites a tensor.
-  auto check_collisions = [&](const SourceSpan& span) {
-    std::map<std::string, std::vector<std::string>> by_name;
-    for (const auto& entry : entries)
-      by_name[entry.name].push_back(entry.input < labels.size() ? labels[entry.input] : input.tensors[entry.input].name);
+  // One error per step, with examples: a plan never overwrites a tensor. A
+  // step is blamed only for collisions it creates; keys that merged sources
+  // already shared are judged at the end, after every drop had its chance.
+  std::vector<std::string> before;
+  auto snapshot = [&]() {
+    before.clear();
+    for (const auto& entry : entries) before.push_back(entry.name);
+  };
+  auto check_collisions = [&](const SourceSpan& span, bool final_check) {
+    std::map<std::string, std::vector<std::size_t>> by_name;
+    for (std::size_t i = 0; i < entries.size(); ++i) by_name[entries[i].name].push_back(i);
     std::vector<std::string> examples;
     std::size_t collisions = 0;
-    for (const auto& [name, sources] : by_name) {
-      if (sources.size() < 2) continue;
+    for (const auto& [name, members] : by_name) {
+      if (members.size() < 2) continue;
+      if (!final_check) {
+        std::set<std::string> earlier;
+        for (std::size_t i : members)
+          if (i < before.size()) earlier.insert(before[i]);
+        if (earlier.size() < 2 && members.back() < before.size()) continue;  // shared already: not this step's doing
+      }
+      std::vector<std::string> sources;
+      for (std::size_t i : members)
+        sources.push_back(entries[i].input < labels.size() ? labels[entries[i].input] : input.tensors[entries[i].input].name);
       if (++collisions <= 3) examples.push_back(fmt::format("\"{}\" from {}", name, fmt::join(sources, " and ")));
     }
     if (collisions == 0) return;
@@ -106,6 +121,7 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
   };
 
   for (const auto& plan_step : plan.steps) {
+    snapshot();
     std::visit(
         [&](const auto& s) {
           using S = std::decay_t<decltype(s)>;
@@ -117,7 +133,7 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
                 ++changed;
               }
             result.prefix_steps.emplace_back(fmt::format("strip \"{}\"", s.prefix), changed);
-            check_collisions(plan_step.span);
+            check_collisions(plan_step.span, false);
           } else if constexpr (std::is_same_v<S, step::AddPrefix>) {
             for (auto& entry : entries) entry.name = s.prefix + entry.name;
             result.prefix_steps.emplace_back(fmt::format("prefix \"{}\"", s.prefix), entries.size());
@@ -178,7 +194,7 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
               }
             }
             entries.insert(entries.end(), added.begin(), added.end());
-            check_collisions(plan_step.span);
+            check_collisions(plan_step.span, false);
           } else if constexpr (std::is_same_v<S, step::Transform>) {
             result.transforms.push_back(&s);
           } else if constexpr (std::is_same_v<S, step::SkipMismatched>) {
@@ -210,7 +226,7 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
         plan_step.step);
     if (result.diagnostics.has_errors()) return result;
   }
-  check_collisions(plan.span);  // merged sources may share keys until the plan tells them apart
+  check_collisions(plan.span, true);  // merged sources may share keys until the plan tells them apart
   if (result.diagnostics.has_errors()) return result;
   for (const auto& entry : entries) result.keys.push_back({entry.name, entry.input, entry.renamed});
   if (target) {

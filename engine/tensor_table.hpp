@@ -25,6 +25,8 @@ struct TensorRecord {
   // Set when this entry shares storage with an earlier one (a tied weight):
   // the index of the first entry of the tie. Selections see only the first.
   std::optional<std::size_t> tied_to;
+  // Which input a checkpoint's tensor comes from, when several are merged: "1", "2", ...
+  std::string source;
 
   std::size_t rank() const { return shape.size(); }
   int64_t element_count() const;

@@ -48,7 +48,12 @@ Expr to_expr(const Predicate& predicate) {
         if constexpr (std::is_same_v<Node, Constant>) {
           return Expr{Flag{node.value ? Flag::Which::true_ : Flag::Which::false_}, {}};
         } else if constexpr (std::is_same_v<Node, StringMatch>) {
-          Field field = node.field == StringField::name ? Field::name : Field::module;
+          Field field = node.field == StringField::name ? Field::name : node.field == StringField::module ? Field::module : Field::source;
+          if (field == Field::source) {
+            std::vector<Literal> values;
+            for (const auto& p : node.patterns) values.push_back(Literal{Literal::Kind::number, p, {}});
+            return membership(Field::source, std::move(values));
+          }
           switch (node.op) {
             case MatchOp::equals: return string_test(field, TestOp::eq, node.patterns, Literal::Kind::string);
             case MatchOp::starts: return string_test(field, TestOp::starts, node.patterns, Literal::Kind::string);

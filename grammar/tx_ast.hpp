@@ -20,7 +20,7 @@ struct Literal {
   SourceSpan span;
 };
 
-enum class Field { name, module, rank, shape, dtype, kind, type, stage };
+enum class Field { name, module, rank, shape, dtype, kind, type, stage, source };
 enum class TestOp { eq, ne, lt, le, gt, ge, in, starts, ends, contains, matches, under };
 
 struct Expr;

@@ -85,7 +85,8 @@ class Builder {
     std::string_view field_text = field_node.string_view();
     static const std::pair<std::string_view, Field> kFields[] = {
         {"name", Field::name}, {"module", Field::module}, {"rank", Field::rank}, {"shape", Field::shape},
-        {"dtype", Field::dtype}, {"kind", Field::kind}, {"type", Field::type}, {"stage", Field::stage}};
+        {"dtype", Field::dtype}, {"kind", Field::kind}, {"type", Field::type}, {"stage", Field::stage},
+        {"source", Field::source}};
     for (const auto& [text, field_value] : kFields)
       if (field_text == text) out.field = field_value;
     std::string_view op = op_node.string_view();

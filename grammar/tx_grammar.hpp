@@ -47,6 +47,7 @@ struct k_dtype : TAO_PEGTL_KEYWORD("dtype") {};
 struct k_kind : TAO_PEGTL_KEYWORD("kind") {};
 struct k_type : TAO_PEGTL_KEYWORD("type") {};
 struct k_stage : TAO_PEGTL_KEYWORD("stage") {};
+struct k_source : TAO_PEGTL_KEYWORD("source") {};
 struct k_from : TAO_PEGTL_KEYWORD("from") {};
 struct k_root : TAO_PEGTL_KEYWORD("root") {};
 struct k_strip : TAO_PEGTL_KEYWORD("strip") {};
@@ -71,7 +72,7 @@ struct k_mismatched : TAO_PEGTL_KEYWORD("mismatched") {};
 struct reserved
     : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode, k_match, k_stages,
           k_and, k_or, k_not, k_true, k_false, k_trainable, k_frozen, k_new, k_in, k_under, k_starts, k_ends,
-          k_contains, k_name, k_module, k_rank, k_shape, k_dtype, k_kind, k_type, k_stage, k_from, k_strip, k_prefix,
+          k_contains, k_name, k_module, k_rank, k_shape, k_dtype, k_kind, k_type, k_stage, k_source, k_from, k_strip, k_prefix,
           k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_skip, k_load, k_where> {};
 
 struct statement_keyword
@@ -112,7 +113,7 @@ struct expect_set : seq<set_lit> {};
 // Predicates ----------------------------------------------------------------------
 struct pred;
 struct expect_pred : seq<pred> {};
-struct field : sor<k_name, k_module, k_rank, k_shape, k_dtype, k_kind, k_type, k_stage> {};
+struct field : sor<k_name, k_module, k_rank, k_shape, k_dtype, k_kind, k_type, k_stage, k_source> {};
 struct op_eq : string<'=', '='> {};
 struct op_ne : string<'!', '='> {};
 struct op_le : string<'<', '='> {};

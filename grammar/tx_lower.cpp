@@ -31,14 +31,15 @@ const std::vector<std::pair<std::string, std::string>> kDtypes{
 
 std::string_view op_list(Field field) {
   switch (field) {
-    case Field::name: return "==, !=, starts, ends, contains, ~ (regex)";
-    case Field::module: return "==, !=, starts, ends, contains, ~ (regex), under";
+    case Field::name: return "==, !=, in, starts, ends, contains, ~ (regex)";
+    case Field::module: return "==, !=, in, starts, ends, contains, ~ (regex), under";
     case Field::rank: return "==, !=, <, <=, >, >=, in";
     case Field::shape: return "==, !=";
     case Field::dtype:
     case Field::kind:
     case Field::type:
-    case Field::stage: return "==, !=, in";
+    case Field::stage:
+    case Field::source: return "==, !=, in";
   }
   return "";
 }
@@ -321,7 +322,8 @@ class Lowering {
         MatchOp op;
         switch (test.op) {
           case TestOp::eq:
-          case TestOp::ne: op = MatchOp::equals; break;
+          case TestOp::ne:
+          case TestOp::in: op = MatchOp::equals; break;
           case TestOp::starts: op = MatchOp::starts; break;
           case TestOp::ends: op = MatchOp::ends; break;
           case TestOp::contains: op = MatchOp::contains; break;
@@ -388,6 +390,12 @@ class Lowering {
       case Field::type: {
         if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
         return negate_if_ne(Predicate{ModuleTypeIn{strings(test, "class names")}, span});
+      }
+      case Field::source: {  // which input of `taxon apply` (1, 2, ...)
+        if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
+        std::vector<std::string> sources;
+        for (const auto& value : test.values) sources.push_back(value.text);
+        return negate_if_ne(Predicate{StringMatch{StringField::source, MatchOp::equals, std::move(sources)}, span});
       }
       case Field::stage: {
         if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();

@@ -316,6 +316,7 @@ std::string_view field_name(Field field) {
     case Field::kind: return "kind";
     case Field::type: return "type";
     case Field::stage: return "stage";
+    case Field::source: return "source";
   }
   return "name";
 }

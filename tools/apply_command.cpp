@@ -116,6 +116,7 @@ int ApplyCommand::run() const {
     TensorTable table = checkpoint_table(sources.back());
     for (std::size_t i = 0; i < table.tensors.size(); ++i) {
       table.tensors[i].tied_to.reset();
+      table.tensors[i].source = std::to_string(sources.size());  // `source == 1` is the first checkpoint
       input.tensors.push_back(table.tensors[i]);
       origin.emplace_back(sources.size() - 1, i);
     }
