@@ -61,6 +61,8 @@ struct Entry {
   std::string name;
   std::size_t input;
   bool renamed = false;
+  std::vector<std::pair<const step::Transform*, std::vector<int64_t>>> actions;
+  std::optional<std::vector<int64_t>> shape;  // set once an action changes it
 };
 
 TensorTable current_table(const std::vector<Entry>& entries, const TensorTable& input) {
@@ -69,6 +71,7 @@ TensorTable current_table(const std::vector<Entry>& entries, const TensorTable& 
   for (const auto& entry : entries) {
     TensorRecord record = input.tensors[entry.input];
     record.name = entry.name;
+    if (entry.shape) record.shape = *entry.shape;
     record.tied_to.reset();  // every key of a checkpoint is its own entry here
     record.kind = TensorKind::parameter;
     table.tensors.push_back(std::move(record));
@@ -196,7 +199,35 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
             entries.insert(entries.end(), added.begin(), added.end());
             check_collisions(plan_step.span, false);
           } else if constexpr (std::is_same_v<S, step::Transform>) {
+            // Takes effect here: later steps (skip mismatched) see the shape it produces,
+            // which is the target's shape for the same key.
             result.transforms.push_back(&s);
+            Program program;
+            program.selections.push_back(Selection{"where", s.where, Universe::all_tensors, plan_step.span});
+            EvalResult matched = evaluate(program, current_table(entries, input));
+            for (const auto& d : matched.diagnostics.items())
+              if (d.severity == Severity::error) result.diagnostics.report(d);
+            std::map<std::string, const TensorRecord*> wanted;
+            if (target)
+              for (const auto& record : target->tensors) wanted.emplace(record.name, &record);
+            for (std::size_t i : matched.selections[0].tensors) {
+              Entry& entry = entries[i];
+              if (s.action == "cast") {  // keeps its shape: no target needed
+                entry.actions.emplace_back(&s, entry.shape.value_or(input.tensors[entry.input].shape));
+                continue;
+              }
+              auto found = wanted.find(entry.name);
+              if (!target || found == wanted.end()) {
+                result.diagnostics.error(code::plan_no_target_shape, plan_step.span,
+                                         fmt::format("`{} {}` on \"{}\" needs the shape to produce, and {}", s.verb, s.action,
+                                                     entry.name,
+                                                     target ? "the target has no such key" : "no --target was given"),
+                                         "pass --target with a model dump (or checkpoint) of the model to load into");
+                continue;
+              }
+              entry.actions.emplace_back(&s, found->second->shape);
+              entry.shape = found->second->shape;
+            }
           } else if constexpr (std::is_same_v<S, step::SkipMismatched>) {
             if (!target) return;
             std::map<std::string, const TensorRecord*> wanted;
@@ -204,7 +235,7 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
             std::vector<Entry> kept;
             for (const auto& entry : entries) {
               auto found = wanted.find(entry.name);
-              const auto& shape = input.tensors[entry.input].shape;
+              const auto& shape = entry.shape ? *entry.shape : input.tensors[entry.input].shape;
               if (found == wanted.end()) {
                 result.not_in_target.push_back(entry.name);
               } else if (found->second->shape != shape) {
@@ -228,7 +259,9 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
   }
   check_collisions(plan.span, true);  // merged sources may share keys until the plan tells them apart
   if (result.diagnostics.has_errors()) return result;
-  for (const auto& entry : entries) result.keys.push_back({entry.name, entry.input, entry.renamed});
+  for (const auto& entry : entries)
+    result.keys.push_back({entry.name, entry.input, entry.renamed, entry.actions,
+                           entry.shape.value_or(input.tensors[entry.input].shape)});
   if (target) {
     std::set<std::string> produced;
     for (const auto& key : result.keys) produced.insert(key.name);

@@ -69,6 +69,9 @@ struct PlannedKey {
   std::string name;
   std::size_t input = 0;  // index into the input table
   bool renamed = false;   // by a rename or copy step (strip and prefix do not count)
+  // Tensor actions to run on it, in order, each with the shape it must produce.
+  std::vector<std::pair<const step::Transform*, std::vector<int64_t>>> actions;
+  std::vector<int64_t> shape;  // after the actions
 };
 
 struct PlanResult {

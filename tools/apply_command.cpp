@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/plan.hpp"
+#include "runtime/actions.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/checkpoint_writer.hpp"
 #include "runtime/files.hpp"
@@ -43,7 +44,8 @@ TensorTable read_target(const std::string& path) {
 void ApplyCommand::add_to(CLI::App& app) {
   CLI::App* command = app.add_subcommand("apply", "Adapt checkpoints with a plan and write the result");
   command->footer(
-      "Runs a `plan` block (from, strip, prefix, drop, keep, rename, copy, skip mismatched, load)\n"
+      "Runs a `plan` block (from, strip, prefix, drop, keep, rename, copy, resize, resample, skip\n"
+      "mismatched, load)\n"
       "over one or more checkpoints, merged into one state dict, and writes the result. With --target\n"
       "(a model dump or a checkpoint of the model to load into) it reports what a load would find\n"
       "missing or unexpected, and `skip mismatched` drops keys whose shape differs.\n"
@@ -133,14 +135,6 @@ int ApplyCommand::run() const {
     print_diagnostics(result.diagnostics.items(), 5);
     return kCouldNot;
   }
-  if (!result.transforms.empty()) {
-    const auto* transform = result.transforms.front();
-    std::cerr << fmt::format("error[{}]: plan {} asks for `{} {}`, a tensor action this taxon does not carry out yet\n"
-                             " = hint: run the key steps alone (remove the `{}` line), or interpolate with PyTorch\n",
-                             code::plan_no_action, plan->name, transform->verb, transform->action, transform->verb);
-    return kCouldNot;
-  }
-
   // The report.
   std::size_t kept = 0;
   for (const auto& key : result.keys) kept += !key.renamed;
@@ -162,6 +156,10 @@ int ApplyCommand::run() const {
     out["renamed"] = pairs(result.renamed, "from", "to");
     out["copied"] = pairs(result.copied, "from", "to");
     out["dropped"] = pairs(result.dropped, "tensor", "rule");
+    out["transformed"] = nlohmann::ordered_json::array();
+    for (const auto& key : result.keys)
+      for (const auto& [action, shape] : key.actions)
+        out["transformed"].push_back({{"tensor", key.name}, {"action", action->verb + " " + action->action}, {"shape", shape}});
     out["skipped_mismatched"] = nlohmann::ordered_json::array();
     for (const auto& m : result.skipped)
       out["skipped_mismatched"].push_back({{"tensor", m.name}, {"source_shape", m.source_shape}, {"target_shape", m.target_shape}});
@@ -186,6 +184,12 @@ int ApplyCommand::run() const {
     section("copied", result.copied.size(), [&](std::size_t i) { return result.copied[i].first + " -> " + result.copied[i].second; });
     section("dropped", result.dropped.size(),
             [&](std::size_t i) { return fmt::format("{}  (by `{}`)", result.dropped[i].first, result.dropped[i].second); });
+    std::vector<std::string> transformed;
+    for (const auto& key : result.keys)
+      for (const auto& [action, shape] : key.actions)
+        transformed.push_back(fmt::format("{}  `{} {}` {} -> {}", key.name, action->verb, action->action,
+                                          shape_text(input.tensors[key.input].shape), shape_text(shape)));
+    section("transformed", transformed.size(), [&](std::size_t i) { return transformed[i]; });
     section("skipped", result.skipped.size(), [&](std::size_t i) {
       const auto& m = result.skipped[i];
       return fmt::format("{}  {} here, {} in the target", m.name, shape_text(m.source_shape), shape_text(m.target_shape));
@@ -214,9 +218,19 @@ int ApplyCommand::run() const {
   if (dry_run) return kDone;
 
   std::vector<OutputTensor> tensors;
+  std::vector<std::unique_ptr<TensorData>> transformed;  // results of tensor actions, alive until written
   for (const auto& key : result.keys) {
     auto [source_index, tensor_index] = origin[key.input];
-    tensors.push_back({key.name, &sources[source_index].tensors[tensor_index].data});
+    const TensorData* data = &sources[source_index].tensors[tensor_index].data;
+    for (const auto& [action, shape] : key.actions) {
+      try {
+        transformed.push_back(std::make_unique<TensorData>(run_action(action->action, action->options, *data, shape)));
+      } catch (const InputError& error) {
+        throw InputError(error.code(), fmt::format("{}: {}", key.name, error.what()));
+      }
+      data = transformed.back().get();
+    }
+    tensors.push_back({key.name, data});
   }
   std::vector<std::pair<std::string, std::string>> metadata;
   for (const auto& checkpoint : sources)

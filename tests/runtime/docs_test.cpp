@@ -9,6 +9,8 @@
 #include "grammar/tx_lower.hpp"
 #include "grammar/tx_parser.hpp"
 #include "grammar/tx_print.hpp"
+#include "runtime/actions.hpp"
+#include "runtime/checkpoint.hpp"
 #include "runtime/model_dump.hpp"
 
 using namespace taxon;
@@ -45,4 +47,55 @@ TEST_CASE("every example in docs/language.md parses, is formatted, and evaluates
     }
   }
   CHECK(examples >= 5);
+}
+
+TEST_CASE("every plan example in docs/actions.md runs and produces the target's shapes") {
+  std::string root = TAXON_SOURCE_DIR;
+  std::ifstream in(root + "/docs/actions.md");
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string doc = text.str();
+  std::size_t examples = 0, at = 0;
+  while ((at = doc.find("```tx\n", at)) != std::string::npos) {
+    std::size_t begin = at + 6, end = doc.find("```\n", begin);
+    std::string example = doc.substr(begin, end - begin);
+    at = end;
+    ++examples;
+    CAPTURE(example);
+    REQUIRE(example.rfind("# apply: ", 0) == 0);
+    std::istringstream words(example.substr(9, example.find('\n') - 9));
+    std::string checkpoint, flag, target_path;
+    words >> checkpoint >> flag >> target_path;
+
+    auto source = std::make_shared<SourceFile>(SourceFile{"docs/actions.md", example});
+    Diagnostics diagnostics;
+    tx::File file = tx::parse(source, diagnostics);
+    CHECK(tx::print_file(file) == example);
+    tx::Lowered lowered = tx::lower(file, diagnostics);
+    REQUIRE(diagnostics.items().empty());
+    REQUIRE(lowered.checkpoint_plans.size() == 1);
+
+    Checkpoint ckpt = read_checkpoint(root + "/" + checkpoint);
+    TensorTable input = checkpoint_table(ckpt);
+    std::optional<TensorTable> target;
+    if (!target_path.empty())
+      target = target_path.ends_with(".json") ? read_model_dump(root + "/" + target_path)
+                                              : checkpoint_table(read_checkpoint(root + "/" + target_path));
+    PlanResult result = run_plan(lowered.checkpoint_plans[0], input, target ? &*target : nullptr);
+    REQUIRE_FALSE(result.diagnostics.has_errors());
+    CHECK_FALSE(result.strict_load_fails);
+    std::size_t acted = 0;
+    for (const auto& key : result.keys) {
+      const TensorData* data = &ckpt.tensors[key.input].data;
+      TensorData produced;
+      for (const auto& [action, shape] : key.actions) {
+        produced = run_action(action->action, action->options, *data, shape);
+        data = &produced;
+        ++acted;
+      }
+      CHECK(data->shape == key.shape);
+    }
+    CHECK(acted > 0);
+  }
+  CHECK(examples == 3);
 }

@@ -1,0 +1,18 @@
+// Runs tensor actions through stdlib's libtaxon_actions.so, loaded with dlopen
+// on first use (the only LibTorch in a `taxon` process, and only when needed).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/ir.hpp"
+#include "runtime/tensor_data.hpp"
+
+namespace taxon {
+
+// The action's result as a new tensor (owned bytes). `options` are the plan
+// step's; throws InputError (T0807) when the library is missing or the action fails.
+TensorData run_action(const std::string& action, const std::vector<GroupOption>& options, const TensorData& input,
+                      const std::vector<int64_t>& target_shape);
+
+}  // namespace taxon

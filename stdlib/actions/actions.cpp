@@ -1,0 +1,163 @@
+// Tensor actions through LibTorch (ATen only): relative-position-bias tables,
+// absolute position embeddings, dtype casts. Interpolation runs in float32,
+// as timm and linnaeus do, and the result is cast back to the input's dtype.
+#include "stdlib/actions/taxon_actions.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using json = nlohmann::json;
+
+at::ScalarType scalar_type(const std::string& dtype) {
+  if (dtype == "float32") return at::kFloat;
+  if (dtype == "float64") return at::kDouble;
+  if (dtype == "float16") return at::kHalf;
+  if (dtype == "bfloat16") return at::kBFloat16;
+  if (dtype == "int64") return at::kLong;
+  if (dtype == "int32") return at::kInt;
+  if (dtype == "int16") return at::kShort;
+  if (dtype == "int8") return at::kChar;
+  if (dtype == "uint8") return at::kByte;
+  if (dtype == "bool") return at::kBool;
+  throw std::invalid_argument(fmt::format("dtype {} is not supported by the tensor actions", dtype));
+}
+
+const char* dtype_name(at::ScalarType type) {
+  switch (type) {
+    case at::kFloat: return "float32";
+    case at::kDouble: return "float64";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kShort: return "int16";
+    case at::kChar: return "int8";
+    case at::kByte: return "uint8";
+    case at::kBool: return "bool";
+    default: return "?";
+  }
+}
+
+int64_t square_side(int64_t cells, const std::string& what) {
+  auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(cells))));
+  if (side * side != cells)
+    throw std::invalid_argument(fmt::format("{}: {} cells do not form a square grid; give `grid = [h, w]`", what, cells));
+  return side;
+}
+
+// (1, C, h, w) -> (1, C, H, W) by the chosen mode.
+at::Tensor resize(const at::Tensor& grid, int64_t height, int64_t width, const std::string& mode, bool align_corners,
+                  bool antialias) {
+  std::vector<int64_t> size{height, width};
+  if (mode == "bicubic")
+    return antialias ? at::_upsample_bicubic2d_aa(grid, size, align_corners) : at::upsample_bicubic2d(grid, size, align_corners);
+  if (mode == "bilinear")
+    return antialias ? at::_upsample_bilinear2d_aa(grid, size, align_corners)
+                     : at::upsample_bilinear2d(grid, size, align_corners);
+  if (mode == "nearest") return at::upsample_nearest2d(grid, size);
+  throw std::invalid_argument(fmt::format("unknown mode `{}`: bicubic, bilinear or nearest", mode));
+}
+
+std::pair<int64_t, int64_t> grid_of(const json& options, const char* key, int64_t cells, const std::string& what) {
+  if (options.contains(key)) {
+    auto grid = options[key].get<std::vector<int64_t>>();
+    if (grid.size() != 2 || grid[0] * grid[1] != cells)
+      throw std::invalid_argument(fmt::format("{}: `{}` does not cover {} cells", what, key, cells));
+    return {grid[0], grid[1]};
+  }
+  int64_t side = square_side(cells, what);
+  return {side, side};
+}
+
+// Relative-position-bias tables: ((2w-1)^2 + extra) x heads. Extra rows (a
+// class-token bias) are kept as they are: `extra_rows` of them, leading
+// (linnaeus: row 0) or trailing (BEiT: 3).
+at::Tensor rel_pos_bias(const at::Tensor& table, const std::vector<int64_t>& target, const json& options) {
+  if (table.dim() != 2 || target.size() != 2 || table.size(1) != target[1])
+    throw std::invalid_argument("rel_pos_bias resizes (rows, heads) tables with the same number of heads");
+  int64_t extra = options.value("extra_rows", int64_t{0});
+  bool trailing = options.value("extra_position", std::string("leading")) == "trailing";
+  int64_t rows = table.size(0) - extra, new_rows = target[0] - extra;
+  if (rows <= 0 || new_rows <= 0) throw std::invalid_argument("more extra rows than rows");
+  at::Tensor extra_part = trailing ? table.narrow(0, rows, extra) : table.narrow(0, 0, extra);
+  at::Tensor grid_part = trailing ? table.narrow(0, 0, rows) : table.narrow(0, extra, rows);
+  auto [h, w] = grid_of(options, "grid", rows, "rel_pos_bias");
+  auto [H, W] = grid_of(options, "target_grid", new_rows, "rel_pos_bias target");
+  int64_t heads = table.size(1);
+  at::Tensor grid = grid_part.reshape({h, w, heads}).permute({2, 0, 1}).unsqueeze(0);  // (1, heads, h, w)
+  at::Tensor resized = resize(grid, H, W, options.value("mode", std::string("bicubic")),
+                              options.value("align_corners", false), options.value("antialias", false));
+  at::Tensor rows_out = resized.squeeze(0).permute({1, 2, 0}).reshape({H * W, heads});
+  return trailing ? at::cat({rows_out, extra_part}, 0) : at::cat({extra_part, rows_out}, 0);
+}
+
+// Absolute position embeddings: (1, prefix + h*w, C); the prefix tokens
+// (class, distillation, registers) lead and are kept.
+at::Tensor pos_embed(const at::Tensor& embed, const std::vector<int64_t>& target, const json& options) {
+  bool batched = embed.dim() == 3;
+  at::Tensor e = batched ? embed : embed.unsqueeze(0);
+  if (e.dim() != 3 || target.size() != static_cast<std::size_t>(embed.dim()) || e.size(2) != target.back())
+    throw std::invalid_argument("pos_embed resizes (1, tokens, dim) or (tokens, dim) embeddings with the same dim");
+  int64_t prefix = options.value("prefix_tokens", int64_t{0});
+  int64_t cells = e.size(1) - prefix, new_cells = target[target.size() - 2] - prefix;
+  if (cells <= 0 || new_cells <= 0) throw std::invalid_argument("more prefix tokens than tokens");
+  auto [h, w] = grid_of(options, "grid", cells, "pos_embed");
+  auto [H, W] = grid_of(options, "target_grid", new_cells, "pos_embed target");
+  int64_t dim = e.size(2);
+  at::Tensor grid = e.narrow(1, prefix, cells).reshape({1, h, w, dim}).permute({0, 3, 1, 2});  // (1, dim, h, w)
+  at::Tensor resized = resize(grid, H, W, options.value("mode", std::string("bicubic")),
+                              options.value("align_corners", false), options.value("antialias", false));
+  at::Tensor out = at::cat({e.narrow(1, 0, prefix), resized.permute({0, 2, 3, 1}).reshape({1, H * W, dim})}, 1);
+  return batched ? out : out.squeeze(0);
+}
+
+}  // namespace
+
+extern "C" int taxon_actions_abi(void) { return TAXON_ACTIONS_ABI; }
+
+extern "C" int taxon_action_run(const char* action, const char* options_json, const taxon_tensor_in* input,
+                                const int64_t* target_shape, int64_t target_ndim, taxon_tensor_out* output, char* error,
+                                size_t error_size) {
+  try {
+    json options = json::parse(options_json ? options_json : "{}");
+    at::ScalarType type = scalar_type(input->dtype);
+    at::Tensor in = at::from_blob(const_cast<void*>(input->data), at::IntArrayRef(input->shape, input->ndim),
+                                  at::TensorOptions().dtype(type));
+    std::vector<int64_t> target(target_shape, target_shape + target_ndim);
+    std::string name = action;
+    at::Tensor out;
+    if (name == "rel_pos_bias" || name == "pos_embed") {
+      at::Tensor as_float = in.to(at::kFloat);
+      out = (name == "rel_pos_bias" ? rel_pos_bias(as_float, target, options) : pos_embed(as_float, target, options)).to(type);
+    } else if (name == "cast") {
+      out = in.to(scalar_type(options.at("to").get<std::string>()));
+    } else {
+      throw std::invalid_argument(fmt::format("unknown action `{}`: rel_pos_bias, pos_embed or cast", name));
+    }
+    out = out.contiguous();
+    if (out.sizes() != at::IntArrayRef(target))
+      throw std::invalid_argument(fmt::format("produced shape {} where the target needs {}", fmt::join(out.sizes(), "x"),
+                                              fmt::join(target, "x")));
+    std::size_t nbytes = out.numel() * out.element_size();
+    void* data = std::malloc(nbytes > 0 ? nbytes : 1);
+    if (!data) throw std::bad_alloc();
+    std::memcpy(data, out.data_ptr(), nbytes);
+    output->dtype = dtype_name(out.scalar_type());
+    output->data = data;
+    output->nbytes = nbytes;
+    return 0;
+  } catch (const std::exception& e) {
+    std::snprintf(error, error_size, "%s", e.what());
+    return 1;
+  }
+}
+
+extern "C" void taxon_action_free(void* data) { std::free(data); }

@@ -1,0 +1,83 @@
+// The tensor actions against values PyTorch itself computed
+// (tests/data/actions/make_reference.py): max abs error <= 1e-6 for float32,
+// exact for casts.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/actions.hpp"
+#include "runtime/checkpoint.hpp"
+#include "runtime/input_error.hpp"
+
+using namespace taxon;
+
+namespace {
+
+GroupOption option(const std::string& key, const nlohmann::json& value) {
+  GroupOption out{key, {}, {}};
+  if (value.is_boolean()) out.value.value = value.get<bool>();
+  else if (value.is_number_integer()) out.value.value = value.get<int64_t>();
+  else if (value.is_number()) out.value.value = value.get<double>();
+  else if (value.is_string()) out.value.value = value.get<std::string>();
+  else if (value.is_array()) {
+    OptionValue::List list;
+    for (const auto& item : value) list.push_back(OptionValue{item.get<int64_t>()});
+    out.value.value = std::move(list);
+  }
+  return out;
+}
+
+std::vector<float> floats(const TensorData& tensor) {
+  std::vector<uint8_t> bytes = tensor.contiguous_bytes();
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("each tensor action matches PyTorch's own result") {
+  std::string dir = std::string(TAXON_SOURCE_DIR) + "/tests/data/actions/";
+  Checkpoint reference = read_checkpoint(dir + "reference.safetensors");
+  std::map<std::string, const TensorData*> tensors;
+  for (const auto& tensor : reference.tensors) tensors[tensor.name] = &tensor.data;
+  std::ifstream in(dir + "cases.json");
+  nlohmann::json cases = nlohmann::json::parse(in)["cases"];
+  REQUIRE(cases.size() == 10);
+  for (const auto& c : cases) {
+    std::string name = c["name"];
+    CAPTURE(name);
+    std::vector<GroupOption> options;
+    for (const auto& [key, value] : c["options"].items()) options.push_back(option(key, value));
+    const TensorData& input = *tensors.at(name + ".in");
+    const TensorData& expected = *tensors.at(name + ".out");
+    TensorData got = run_action(c["action"], options, input, expected.shape);
+    CHECK(got.shape == expected.shape);
+    CHECK(got.dtype == expected.dtype);
+    if (expected.dtype == DType::float32) {
+      std::vector<float> a = floats(got), b = floats(expected);
+      REQUIRE(a.size() == b.size());
+      double worst = 0;
+      for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+      CHECK(worst <= 1e-6);
+    } else {
+      CHECK(got.contiguous_bytes() == expected.contiguous_bytes());  // casts round exactly as PyTorch does
+    }
+  }
+}
+
+TEST_CASE("an action that cannot produce the target shape says why") {
+  Checkpoint reference = read_checkpoint(std::string(TAXON_SOURCE_DIR) + "/tests/data/actions/reference.safetensors");
+  const TensorData* table = nullptr;
+  for (const auto& tensor : reference.tensors)
+    if (tensor.name == "swin_window_4_to_8.in") table = &tensor.data;
+  REQUIRE(table);
+  CHECK_THROWS_WITH_AS(run_action("rel_pos_bias", {}, *table, {50, 3}), doctest::Contains("do not form a square grid"), InputError);
+  CHECK_THROWS_WITH_AS(run_action("rel_pos_bias", {}, *table, {225, 4}), doctest::Contains("same number of heads"), InputError);
+  CHECK_THROWS_WITH_AS(run_action("warp", {}, *table, {49, 3}), doctest::Contains("unknown action"), InputError);
+}
