@@ -129,3 +129,11 @@ TEST_CASE("rewrap adds the prefix back only for a wrapped target") {
   CHECK(names(run_plan(plan, input, &bare)) == Names{"w", "b"});
   CHECK(names(run_plan(plan, input, nullptr)) == Names{"w", "b"});
 }
+
+TEST_CASE("an empty replacement removes nested FSDP wrappers, one level per step") {
+  CheckpointPlan plan;
+  for (int i = 0; i < 3; ++i) plan.steps.push_back(make(step::Rename{R"(_fsdp_wrapped_module\.)", "", false}));
+  TensorTable input = table({tensor("_fsdp_wrapped_module.layers.0._fsdp_wrapped_module.attn.w", {2}),
+                             tensor("_fsdp_wrapped_module.head.w", {2})});
+  CHECK(names(run_plan(plan, input, nullptr)) == Names{"layers.0.attn.w", "head.w"});
+}

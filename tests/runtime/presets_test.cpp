@@ -1,0 +1,66 @@
+// stdlib presets: layer-wise decay gives timm's multipliers at every boundary.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "engine/evaluate.hpp"
+#include "grammar/tx_lower.hpp"
+#include "runtime/files.hpp"
+#include "runtime/model_dump.hpp"
+
+using namespace taxon;
+
+namespace {
+
+std::map<std::string, double> multipliers(const std::string& preset, const std::string& dump) {
+  std::string root = TAXON_SOURCE_DIR;
+  Diagnostics diagnostics;
+  tx::Lowered rules = tx::parse_and_lower(load_source(root + "/stdlib/" + preset), diagnostics,
+                                          [&](const std::string& path, const SourceFile& from, std::string& error) -> SourceRef {
+                                            (void)error;
+                                            return load_source((std::filesystem::path(from.path).parent_path() / path).string());
+                                          });
+  REQUIRE_FALSE(diagnostics.has_errors());
+  TensorTable table = read_model_dump(root + "/tests/data/dumps/" + dump);
+  EvalResult result = evaluate(rules.program, table);
+  REQUIRE_FALSE(result.diagnostics.has_errors());
+  std::map<std::string, double> out;
+  for (const auto& group : result.groups) {
+    for (std::size_t i : group.tensors) {
+      const auto& tensor = table.tensors[i].name;
+      for (const auto& option : group.options)
+        if (option.key == "lr_mult" && !option.computed) {
+          if (const double* d = std::get_if<double>(&option.value.value)) out[tensor] = *d;
+        }
+    }
+    for (const auto& entry : group.per_tensor)
+      for (const auto& [key, value] : entry.values)
+        if (key == "lr_mult") out[table.tensors[entry.tensor].name] = std::get<double>(value.value);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ViT-B/16 layer decay: embeddings 0.75^13, block N 0.75^(12-N), the top 1") {
+  auto lr = multipliers("layer_decay/hf_vit_b16.tx", "vit_b16.json");
+  CHECK(lr.size() == 200);  // every parameter has a multiplier
+  CHECK(lr["vit.embeddings.cls_token"] == doctest::Approx(std::pow(0.75, 13)));
+  CHECK(lr["vit.layers.0.mlp.fc1.weight"] == doctest::Approx(std::pow(0.75, 12)));
+  CHECK(lr["vit.layers.0.mlp.fc1.bias"] == doctest::Approx(std::pow(0.75, 12)));  // no decay, same layer
+  CHECK(lr["vit.layers.11.attention.q_proj.weight"] == doctest::Approx(0.75));
+  CHECK(lr["classifier.weight"] == doctest::Approx(1.0));
+}
+
+TEST_CASE("Swin-T layer decay: blocks by stage offsets 0, 2, 4, 10; downsampling with its stage's last block") {
+  auto lr = multipliers("layer_decay/hf_swin_t.tx", "swin_t.json");
+  CHECK(lr.size() == 221);
+  CHECK(lr["swin.embeddings.norm.weight"] == doctest::Approx(std::pow(0.9, 13)));
+  CHECK(lr["swin.encoder.layers.0.blocks.0.mlp.fc1.weight"] == doctest::Approx(std::pow(0.9, 12)));  // layer 1
+  CHECK(lr["swin.encoder.layers.2.blocks.5.mlp.fc1.weight"] == doctest::Approx(std::pow(0.9, 3)));   // layer 10
+  CHECK(lr["swin.encoder.layers.2.downsample.reduction.weight"] == doctest::Approx(std::pow(0.9, 3)));
+  CHECK(lr["swin.encoder.layers.3.blocks.1.mlp.fc2.bias"] == doctest::Approx(0.9));                 // layer 12
+  CHECK(lr["classifier.bias"] == doctest::Approx(1.0));
+}
