@@ -70,7 +70,11 @@ SourceRef resolve_import(const std::string& path, const SourceFile& from, std::s
   }
   for (const auto& candidate : candidates) {
     std::error_code ignored;
-    if (fs::is_regular_file(candidate, ignored)) return load_source(candidate.lexically_normal().string());
+    if (fs::is_regular_file(candidate, ignored)) {
+      // Shown relative to the working directory when it can be, like the files users name themselves.
+      fs::path shown = fs::proximate(candidate, ignored);
+      return load_source((ignored ? candidate : shown).lexically_normal().string());
+    }
   }
   error = fmt::format("no such file next to {} or in the stdlib", from.path);
   return nullptr;
