@@ -86,8 +86,18 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
   PlanResult result;
   std::vector<Entry> entries;
   for (std::size_t i = 0; i < input.tensors.size(); ++i) entries.push_back({input.tensors[i].name, i, false});
-  std::map<std::string, std::string> origin;  // current name -> the input name it came from
-  for (const auto& entry : entries) origin[entry.name] = entry.name;
+  std::map<std::string, const TensorRecord*> target_by_name;
+  if (target)
+    for (const auto& record : target->tensors) target_by_name.emplace(record.name, &record);
+  // The entries a predicate selects (drop, keep, an action's `where`); its errors stop the plan.
+  auto select = [&](const Predicate& predicate, const SourceSpan& span) {
+    Program program;
+    program.selections.push_back(Selection{"step", predicate, Universe::all_tensors, span});
+    EvalResult matched = evaluate(program, current_table(entries, input));
+    for (const auto& d : matched.diagnostics.items())
+      if (d.severity == Severity::error) result.diagnostics.report(d);
+    return std::move(matched.selections[0].tensors);
+  };
 
   // One error per step, with examples: a plan never overwrites a tensor. A
   // step is blamed only for collisions it creates; keys that merged sources
@@ -149,13 +159,8 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
               if (!entry.name.starts_with(s.prefix)) entry.name = s.prefix + entry.name;
             result.prefix_steps.emplace_back(fmt::format("prefix \"{}\" (the target is wrapped)", s.prefix), entries.size());
           } else if constexpr (std::is_same_v<S, step::Drop>) {
-            Program program;
-            program.selections.push_back(Selection{"drop", s.predicate, Universe::all_tensors, plan_step.span});
-            TensorTable table = current_table(entries, input);
-            EvalResult matched = evaluate(program, table);
-            for (const auto& d : matched.diagnostics.items())
-              if (d.severity == Severity::error) result.diagnostics.report(d);
-            std::set<std::size_t> hit(matched.selections[0].tensors.begin(), matched.selections[0].tensors.end());
+            std::vector<std::size_t> selected = select(s.predicate, plan_step.span);
+            std::set<std::size_t> hit(selected.begin(), selected.end());
             std::vector<Entry> kept;
             for (std::size_t i = 0; i < entries.size(); ++i) {
               bool drop = hit.contains(i) != s.keep;
@@ -202,22 +207,14 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
             // Takes effect here: later steps (skip mismatched) see the shape it produces,
             // which is the target's shape for the same key.
             result.transforms.push_back(&s);
-            Program program;
-            program.selections.push_back(Selection{"where", s.where, Universe::all_tensors, plan_step.span});
-            EvalResult matched = evaluate(program, current_table(entries, input));
-            for (const auto& d : matched.diagnostics.items())
-              if (d.severity == Severity::error) result.diagnostics.report(d);
-            std::map<std::string, const TensorRecord*> wanted;
-            if (target)
-              for (const auto& record : target->tensors) wanted.emplace(record.name, &record);
-            for (std::size_t i : matched.selections[0].tensors) {
+            for (std::size_t i : select(s.where, plan_step.span)) {
               Entry& entry = entries[i];
               if (s.action == "cast") {  // keeps its shape: no target needed
                 entry.actions.emplace_back(&s, entry.shape.value_or(input.tensors[entry.input].shape));
                 continue;
               }
-              auto found = wanted.find(entry.name);
-              if (!target || found == wanted.end()) {
+              auto found = target_by_name.find(entry.name);
+              if (found == target_by_name.end()) {
                 result.diagnostics.error(code::plan_no_target_shape, plan_step.span,
                                          fmt::format("`{} {}` on \"{}\" needs the shape to produce, and {}", s.verb, s.action,
                                                      entry.name,
@@ -230,13 +227,11 @@ PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const 
             }
           } else if constexpr (std::is_same_v<S, step::SkipMismatched>) {
             if (!target) return;
-            std::map<std::string, const TensorRecord*> wanted;
-            for (const auto& record : target->tensors) wanted.emplace(record.name, &record);
             std::vector<Entry> kept;
             for (const auto& entry : entries) {
-              auto found = wanted.find(entry.name);
+              auto found = target_by_name.find(entry.name);
               const auto& shape = entry.shape ? *entry.shape : input.tensors[entry.input].shape;
-              if (found == wanted.end()) {
+              if (found == target_by_name.end()) {
                 result.not_in_target.push_back(entry.name);
               } else if (found->second->shape != shape) {
                 if (s.mismatch_is_error)
