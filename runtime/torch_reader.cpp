@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -304,6 +305,8 @@ Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options) 
 TensorTable checkpoint_table(const Checkpoint& checkpoint) {
   TensorTable table;
   table.model = fmt::format("checkpoint {}", checkpoint.path);
+  // Ties are found per storage, so a checkpoint of 100k tensors is not compared pairwise.
+  std::unordered_map<const StorageBlock*, std::vector<std::size_t>> viewing;
   for (std::size_t i = 0; i < checkpoint.tensors.size(); ++i) {
     const auto& tensor = checkpoint.tensors[i];
     TensorRecord record;
@@ -311,11 +314,13 @@ TensorTable checkpoint_table(const Checkpoint& checkpoint) {
     record.shape = tensor.data.shape;
     record.dtype = std::string(dtype_name(tensor.data.dtype));
     record.requires_grad = tensor.data.requires_grad;
-    for (std::size_t j = 0; j < i; ++j)
+    auto& earlier = viewing[tensor.data.storage.get()];
+    for (std::size_t j : earlier)
       if (tensor.data.numel() > 0 && tensor.data.same_view(checkpoint.tensors[j].data)) {
         record.tied_to = j;
         break;
       }
+    earlier.push_back(i);
     table.tensors.push_back(std::move(record));
   }
   return table;
