@@ -10,6 +10,7 @@
 
 #include "engine/diagnostic.hpp"
 #include "runtime/input_error.hpp"
+#include "runtime/option_json.hpp"
 #include "stdlib/actions/taxon_actions.h"
 
 namespace taxon {
@@ -56,33 +57,13 @@ const Library& library() {
   return loaded;
 }
 
-nlohmann::json option_json(const OptionValue& value) {
-  return std::visit(
-      [](const auto& v) -> nlohmann::json {
-        using V = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<V, std::monostate>) return nullptr;
-        else if constexpr (std::is_same_v<V, OptionValue::List>) {
-          auto list = nlohmann::json::array();
-          for (const auto& item : v) list.push_back(option_json(item));
-          return list;
-        } else if constexpr (std::is_same_v<V, OptionValue::Map>) {
-          auto map = nlohmann::json::object();
-          for (const auto& [key, item] : v) map[key] = option_json(item);
-          return map;
-        } else {
-          return v;
-        }
-      },
-      value.value);
-}
-
 }  // namespace
 
 TensorData run_action(const std::string& action, const std::vector<GroupOption>& options, const TensorData& input,
                       const std::vector<int64_t>& target_shape) {
   const Library& actions = library();
   nlohmann::json json_options = nlohmann::json::object();
-  for (const auto& option : options) json_options[option.key] = option_json(option.value);
+  for (const auto& option : options) json_options[option.key] = option_to_json<nlohmann::json>(option.value);
   std::vector<uint8_t> bytes = input.contiguous_bytes();
   std::string dtype(dtype_name(input.dtype));
   taxon_tensor_in in{dtype.c_str(), static_cast<int64_t>(input.shape.size()), input.shape.data(), bytes.data()};

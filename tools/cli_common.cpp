@@ -11,6 +11,7 @@
 #include "runtime/files.hpp"
 #include "runtime/input_error.hpp"
 #include "runtime/model_dump.hpp"
+#include "runtime/option_json.hpp"
 
 namespace taxon::cli {
 
@@ -31,26 +32,7 @@ nlohmann::ordered_json to_json(const Diagnostic& d) {
   return out;
 }
 
-nlohmann::ordered_json to_json(const OptionValue& value) {
-  return std::visit(
-      [](const auto& v) -> nlohmann::ordered_json {
-        using V = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<V, std::monostate>) {
-          return nullptr;
-        } else if constexpr (std::is_same_v<V, OptionValue::List>) {
-          auto list = nlohmann::ordered_json::array();
-          for (const auto& item : v) list.push_back(to_json(item));
-          return list;
-        } else if constexpr (std::is_same_v<V, OptionValue::Map>) {
-          auto map = nlohmann::ordered_json::object();
-          for (const auto& [key, item] : v) map[key] = to_json(item);
-          return map;
-        } else {
-          return v;
-        }
-      },
-      value.value);
-}
+nlohmann::ordered_json to_json(const OptionValue& value) { return option_to_json<nlohmann::ordered_json>(value); }
 
 std::optional<ReferenceShapes> load_reference(const std::string& path) {
   if (path.empty()) return std::nullopt;
