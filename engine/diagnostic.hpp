@@ -53,11 +53,13 @@ inline constexpr std::string_view unknown_module = "T0404";
 inline constexpr std::string_view capture_not_number = "T0405";
 // T08xx: checkpoint plans.
 inline constexpr std::string_view plan_collision = "T0801";
+inline constexpr std::string_view unknown_action = "T0802";
 inline constexpr std::string_view plan_strict_fails = "T0803";
 inline constexpr std::string_view plan_shape_mismatch = "T0804";
 inline constexpr std::string_view plan_template = "T0805";
 inline constexpr std::string_view plan_no_target_shape = "T0806";
 inline constexpr std::string_view action_failed = "T0807";
+inline constexpr std::string_view plan_surgery = "T0808";
 inline constexpr std::string_view unknown_target = "T0211";
 // T07xx: lint findings (taxon lint).
 inline constexpr std::string_view unused_binding = "T0701";

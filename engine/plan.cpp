@@ -1,22 +1,35 @@
 #include "engine/plan.hpp"
 
 #include <algorithm>
-#include <map>
 #include <set>
 
 #include <fmt/format.h>
-#include <re2/re2.h>
 
 #include "engine/evaluate.hpp"
+#include "engine/plan_runner.hpp"
 #include "engine/regex.hpp"
 
 namespace taxon {
+namespace detail {
 namespace {
 
-// Renders a rename template for one match: $1..$9 are numbered captures,
-// ${name} a named one, ${name+N} / ${name-N} a numeric one shifted by N (index
-// arithmetic: blocks.(2 + j) -> stages.3.j). Empty on a capture that is not
-// a number where arithmetic needs one.
+TensorTable current_table(const std::vector<Entry>& entries, const TensorTable& input) {
+  TensorTable table;
+  table.has_module_types = false;
+  for (const auto& entry : entries) {
+    TensorRecord record = input.tensors[entry.input];
+    record.name = entry.name;
+    record.shape = entry.recipe->shape;
+    record.dtype = entry.recipe->dtype;
+    record.tied_to.reset();  // every key of a checkpoint is its own entry here
+    record.kind = TensorKind::parameter;
+    table.tensors.push_back(std::move(record));
+  }
+  return table;
+}
+
+}  // namespace
+
 std::optional<std::string> render(const std::string& replacement, const RE2& re, const std::vector<re2::StringPiece>& groups) {
   std::string out;
   for (std::size_t i = 0; i < replacement.size(); ++i) {
@@ -57,223 +70,253 @@ std::optional<std::string> render(const std::string& replacement, const RE2& re,
   return out;
 }
 
-struct Entry {
-  std::string name;
-  std::size_t input;
-  bool renamed = false;
-  std::vector<std::pair<const step::Transform*, std::vector<int64_t>>> actions;
-  std::optional<std::vector<int64_t>> shape;  // set once an action changes it
-};
-
-TensorTable current_table(const std::vector<Entry>& entries, const TensorTable& input) {
-  TensorTable table;
-  table.has_module_types = false;
-  for (const auto& entry : entries) {
-    TensorRecord record = input.tensors[entry.input];
-    record.name = entry.name;
-    if (entry.shape) record.shape = *entry.shape;
-    record.tied_to.reset();  // every key of a checkpoint is its own entry here
-    record.kind = TensorKind::parameter;
-    table.tensors.push_back(std::move(record));
-  }
-  return table;
+std::shared_ptr<Recipe> make_recipe(Recipe::Op op, std::vector<RecipePtr> parts, std::vector<int64_t> args, std::vector<int64_t> shape,
+                      std::string dtype) {
+  auto recipe = std::make_shared<Recipe>();
+  recipe->op = op;
+  recipe->parts = std::move(parts);
+  recipe->args = std::move(args);
+  recipe->shape = std::move(shape);
+  recipe->dtype = std::move(dtype);
+  return recipe;
 }
 
-}  // namespace
+std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
-PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const TensorTable* target,
-                    const std::vector<std::string>& labels) {
-  PlanResult result;
-  std::vector<Entry> entries;
-  for (std::size_t i = 0; i < input.tensors.size(); ++i) entries.push_back({input.tensors[i].name, i, false});
-  std::map<std::string, const TensorRecord*> target_by_name;
-  if (target)
-    for (const auto& record : target->tensors) target_by_name.emplace(record.name, &record);
-  // The entries a predicate selects (drop, keep, an action's `where`); its errors stop the plan.
-  auto select = [&](const Predicate& predicate, const SourceSpan& span) {
-    Program program;
-    program.selections.push_back(Selection{"step", predicate, Universe::all_tensors, span});
-    EvalResult matched = evaluate(program, current_table(entries, input));
-    for (const auto& d : matched.diagnostics.items())
-      if (d.severity == Severity::error) result.diagnostics.report(d);
-    return std::move(matched.selections[0].tensors);
-  };
 
-  // One error per step, with examples: a plan never overwrites a tensor. A
-  // step is blamed only for collisions it creates; keys that merged sources
-  // already shared are judged at the end, after every drop had its chance.
-  std::vector<std::string> before;
-  auto snapshot = [&]() {
-    before.clear();
-    for (const auto& entry : entries) before.push_back(entry.name);
-  };
-  auto check_collisions = [&](const SourceSpan& span, bool final_check) {
-    std::map<std::string, std::vector<std::size_t>> by_name;
-    for (std::size_t i = 0; i < entries.size(); ++i) by_name[entries[i].name].push_back(i);
-    std::vector<std::string> examples;
-    std::size_t collisions = 0;
-    for (const auto& [name, members] : by_name) {
-      if (members.size() < 2) continue;
-      if (!final_check) {
-        std::set<std::string> earlier;
-        for (std::size_t i : members)
-          if (i < before.size()) earlier.insert(before[i]);
-        if (earlier.size() < 2 && members.back() < before.size()) continue;  // shared already: not this step's doing
-      }
-      std::vector<std::string> sources;
-      for (std::size_t i : members)
-        sources.push_back(entries[i].input < labels.size() ? labels[entries[i].input] : input.tensors[entries[i].input].name);
-      if (++collisions <= 3) examples.push_back(fmt::format("\"{}\" from {}", name, fmt::join(sources, " and ")));
-    }
-    if (collisions == 0) return;
-    result.diagnostics.error(code::plan_collision, span,
-                             fmt::format("{} key{} would receive two tensors: {}{}", collisions, collisions == 1 ? "" : "s",
-                                         fmt::join(examples, "; "), collisions > 3 ? "; ..." : ""),
-                             "a plan never overwrites one tensor with another; drop one of them first, or make the "
-                             "rename tell them apart");
-  };
-
-  for (const auto& plan_step : plan.steps) {
-    snapshot();
-    std::visit(
-        [&](const auto& s) {
-          using S = std::decay_t<decltype(s)>;
-          if constexpr (std::is_same_v<S, step::Strip>) {
-            std::size_t changed = 0;
-            for (auto& entry : entries)
-              if (entry.name.starts_with(s.prefix)) {
-                entry.name.erase(0, s.prefix.size());
-                ++changed;
-              }
-            result.prefix_steps.emplace_back(fmt::format("strip \"{}\"", s.prefix), changed);
-            check_collisions(plan_step.span, false);
-          } else if constexpr (std::is_same_v<S, step::AddPrefix>) {
-            for (auto& entry : entries) entry.name = s.prefix + entry.name;
-            result.prefix_steps.emplace_back(fmt::format("prefix \"{}\"", s.prefix), entries.size());
-          } else if constexpr (std::is_same_v<S, step::Rewrap>) {
-            bool wrapped = target && !target->tensors.empty() &&
-                           std::all_of(target->tensors.begin(), target->tensors.end(),
-                                       [&](const TensorRecord& r) { return r.name.starts_with(s.prefix); });
-            if (!wrapped) return;
-            for (auto& entry : entries)
-              if (!entry.name.starts_with(s.prefix)) entry.name = s.prefix + entry.name;
-            result.prefix_steps.emplace_back(fmt::format("prefix \"{}\" (the target is wrapped)", s.prefix), entries.size());
-          } else if constexpr (std::is_same_v<S, step::Drop>) {
-            std::vector<std::size_t> selected = select(s.predicate, plan_step.span);
-            std::set<std::size_t> hit(selected.begin(), selected.end());
-            std::vector<Entry> kept;
-            for (std::size_t i = 0; i < entries.size(); ++i) {
-              bool drop = hit.contains(i) != s.keep;
-              if (drop) result.dropped.emplace_back(input.tensors[entries[i].input].name, s.rule);
-              else kept.push_back(entries[i]);
-            }
-            entries = std::move(kept);
-          } else if constexpr (std::is_same_v<S, step::Rename>) {
-            std::string error;
-            auto re = compile_regex(s.pattern, error);
-            if (!re) {
-              result.diagnostics.error(code::invalid_regex, plan_step.span, fmt::format("invalid regex /{}/: {}", s.pattern, error));
-              return;
-            }
-            std::vector<Entry> added;
-            std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re->NumberOfCapturingGroups()) + 1);
-            for (auto& entry : entries) {
-              re2::StringPiece subject(entry.name);
-              if (!re->Match(subject, 0, subject.size(), RE2::UNANCHORED, groups.data(), static_cast<int>(groups.size())))
-                continue;
-              auto rendered = render(s.replacement, *re, groups);
-              if (!rendered) {
-                result.diagnostics.error(code::plan_template, plan_step.span,
-                                         fmt::format("\"{}\" for {}: the template names a capture the regex lacks, or "
-                                                     "does arithmetic on one that is not a number",
-                                                     s.replacement, entry.name),
-                                         "name captures with (?P<i>\\d+) and write ${i} or ${i-2}");
-                return;
-              }
-              std::size_t begin = static_cast<std::size_t>(groups[0].data() - entry.name.data());
-              std::string renamed = entry.name.substr(0, begin) + *rendered + entry.name.substr(begin + groups[0].size());
-              if (s.copy) {
-                added.push_back({renamed, entry.input, true});
-                result.copied.emplace_back(entry.name, renamed);
-              } else if (renamed != entry.name) {
-                result.renamed.emplace_back(entry.name, renamed);
-                entry.name = renamed;
-                entry.renamed = true;
-              }
-            }
-            entries.insert(entries.end(), added.begin(), added.end());
-            check_collisions(plan_step.span, false);
-          } else if constexpr (std::is_same_v<S, step::Transform>) {
-            // Takes effect here: later steps (skip mismatched) see the shape it produces,
-            // which is the target's shape for the same key.
-            result.transforms.push_back(&s);
-            for (std::size_t i : select(s.where, plan_step.span)) {
-              Entry& entry = entries[i];
-              if (s.action == "cast") {  // keeps its shape: no target needed
-                entry.actions.emplace_back(&s, entry.shape.value_or(input.tensors[entry.input].shape));
-                continue;
-              }
-              auto found = target_by_name.find(entry.name);
-              if (found == target_by_name.end()) {
-                result.diagnostics.error(code::plan_no_target_shape, plan_step.span,
-                                         fmt::format("`{} {}` on \"{}\" needs the shape to produce, and {}", s.verb, s.action,
-                                                     entry.name,
-                                                     target ? "the target has no such key" : "no --target was given"),
-                                         "pass --target with a model dump (or checkpoint) of the model to load into");
-                continue;
-              }
-              entry.actions.emplace_back(&s, found->second->shape);
-              entry.shape = found->second->shape;
-            }
-          } else if constexpr (std::is_same_v<S, step::SkipMismatched>) {
-            if (!target) return;
-            std::vector<Entry> kept;
-            for (const auto& entry : entries) {
-              auto found = target_by_name.find(entry.name);
-              const auto& shape = entry.shape ? *entry.shape : input.tensors[entry.input].shape;
-              if (found == target_by_name.end()) {
-                result.not_in_target.push_back(entry.name);
-              } else if (found->second->shape != shape) {
-                if (s.mismatch_is_error)
-                  result.diagnostics.error(code::plan_shape_mismatch, plan_step.span,
-                                           fmt::format("\"{}\" is [{}] here and [{}] in the target, and mismatches are not skipped",
-                                                       entry.name, fmt::join(shape, ", "), fmt::join(found->second->shape, ", ")),
-                                           "set skip_mismatched: true to skip such keys, or resize them first");
-                result.skipped.push_back({entry.name, shape, found->second->shape});
-              } else {
-                kept.push_back(entry);
-              }
-            }
-            entries = std::move(kept);
-          } else if constexpr (std::is_same_v<S, step::Load>) {
-            result.strict = s.strict;
-          }
-        },
-        plan_step.step);
-    if (result.diagnostics.has_errors()) return result;
+PlanRunner::PlanRunner(const CheckpointPlan& plan, const TensorTable& input, const TensorTable* target,
+                       const std::vector<std::string>& labels)
+    : plan_(plan), input_(input), target_(target), labels_(labels) {
+  for (std::size_t i = 0; i < input.tensors.size(); ++i) {
+    const TensorRecord& record = input.tensors[i];
+    auto leaf = std::make_shared<Recipe>();
+    leaf->input = i;
+    leaf->shape = record.shape;
+    leaf->dtype = record.dtype;
+    entries_.push_back(Entry{record.name, i, false, std::move(leaf), {}});
   }
-  check_collisions(plan.span, true);  // merged sources may share keys until the plan tells them apart
-  if (result.diagnostics.has_errors()) return result;
-  for (const auto& entry : entries)
-    result.keys.push_back({entry.name, entry.input, entry.renamed, entry.actions,
-                           entry.shape.value_or(input.tensors[entry.input].shape)});
-  if (target) {
+  if (target)
+    for (const auto& record : target->tensors) target_by_name_.emplace(record.name, &record);
+}
+
+std::vector<std::size_t> PlanRunner::select(const Predicate& predicate, const SourceSpan& span) {
+  Program program;
+  program.selections.push_back(Selection{"step", predicate, Universe::all_tensors, span});
+  EvalResult matched = evaluate(program, current_table(entries_, input_));
+  for (const auto& d : matched.diagnostics.items())
+    if (d.severity == Severity::error) result_.diagnostics.report(d);
+  return std::move(matched.selections[0].tensors);
+}
+
+std::shared_ptr<const RE2> PlanRunner::regex(const std::string& pattern, const SourceSpan& span) {
+  std::string error;
+  auto re = compile_regex(pattern, error);
+  if (!re) result_.diagnostics.error(code::invalid_regex, span, fmt::format("invalid regex /{}/: {}", pattern, error));
+  return re;
+}
+
+std::optional<std::string> PlanRunner::rendered_name(const Entry& entry, const std::string& replacement, const RE2& re,
+                                                     const std::vector<re2::StringPiece>& groups, const SourceSpan& span) {
+  auto rendered = render(replacement, re, groups);
+  if (!rendered) {
+    result_.diagnostics.error(code::plan_template, span,
+                              fmt::format("\"{}\" for {}: the template names a capture the regex lacks, or does arithmetic "
+                                          "on one that is not a number",
+                                          replacement, entry.name),
+                              "name captures with (?P<i>\\d+) and write ${i} or ${i-2}");
+    return std::nullopt;
+  }
+  std::size_t begin = static_cast<std::size_t>(groups[0].data() - entry.name.data());
+  return entry.name.substr(0, begin) + *rendered + entry.name.substr(begin + groups[0].size());
+}
+
+const TensorRecord* PlanRunner::target_of(const std::string& name) const {
+  auto found = target_by_name_.find(name);
+  return found == target_by_name_.end() ? nullptr : found->second;
+}
+
+std::string PlanRunner::label(const Entry& entry) const {
+  return entry.input < labels_.size() ? labels_[entry.input] : input_.tensors[entry.input].name;
+}
+
+// One error per step, with examples: a plan never overwrites a tensor. A step
+// is blamed only for collisions it creates; keys that merged sources already
+// shared are judged at the end, after every drop had its chance.
+void PlanRunner::snapshot() {
+  for (auto& entry : entries_) entry.previous = entry.name;
+}
+
+void PlanRunner::check_collisions(const SourceSpan& span, bool final_check) {
+  std::map<std::string, std::vector<std::size_t>> by_name;
+  for (std::size_t i = 0; i < entries_.size(); ++i) by_name[entries_[i].name].push_back(i);
+  std::vector<std::string> examples;
+  std::size_t collisions = 0;
+  for (const auto& [name, members] : by_name) {
+    if (members.size() < 2) continue;
+    if (!final_check) {
+      std::set<std::string> earlier;
+      bool made_here = false;
+      for (std::size_t i : members) {
+        if (entries_[i].previous) earlier.insert(*entries_[i].previous);
+        else made_here = true;
+      }
+      if (earlier.size() < 2 && !made_here) continue;  // shared already: not this step's doing
+    }
+    std::vector<std::string> sources;
+    for (std::size_t i : members) sources.push_back(label(entries_[i]));
+    if (++collisions <= 3) examples.push_back(fmt::format("\"{}\" from {}", name, fmt::join(sources, " and ")));
+  }
+  if (collisions == 0) return;
+  result_.diagnostics.error(code::plan_collision, span,
+                            fmt::format("{} key{} would receive two tensors: {}{}", collisions, collisions == 1 ? "" : "s",
+                                        fmt::join(examples, "; "), collisions > 3 ? "; ..." : ""),
+                            "a plan never overwrites one tensor with another; drop one of them first, or make the "
+                            "rename tell them apart");
+}
+
+void PlanRunner::apply(const step::Strip& s, const SourceSpan& span) {
+  std::size_t changed = 0;
+  for (auto& entry : entries_)
+    if (entry.name.starts_with(s.prefix)) {
+      entry.name.erase(0, s.prefix.size());
+      ++changed;
+    }
+  result_.prefix_steps.emplace_back(fmt::format("strip \"{}\"", s.prefix), changed);
+  check_collisions(span, false);
+}
+
+void PlanRunner::apply(const step::AddPrefix& s, const SourceSpan&) {
+  for (auto& entry : entries_) entry.name = s.prefix + entry.name;
+  result_.prefix_steps.emplace_back(fmt::format("prefix \"{}\"", s.prefix), entries_.size());
+}
+
+void PlanRunner::apply(const step::Rewrap& s, const SourceSpan&) {
+  bool wrapped = target_ && !target_->tensors.empty() &&
+                 std::all_of(target_->tensors.begin(), target_->tensors.end(),
+                             [&](const TensorRecord& r) { return r.name.starts_with(s.prefix); });
+  if (!wrapped) return;
+  for (auto& entry : entries_)
+    if (!entry.name.starts_with(s.prefix)) entry.name = s.prefix + entry.name;
+  result_.prefix_steps.emplace_back(fmt::format("prefix \"{}\" (the target is wrapped)", s.prefix), entries_.size());
+}
+
+void PlanRunner::apply(const step::Drop& s, const SourceSpan& span) {
+  std::vector<std::size_t> selected = select(s.predicate, span);
+  std::set<std::size_t> hit(selected.begin(), selected.end());
+  std::vector<Entry> kept;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    bool drop = hit.contains(i) != s.keep;
+    // Named as the checkpoint has it, unless a step made the tensor.
+    const Entry& entry = entries_[i];
+    if (drop)
+      result_.dropped.emplace_back(entry.recipe->op == Recipe::Op::input ? input_.tensors[entry.input].name : entry.name, s.rule);
+    else
+      kept.push_back(std::move(entries_[i]));
+  }
+  entries_ = std::move(kept);
+}
+
+void PlanRunner::apply(const step::Rename& s, const SourceSpan& span) {
+  auto re = regex(s.pattern, span);
+  if (!re) return;
+  std::vector<Entry> added;
+  std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re->NumberOfCapturingGroups()) + 1);
+  for (auto& entry : entries_) {
+    re2::StringPiece subject(entry.name);
+    if (!re->Match(subject, 0, subject.size(), RE2::UNANCHORED, groups.data(), static_cast<int>(groups.size()))) continue;
+    auto renamed = rendered_name(entry, s.replacement, *re, groups, span);
+    if (!renamed) return;
+    if (s.copy) {
+      Entry copy = entry;
+      copy.name = *renamed;
+      copy.renamed = true;
+      copy.previous.reset();
+      added.push_back(std::move(copy));
+      result_.copied.emplace_back(entry.name, *renamed);
+    } else if (*renamed != entry.name) {
+      result_.renamed.emplace_back(entry.name, *renamed);
+      entry.name = *renamed;
+      entry.renamed = true;
+    }
+  }
+  entries_.insert(entries_.end(), added.begin(), added.end());
+  check_collisions(span, false);
+}
+
+void PlanRunner::apply(const step::SkipMismatched& s, const SourceSpan& span) {
+  if (!target_) return;
+  std::vector<Entry> kept;
+  for (auto& entry : entries_) {
+    const TensorRecord* found = target_of(entry.name);
+    const auto& shape = entry.recipe->shape;
+    if (!found) {
+      result_.not_in_target.push_back(entry.name);
+    } else if (found->shape != shape) {
+      if (s.mismatch_is_error)
+        result_.diagnostics.error(code::plan_shape_mismatch, span,
+                                  fmt::format("\"{}\" is {} here and {} in the target, and mismatches are not skipped",
+                                              entry.name, shape_text(shape), shape_text(found->shape)),
+                                  "set skip_mismatched: true to skip such keys, or resize them first");
+      result_.skipped.push_back({entry.name, shape, found->shape});
+    } else {
+      kept.push_back(std::move(entry));
+    }
+  }
+  entries_ = std::move(kept);
+}
+
+void PlanRunner::apply(const step::Load& s, const SourceSpan&) { result_.strict = s.strict; }
+
+void PlanRunner::replace(const std::vector<std::vector<std::size_t>>& consumed, std::vector<std::vector<Entry>> made) {
+  std::map<std::size_t, std::size_t> first_of;  // entry -> which `made` takes its place
+  std::set<std::size_t> gone;
+  for (std::size_t k = 0; k < consumed.size(); ++k) {
+    first_of.emplace(*std::min_element(consumed[k].begin(), consumed[k].end()), k);
+    gone.insert(consumed[k].begin(), consumed[k].end());
+  }
+  std::vector<Entry> next;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (auto found = first_of.find(i); found != first_of.end())
+      for (auto& entry : made[found->second]) next.push_back(std::move(entry));
+    if (!gone.contains(i)) next.push_back(std::move(entries_[i]));
+  }
+  entries_ = std::move(next);
+}
+
+PlanResult PlanRunner::run() {
+  for (const auto& plan_step : plan_.steps) {
+    snapshot();
+    std::visit([&](const auto& s) { apply(s, plan_step.span); }, plan_step.step);
+    if (result_.diagnostics.has_errors()) return std::move(result_);
+  }
+  check_collisions(plan_.span, true);  // merged sources may share keys until the plan tells them apart
+  if (result_.diagnostics.has_errors()) return std::move(result_);
+  for (auto& entry : entries_)
+    result_.keys.push_back({entry.name, entry.input, entry.renamed, entry.recipe, entry.actions, entry.recipe->shape});
+  if (target_) {
     std::set<std::string> produced;
-    for (const auto& key : result.keys) produced.insert(key.name);
+    for (const auto& key : result_.keys) produced.insert(key.name);
     std::set<std::string> wanted;
-    for (const auto& record : target->tensors) {
+    for (const auto& record : target_->tensors) {
       // A strict load ignores non-persistent buffers, and a tied name is not missing while its partner is loaded.
       if (record.kind == TensorKind::buffer && !record.persistent) continue;
       wanted.insert(record.name);
       if (produced.contains(record.name)) continue;
-      if (record.tied_to && produced.contains(target->tensors[*record.tied_to].name)) continue;
-      result.missing.push_back(record.name);
+      if (record.tied_to && produced.contains(target_->tensors[*record.tied_to].name)) continue;
+      result_.missing.push_back(record.name);
     }
-    for (const auto& key : result.keys)
-      if (!wanted.contains(key.name)) result.unexpected.push_back(key.name);
-    result.strict_load_fails = result.strict && (!result.missing.empty() || !result.unexpected.empty());
+    for (const auto& key : result_.keys)
+      if (!wanted.contains(key.name)) result_.unexpected.push_back(key.name);
+    result_.strict_load_fails = result_.strict && (!result_.missing.empty() || !result_.unexpected.empty());
   }
-  return result;
+  return std::move(result_);
+}
+
+}  // namespace detail
+
+PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const TensorTable* target,
+                    const std::vector<std::string>& labels) {
+  return detail::PlanRunner(plan, input, target, labels).run();
 }
 
 }  // namespace taxon

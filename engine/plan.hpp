@@ -4,6 +4,7 @@
 // the runtime then moves the bytes the result names.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -35,10 +36,34 @@ struct Rename {  // RE2 search and replace; `copy` keeps the original too
 struct Rewrap {  // add the prefix back when every key of the target carries it (linnaeus: a wrapped model)
   std::string prefix;
 };
-struct Transform {  // a tensor action (interpolation, casts): carried out by the stdlib
+struct Transform {  // a tensor action on each tensor `where` selects (see engine/tensor_actions.hpp)
   std::string verb, action;
   Predicate where;
   std::vector<GroupOption> options;
+};
+// Surgery: tensors made from several, or several from one. Patterns are RE2
+// searches over whole names; templates are rename templates.
+struct Split {  // one fused tensor -> parts along `dim` (qkv -> q, k, v)
+  std::string pattern;
+  std::vector<std::string> outputs;
+  int64_t dim = 0;
+  std::vector<int64_t> sizes;  // empty: the target's shapes, else equal parts
+};
+struct Fuse {  // parts -> one tensor along `dim`; `pattern` finds the first part, `others` name the rest
+  std::string pattern;
+  std::vector<std::string> others;
+  std::string output;
+  int64_t dim = 0;
+};
+struct Stack {  // per-index tensors -> one with a new `dim`, ordered by the capture (?P<index>\d+)
+  std::string pattern;
+  std::string output;
+  int64_t dim = 0;
+};
+struct Unstack {  // one tensor -> one per index along `dim`, named by a template with ${index}
+  std::string pattern;
+  std::string output;
+  int64_t dim = 0;
 };
 struct SkipMismatched {  // keys the target lacks are dropped; so are shape mismatches, unless they are errors
   bool mismatch_is_error = false;
@@ -49,8 +74,8 @@ struct Load {
 }  // namespace step
 
 struct PlanStep {
-  std::variant<step::Strip, step::AddPrefix, step::Rewrap, step::Drop, step::Rename, step::Transform, step::SkipMismatched,
-               step::Load>
+  std::variant<step::Strip, step::AddPrefix, step::Rewrap, step::Drop, step::Rename, step::Transform, step::Split,
+               step::Fuse, step::Stack, step::Unstack, step::SkipMismatched, step::Load>
       step;
   SourceSpan span;
 };
@@ -64,14 +89,44 @@ struct CheckpointPlan {
   SourceSpan span;
 };
 
+// How a tensor of the result is made from the input's: a tree whose leaves
+// are input tensors. Subtrees are shared (a split's parts read one parent).
+struct Recipe {
+  enum class Op {
+    input,      // the input table's row `input`
+    action,     // a library action (interpolation, cast, rows) on parts[0]
+    narrow,     // parts[0] narrowed: args = {dim, start, length}
+    select,     // parts[0] at one index: args = {dim, index} (the dim goes away)
+    concat,     // parts joined along args[0]
+    stack,      // parts stacked along a new dim args[0]
+    transpose,  // parts[0] with dims args[0] and args[1] swapped
+    reshape,    // parts[0] with the same elements in `shape`
+  };
+  Op op = Op::input;
+  std::size_t input = 0;
+  const step::Transform* action = nullptr;
+  std::vector<std::shared_ptr<const Recipe>> parts;
+  std::vector<int64_t> args;
+  std::vector<int64_t> shape;  // what it produces
+  std::string dtype;
+};
+using RecipePtr = std::shared_ptr<const Recipe>;
+
 // One key of the result and where its tensor comes from.
 struct PlannedKey {
   std::string name;
-  std::size_t input = 0;  // index into the input table
+  std::size_t input = 0;  // the input row it comes from (a combined tensor's first part)
   bool renamed = false;   // by a rename or copy step (strip and prefix do not count)
-  // Tensor actions to run on it, in order, each with the shape it must produce.
+  RecipePtr recipe;
+  // The tensor actions applied to it, in order, with the shape each produced (for reports).
   std::vector<std::pair<const step::Transform*, std::vector<int64_t>>> actions;
-  std::vector<int64_t> shape;  // after the actions
+  std::vector<int64_t> shape;  // what it ends up as
+};
+
+// One split, fuse, stack or unstack, for reports.
+struct SurgeryRecord {
+  std::string verb;
+  std::vector<std::string> from, to;
 };
 
 struct PlanResult {
@@ -88,6 +143,7 @@ struct PlanResult {
   std::vector<std::string> missing;        // in the target, not in the result
   std::vector<std::string> unexpected;     // in the result, not in the target
   std::vector<std::string> not_in_target;  // dropped by skip mismatched because the target lacks them
+  std::vector<SurgeryRecord> surgery;      // in step order
   std::vector<const step::Transform*> transforms;  // to carry out, in order
   bool strict = true;
   bool strict_load_fails = false;  // with a target: a strict load would fail

@@ -153,6 +153,13 @@ struct PlanTransform {  // resize rel_pos_bias where PRED { options }
   Expr where;
   std::vector<Option> options;
 };
+struct PlanSurgery {  // split /re/ -> "a", "b" | fuse /re/, "b" -> "ab" | stack /re/ -> "s" | unstack /re/ -> "t"
+  std::string verb;
+  Literal pattern;
+  std::vector<Literal> others;   // fuse: the parts after the first
+  std::vector<Literal> outputs;
+  std::vector<Option> options;
+};
 struct PlanWords {  // skip mismatched
   std::string verb;
   std::string word;
@@ -161,7 +168,7 @@ struct PlanLoad {  // load strict = false
   std::vector<Option> options;
 };
 struct PlanItem {
-  std::variant<PlanFrom, PlanText, PlanPredicate, PlanRewrite, PlanTransform, PlanWords, PlanLoad> node;
+  std::variant<PlanFrom, PlanText, PlanPredicate, PlanRewrite, PlanTransform, PlanSurgery, PlanWords, PlanLoad> node;
   SourceSpan span;
 };
 struct Plan {

@@ -159,6 +159,12 @@ class Builder {
       PlanTransform transform{children.at(0)->string(), children.at(1)->string(), expr(*children.at(2)), {}};
       if (children.size() > 3) transform.options = options(*children.at(3));
       out.node = std::move(transform);
+    } else if (node.is_type<item_surgery>()) {
+      PlanSurgery surgery{children.at(0)->string(), literal(*children.at(1)), {}, {}, {}};
+      for (const auto& other : children.at(2)->children) surgery.others.push_back(literal(*other));
+      for (const auto& output : children.at(3)->children) surgery.outputs.push_back(literal(*output));
+      if (children.size() > 4) surgery.options = options(*children.at(4));
+      out.node = std::move(surgery);
     } else if (node.is_type<item_skip>()) {
       out.node = PlanWords{"skip", children.at(0)->string()};
     } else {

@@ -58,6 +58,7 @@ struct k_rename : TAO_PEGTL_KEYWORD("rename") {};
 struct k_copy : TAO_PEGTL_KEYWORD("copy") {};
 struct k_resize : TAO_PEGTL_KEYWORD("resize") {};
 struct k_resample : TAO_PEGTL_KEYWORD("resample") {};
+struct k_transform : TAO_PEGTL_KEYWORD("transform") {};
 struct k_skip : TAO_PEGTL_KEYWORD("skip") {};
 struct k_load : TAO_PEGTL_KEYWORD("load") {};
 struct k_where : TAO_PEGTL_KEYWORD("where") {};
@@ -68,12 +69,16 @@ struct k_off : TAO_PEGTL_KEYWORD("off") {};
 struct k_names : TAO_PEGTL_KEYWORD("names") {};
 struct k_without : TAO_PEGTL_KEYWORD("without") {};
 struct k_mismatched : TAO_PEGTL_KEYWORD("mismatched") {};
+struct k_split : TAO_PEGTL_KEYWORD("split") {};  // plan steps only
+struct k_fuse : TAO_PEGTL_KEYWORD("fuse") {};
+struct k_stack : TAO_PEGTL_KEYWORD("stack") {};
+struct k_unstack : TAO_PEGTL_KEYWORD("unstack") {};
 
 struct reserved
     : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode, k_match, k_stages,
           k_and, k_or, k_not, k_true, k_false, k_trainable, k_frozen, k_new, k_in, k_under, k_starts, k_ends,
           k_contains, k_name, k_module, k_rank, k_shape, k_dtype, k_kind, k_type, k_stage, k_source, k_from, k_strip, k_prefix,
-          k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_skip, k_load, k_where> {};
+          k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_transform, k_skip, k_load, k_where> {};
 
 struct statement_keyword
     : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode, k_match, k_stages> {};
@@ -196,11 +201,17 @@ struct item_predicate : if_must<sor<k_drop, k_keep>, _, expect_pred> {};
 struct arrow : string<'-', '>'> {};
 struct item_rewrite : if_must<sor<k_rename, k_copy>, _, expect_regex, _, arrow, _, expect_string> {};
 struct expect_where : seq<k_where> {};
-struct item_transform : if_must<sor<k_resize, k_resample>, _, expect_word, _, expect_where, _, expect_pred, opt<_, options>> {};
+struct item_transform
+    : if_must<sor<k_resize, k_resample, k_transform>, _, expect_word, _, expect_where, _, expect_pred, opt<_, options>> {};
+struct surgery_others : star<comma, string_lit> {};
+struct surgery_outputs : seq<expect_string, star<comma, string_lit>> {};
+struct item_surgery : if_must<sor<k_split, k_fuse, k_unstack, k_stack>, _, expect_regex, surgery_others, _, arrow, _,
+                              surgery_outputs, opt<_, options>> {};
 struct item_skip : if_must<k_skip, _, k_mismatched> {};
 struct inline_option : seq<at<ident, _, one<'='>>, option> {};
 struct item_load : seq<k_load, star<_, inline_option>> {};
-struct plan_item : sor<item_from, item_text, item_predicate, item_rewrite, item_transform, item_skip, item_load> {};
+struct plan_item
+    : sor<item_from, item_text, item_predicate, item_rewrite, item_transform, item_surgery, item_skip, item_load> {};
 struct plan_open : one<'{'> {};
 struct plan_close : one<'}'> {};
 struct stmt_plan : if_must<k_plan, _, stmt_name, _, plan_open, _, star<plan_item, _>, plan_close> {};
@@ -251,7 +262,8 @@ template <> inline constexpr const char* errors::message<group_body> =
 template <> inline constexpr const char* errors::message<expect_options> = "expected { options }";
 template <> inline constexpr const char* errors::message<plan_open> = "expected '{' after the plan's name";
 template <> inline constexpr const char* errors::message<plan_close> =
-    "expected a plan step (from, strip, prefix, drop, keep, rename, copy, resize, resample, skip, load) or '}'";
+    "expected a plan step (from, strip, prefix, drop, keep, rename, copy, resize, resample, transform, split, fuse, "
+    "stack, unstack, skip, load) or '}'";
 template <> inline constexpr const char* errors::message<list<source, bar>> = "expected a \"key\" or root";
 template <> inline constexpr const char* errors::message<expect_regex> = "expected a /regex/";
 template <> inline constexpr const char* errors::message<arrow> = "expected '->'";

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "engine/regex.hpp"
+#include "engine/tensor_actions.hpp"
 #include "engine/value_expr.hpp"
 #include "grammar/tx_parser.hpp"
 #include "grammar/tx_print.hpp"
@@ -231,7 +232,63 @@ class Lowering {
     plan.steps.push_back(PlanStep{step::Rename{item.pattern.text, item.replacement.text, item.verb == "copy"}, span});
   }
   void lower_plan_item(const PlanTransform& item, const SourceSpan& span, CheckpointPlan& plan) {
-    plan.steps.push_back(PlanStep{step::Transform{item.verb, item.action, lower(item.where), lower_options(item.options, {})}, span});
+    std::vector<GroupOption> options = lower_options(item.options, {});
+    if (const TensorActionSpec* spec = find_tensor_action(item.action)) {
+      check_step_options(fmt::format("`{} {}`", item.verb, item.action), options, spec->options);
+    } else {
+      std::vector<std::string> names;
+      for (const auto& known : tensor_actions()) names.emplace_back(known.name);
+      diagnostics_.error(code::unknown_action, span, fmt::format("no tensor action `{}`", item.action),
+                         suggest(item.action, names, fmt::format("the actions are {}", fmt::join(names, ", "))));
+    }
+    plan.steps.push_back(PlanStep{step::Transform{item.verb, item.action, lower(item.where), std::move(options)}, span});
+  }
+  void lower_plan_item(const PlanSurgery& item, const SourceSpan& span, CheckpointPlan& plan) {
+    check_pattern(item.pattern);
+    std::vector<GroupOption> options = lower_options(item.options, {});
+    const std::string& verb = item.verb;
+    check_step_options("`" + verb + "`", options, verb == "split" ? std::vector<std::string_view>{"dim", "sizes"}
+                                                                  : std::vector<std::string_view>{"dim"});
+    int64_t dim = int_option(options, "dim").value_or(0);
+    std::vector<std::string> outputs;
+    for (const auto& output : item.outputs) outputs.push_back(output.text);
+    auto shape_error = [&](std::string message, std::string hint) { diagnostics_.error(code::bad_value, span, message, hint); };
+    if (verb == "split") {
+      if (!item.others.empty() || outputs.size() < 2)
+        return shape_error("`split` takes one /regex/ and two or more names", "split /(.*)\\.qkv\\./ -> \"$1.q.\", \"$1.k.\", \"$1.v.\"");
+      std::vector<int64_t> sizes = int_list_option(options, "sizes").value_or(std::vector<int64_t>{});
+      if (find_option(options, "sizes") && sizes.size() != outputs.size())
+        return shape_error(fmt::format("`sizes` needs {} whole numbers, one per part", outputs.size()), "e.g. sizes = [512, 128, 128]");
+      plan.steps.push_back(PlanStep{step::Split{item.pattern.text, std::move(outputs), dim, std::move(sizes)}, span});
+    } else if (verb == "fuse") {
+      if (item.others.empty() || outputs.size() != 1)
+        return shape_error("`fuse` takes a /regex/ for the first part, the other parts' names, and one name to fuse into",
+                           "fuse /(.*)\\.q_proj\\./, \"$1.k_proj.\", \"$1.v_proj.\" -> \"$1.qkv.\"");
+      std::vector<std::string> others;
+      for (const auto& other : item.others) others.push_back(other.text);
+      plan.steps.push_back(PlanStep{step::Fuse{item.pattern.text, std::move(others), outputs[0], dim}, span});
+    } else {
+      if (!item.others.empty() || outputs.size() != 1)
+        return shape_error(fmt::format("`{}` takes one /regex/ and one name", verb), "");
+      if (verb == "stack" && item.pattern.text.find("(?P<index>") == std::string::npos)
+        return diagnostics_.error(code::bad_value, item.pattern.span, "`stack` orders its tensors by a capture named `index`",
+                                  "capture the position with (?P<index>\\d+), e.g. /experts\\.(?P<index>\\d+)\\.w1/");
+      if (verb == "unstack" && outputs[0].find("${index}") == std::string::npos)
+        return diagnostics_.error(code::bad_value, item.outputs[0].span, "`unstack` names each tensor it makes with ${index}",
+                                  "e.g. unstack /experts\\.down_proj$/ -> \"experts.${index}.w2.weight\"");
+      if (verb == "stack") plan.steps.push_back(PlanStep{step::Stack{item.pattern.text, outputs[0], dim}, span});
+      else plan.steps.push_back(PlanStep{step::Unstack{item.pattern.text, outputs[0], dim}, span});
+    }
+  }
+  void check_step_options(const std::string& what, const std::vector<GroupOption>& options,
+                          const std::vector<std::string_view>& allowed) {
+    for (const auto& option : options) {
+      if (std::find(allowed.begin(), allowed.end(), option.key) != allowed.end()) continue;
+      std::vector<std::string> names(allowed.begin(), allowed.end());
+      diagnostics_.error(code::unknown_action, option.span, fmt::format("{} takes no option `{}`", what, option.key),
+                         suggest(option.key, names, names.empty() ? std::string("it takes no options")
+                                                                  : fmt::format("it takes {}", fmt::join(names, ", "))));
+    }
   }
   void lower_plan_item(const PlanWords&, const SourceSpan& span, CheckpointPlan& plan) {
     plan.steps.push_back(PlanStep{step::SkipMismatched{}, span});

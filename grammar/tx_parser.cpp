@@ -78,9 +78,10 @@ using selector = pegtl::parse_tree::selector<
                                          op_add, op_sub, list_lit, option, options, stmt_import, stmt_mode, mode_value,
                                          stmt_match, stmt_stages, stage_entry, stmt_let, stmt_select, stmt_group,
                                          stmt_defaults, stmt_exclude, stmt_freeze, stmt_plan, k_root, item_from,
-                                         item_text, item_predicate, item_rewrite, item_transform, item_skip, item_load,
-                                         k_strip, k_prefix, k_drop, k_keep, k_rename, k_copy, k_resize, k_resample,
-                                         k_mismatched>,
+                                         item_text, item_predicate, item_rewrite, item_transform, item_surgery,
+                                         surgery_others, surgery_outputs, item_skip, item_load, k_strip, k_prefix,
+                                         k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_transform, k_split,
+                                         k_fuse, k_stack, k_unstack, k_mismatched>,
     pegtl::parse_tree::fold_one::on<not_expr, and_expr, or_expr, paren, expr, term, power, paren_expr>>;
 
 constexpr std::array<std::string_view, 11> kStatementKeywords{"let",     "select", "group", "defaults", "exclude", "freeze",

@@ -289,6 +289,14 @@ class Printer {
     if (!item.options.empty()) out += " " + options_inline(item.options);
     return out;
   }
+  static std::string plan_item_text(const PlanSurgery& item) {
+    std::string out = item.verb + " " + print_literal(item.pattern);
+    for (const auto& other : item.others) out += ", " + print_literal(other);
+    out += " ->";
+    for (std::size_t i = 0; i < item.outputs.size(); ++i) out += (i ? ", " : " ") + print_literal(item.outputs[i]);
+    if (!item.options.empty()) out += " " + options_inline(item.options);
+    return out;
+  }
   static std::string plan_item_text(const PlanWords& item) { return item.verb + " " + item.word; }
   static std::string plan_item_text(const PlanLoad& item) {
     std::string out = "load";

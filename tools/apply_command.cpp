@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/plan.hpp"
-#include "runtime/actions.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/checkpoint_writer.hpp"
 #include "runtime/files.hpp"
 #include "runtime/input_error.hpp"
+#include "runtime/materialize.hpp"
 #include "runtime/model_dump.hpp"
 #include "tools/cli_common.hpp"
 
@@ -34,6 +34,12 @@ std::string fnv1a(std::string_view text) {  // a stable fingerprint of the plan'
 
 std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
+// "a, b, c", or "a, b, ... z (64 tensors)" for long lists (a stack of experts).
+std::string abbreviated(const std::vector<std::string>& names) {
+  if (names.size() <= 4) return fmt::format("{}", fmt::join(names, ", "));
+  return fmt::format("{}, {}, ..., {} ({} tensors)", names[0], names[1], names.back(), names.size());
+}
+
 TensorTable read_target(const std::string& path) {
   if (path.ends_with(".json")) return read_model_dump(path);
   return checkpoint_table(read_checkpoint(path));
@@ -44,8 +50,8 @@ TensorTable read_target(const std::string& path) {
 void ApplyCommand::add_to(CLI::App& app) {
   CLI::App* command = app.add_subcommand("apply", "Adapt checkpoints with a plan and write the result");
   command->footer(
-      "Runs a `plan` block (from, strip, prefix, drop, keep, rename, copy, resize, resample, skip\n"
-      "mismatched, load)\n"
+      "Runs a `plan` block (from, strip, prefix, drop, keep, rename, copy, resize, resample, transform,\n"
+      "split, fuse, stack, unstack, skip mismatched, load)\n"
       "over one or more checkpoints, merged into one state dict, and writes the result. With --target\n"
       "(a model dump or a checkpoint of the model to load into) it reports what a load would find\n"
       "missing or unexpected, and `skip mismatched` drops keys whose shape differs.\n"
@@ -156,6 +162,9 @@ int ApplyCommand::run() const {
     out["renamed"] = pairs(result.renamed, "from", "to");
     out["copied"] = pairs(result.copied, "from", "to");
     out["dropped"] = pairs(result.dropped, "tensor", "rule");
+    out["surgery"] = nlohmann::ordered_json::array();
+    for (const auto& record : result.surgery)
+      out["surgery"].push_back({{"step", record.verb}, {"from", record.from}, {"to", record.to}});
     out["transformed"] = nlohmann::ordered_json::array();
     for (const auto& key : result.keys)
       for (const auto& [action, shape] : key.actions)
@@ -184,6 +193,14 @@ int ApplyCommand::run() const {
     section("copied", result.copied.size(), [&](std::size_t i) { return result.copied[i].first + " -> " + result.copied[i].second; });
     section("dropped", result.dropped.size(),
             [&](std::size_t i) { return fmt::format("{}  (by `{}`)", result.dropped[i].first, result.dropped[i].second); });
+    for (std::string_view verb : {"split", "fuse", "stack", "unstack"}) {
+      std::vector<std::string> lines;
+      for (const auto& record : result.surgery)
+        if (record.verb == verb) lines.push_back(fmt::format("{} -> {}", abbreviated(record.from), abbreviated(record.to)));
+      if (!lines.empty())
+        section(verb == "split" ? "split" : verb == "fuse" ? "fused" : verb == "stack" ? "stacked" : "unstacked", lines.size(),
+                [&](std::size_t i) { return lines[i]; });
+    }
     std::vector<std::string> transformed;
     for (const auto& key : result.keys)
       for (const auto& [action, shape] : key.actions)
@@ -218,19 +235,18 @@ int ApplyCommand::run() const {
   if (dry_run) return kDone;
 
   std::vector<OutputTensor> tensors;
-  std::vector<std::unique_ptr<TensorData>> transformed;  // results of tensor actions, alive until written
+  std::vector<std::shared_ptr<const TensorData>> made;  // alive until written
+  Materializer materializer(result.keys, [&](std::size_t row) -> const TensorData& {
+    auto [source_index, tensor_index] = origin[row];
+    return sources[source_index].tensors[tensor_index].data;
+  });
   for (const auto& key : result.keys) {
-    auto [source_index, tensor_index] = origin[key.input];
-    const TensorData* data = &sources[source_index].tensors[tensor_index].data;
-    for (const auto& [action, shape] : key.actions) {
-      try {
-        transformed.push_back(std::make_unique<TensorData>(run_action(action->action, action->options, *data, shape)));
-      } catch (const InputError& error) {
-        throw InputError(error.code(), fmt::format("{}: {}", key.name, error.what()));
-      }
-      data = transformed.back().get();
+    try {
+      made.push_back(materializer.make(key));
+    } catch (const InputError& error) {
+      throw InputError(error.code(), fmt::format("{}: {}", key.name, error.what()));
     }
-    tensors.push_back({key.name, data});
+    tensors.push_back({key.name, made.back().get()});
   }
   std::vector<std::pair<std::string, std::string>> metadata;
   for (const auto& checkpoint : sources)

@@ -1,14 +1,16 @@
 // Tensor actions through LibTorch (ATen only): relative-position-bias tables,
-// absolute position embeddings, dtype casts. Interpolation runs in float32,
+// absolute position embeddings, dtype casts, row padding with a named init. Interpolation runs in float32,
 // as timm and linnaeus do, and the result is cast back to the input's dtype.
 #include "stdlib/actions/taxon_actions.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -119,6 +121,36 @@ at::Tensor pos_embed(const at::Tensor& embed, const std::vector<int64_t>& target
   return batched ? out : out.squeeze(0);
 }
 
+// Pads or truncates the first dimension (a vocabulary resize). New rows are
+// made in float32 by the named init, then cast to the tensor's dtype:
+// "zeros"; "mean" (the old rows' mean); "normal" (mean 0, `std`, from a
+// generator seeded with `seed`, as torch.Generator().manual_seed(seed) and
+// Tensor.normal_ would make them).
+at::Tensor rows(const at::Tensor& tensor, const std::vector<int64_t>& target, const json& options) {
+  if (tensor.dim() == 0 || target.size() != static_cast<std::size_t>(tensor.dim()) ||
+      !std::equal(target.begin() + 1, target.end(), tensor.sizes().begin() + 1))
+    throw std::invalid_argument("rows changes the first dimension only");
+  int64_t old_rows = tensor.size(0), new_rows = target[0];
+  if (new_rows <= old_rows) return tensor.narrow(0, 0, new_rows);
+  std::vector<int64_t> added_shape(target.begin(), target.end());
+  added_shape[0] = new_rows - old_rows;
+  std::string init = options.value("init", std::string());
+  at::Tensor added;
+  if (init == "zeros") {
+    added = at::zeros(added_shape, at::kFloat);
+  } else if (init == "mean") {
+    if (old_rows == 0) throw std::invalid_argument("init \"mean\" needs at least one old row");
+    added = tensor.to(at::kFloat).mean(0, /*keepdim=*/true).expand(added_shape).contiguous();
+  } else if (init == "normal") {
+    at::Generator generator = at::detail::createCPUGenerator(options.value("seed", uint64_t{0}));
+    added = at::empty(added_shape, at::kFloat);
+    added.normal_(0.0, options.value("std", 0.02), generator);
+  } else {
+    throw std::invalid_argument(fmt::format("rows: init `{}` is not \"zeros\", \"mean\" or \"normal\"", init));
+  }
+  return at::cat({tensor, added.to(tensor.scalar_type())}, 0);
+}
+
 }  // namespace
 
 extern "C" int taxon_actions_abi(void) { return TAXON_ACTIONS_ABI; }
@@ -139,8 +171,10 @@ extern "C" int taxon_action_run(const char* action, const char* options_json, co
       out = (name == "rel_pos_bias" ? rel_pos_bias(as_float, target, options) : pos_embed(as_float, target, options)).to(type);
     } else if (name == "cast") {
       out = in.to(scalar_type(options.at("to").get<std::string>()));
+    } else if (name == "rows") {
+      out = rows(in, target, options);
     } else {
-      throw std::invalid_argument(fmt::format("unknown action `{}`: rel_pos_bias, pos_embed or cast", name));
+      throw std::invalid_argument(fmt::format("unknown action `{}`: rel_pos_bias, pos_embed, cast or rows", name));
     }
     out = out.contiguous();
     if (out.sizes() != at::IntArrayRef(target))

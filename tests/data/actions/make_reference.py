@@ -63,6 +63,14 @@ case("nearest_no_prefix", "pos_embed", {"mode": "nearest"}, t, pos_embed(t, 64, 
 t = torch.randn(5, 7)
 case("cast_bf16", "cast", {"to": "bfloat16"}, t, t.to(torch.bfloat16))
 case("cast_fp16", "cast", {"to": "float16"}, t, t.to(torch.float16))
+t = torch.randn(6, 5).to(torch.bfloat16)
+case("rows_mean_bf16", "rows", {"init": "mean"}, t,
+     torch.cat([t, t.float().mean(0, keepdim=True).expand(2, -1).to(torch.bfloat16)]))
+t = torch.randn(6, 5)
+g = torch.Generator().manual_seed(3)
+case("rows_normal_seed_3", "rows", {"init": "normal", "std": 0.5, "seed": 3}, t,
+     torch.cat([t, torch.empty(4, 5).normal_(0, 0.5, generator=g)]))
+case("rows_truncate", "rows", {}, t, t[:4])
 
 codes = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16"}
 header, blobs, offset = {}, [], 0
