@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Write a taxon model dump (model-dump/1, docs/model-dump.md) of any torch.nn.Module.
+
+With a dump, `taxon lint` and `taxon eval` see your real model: every parameter and buffer,
+its shape, dtype, owning module and that module's class, what is frozen and what is tied.
+Nothing but torch is needed, and only shapes are read: a model built on the meta device
+(`with torch.device("meta"):` in torch 2, or `torch.nn.utils.skip_init`) dumps without
+allocating its weights.
+
+From Python:
+    from dump_model import model_dump, write_model_dump
+    write_model_dump(model, "model.json")            # or model_dump(model) -> dict
+
+From the shell, with a factory that builds the model:
+    python3 tools/dump_model.py my_pkg.models:build_vit --kwargs '{"depth": 12}' -o vit.json
+    python3 tools/dump_model.py --torchscript scripted.pt -o scripted.json
+"""
+import argparse
+import importlib
+import json
+import sys
+
+import torch
+
+FORMAT = "model-dump/1"
+
+
+def _type_name(module):
+    # A TorchScript module's class is RecursiveScriptModule; the class it was scripted from
+    # is in `original_name`.
+    return getattr(module, "original_name", None) or type(module).__name__
+
+
+def _dtype_name(tensor):
+    return str(tensor.dtype).replace("torch.", "")
+
+
+def _storage_key(tensor):
+    # Tensors that view the same bytes the same way are one tensor under two names (a tie).
+    if tensor.device.type == "meta" or tensor.numel() == 0:
+        return ("object", id(tensor))
+    return ("view", tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()), tensor.dtype)
+
+
+def model_dump(model, name=None, stages=None):
+    """The dump as a dict: tensors in named_parameters(), then named_buffers() order,
+    duplicates (ties) included and marked with `tied_to`."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model_dump takes a torch.nn.Module, not {type(model).__name__}")
+    modules = list(model.named_modules(remove_duplicate=False))
+    dump = {
+        "format": FORMAT,
+        "model": name or _type_name(model),
+        "modules": [{"name": path, "type": _type_name(module)} for path, module in modules],
+        "tensors": [],
+    }
+    first_name = {}
+    for kind, attribute in (("parameter", "_parameters"), ("buffer", "_buffers")):
+        for path, module in modules:
+            non_persistent = getattr(module, "_non_persistent_buffers_set", set())
+            for leaf, tensor in getattr(module, attribute).items():
+                if tensor is None:
+                    continue
+                full = f"{path}.{leaf}" if path else leaf
+                entry = {
+                    "name": full,
+                    "shape": list(tensor.shape),
+                    "dtype": _dtype_name(tensor),
+                    "kind": kind,
+                    "module": path,
+                    "module_type": _type_name(module),
+                }
+                if kind == "parameter":
+                    entry["requires_grad"] = bool(tensor.requires_grad)
+                elif leaf in non_persistent:
+                    entry["persistent"] = False
+                key = _storage_key(tensor)
+                if key in first_name:
+                    entry["tied_to"] = first_name[key]
+                else:
+                    first_name[key] = full
+                dump["tensors"].append(entry)
+    if stages:
+        dump["parameter_groups_metadata"] = {"stages": {str(k): list(v) for k, v in stages.items()}}
+    return dump
+
+
+def write_model_dump(model, path, name=None, stages=None):
+    """Writes the dump to `path` (JSON, one line per tensor)."""
+    dump = model_dump(model, name=name, stages=stages)
+    with open(path, "w") as out:
+        out.write(_to_json(dump))
+    return dump
+
+
+def _to_json(dump):
+    lines = ["{"]
+    for key, value in dump.items():
+        if key == "tensors":
+            rows = ",\n".join("  " + json.dumps(t, separators=(",", ":")) for t in value)
+            lines.append(f' "tensors": [\n{rows}\n ],')
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value, separators=(',', ':'))},")
+    lines[-1] = lines[-1].rstrip(",")
+    return "\n".join(lines) + "\n}\n"
+
+
+def _build(factory, kwargs):
+    module_name, _, attribute = factory.partition(":")
+    if not attribute:
+        raise SystemExit(f"dump_model.py: {factory!r} is not MODULE:CALLABLE (e.g. torchvision.models:resnet18)")
+    try:
+        built = getattr(importlib.import_module(module_name), attribute)(**kwargs)
+    except (ImportError, AttributeError) as error:
+        raise SystemExit(f"dump_model.py: cannot build {factory}: {error}")
+    if not isinstance(built, torch.nn.Module):
+        raise SystemExit(f"dump_model.py: {factory} returned {type(built).__name__}, not a torch.nn.Module")
+    return built
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Write a taxon model dump (model-dump/1) of a torch.nn.Module.",
+        epilog="Then: taxon lint RULES --dump OUT.json; taxon eval RULES OUT.json")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("factory", nargs="?", help="MODULE:CALLABLE that returns the model (imported from sys.path and .)")
+    source.add_argument("--torchscript", metavar="FILE", help="a TorchScript module saved with torch.jit.save")
+    parser.add_argument("--kwargs", default="{}", help="JSON object of keyword arguments for the factory")
+    parser.add_argument("--name", help="the dump's model name (default: the model's class)")
+    parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, ".")
+    if args.torchscript:
+        model = torch.jit.load(args.torchscript, map_location="cpu")
+    else:
+        try:
+            kwargs = json.loads(args.kwargs)
+        except json.JSONDecodeError as error:
+            raise SystemExit(f"dump_model.py: --kwargs is not JSON: {error}")
+        model = _build(args.factory, kwargs)
+    dump = model_dump(model, name=args.name)
+    text = _to_json(dump)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w") as out:
+            out.write(text)
+        print(f"{args.output}: {len(dump['tensors'])} tensors of {dump['model']}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
