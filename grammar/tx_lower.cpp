@@ -415,7 +415,7 @@ class Lowering {
         }
         ShapeIs shape;
         for (const auto& value : test.values)
-          shape.dims.push_back(value.kind == Literal::Kind::wildcard ? std::nullopt : std::optional<int64_t>(integer(value)));
+          shape.dims.push_back(value.kind == Literal::Kind::wildcard ? std::nullopt : std::optional<int64_t>(integer(value, int64_t{1} << 62)));
         return negate_if_ne(Predicate{std::move(shape), span});
       }
       case Field::dtype: {
@@ -508,12 +508,15 @@ class Lowering {
     return out;
   }
 
-  int64_t integer(const Literal& value) {
+  // A rank (at most 64, as PyTorch allows) or a shape size.
+  int64_t integer(const Literal& value, int64_t most = 64) {
     int64_t number = 0;
     auto [end, error] = std::from_chars(value.text.data(), value.text.data() + value.text.size(), number);
     if (value.kind != Literal::Kind::number || error != std::errc() || end != value.text.data() + value.text.size() ||
-        number > 64) {
-      diagnostics_.error(code::bad_value, value.span, fmt::format("expected a whole number (0 to 64), found '{}'", value.text),
+        number > most) {
+      diagnostics_.error(code::bad_value, value.span,
+                         most == 64 ? fmt::format("expected a rank, a whole number from 0 to 64, found '{}'", value.text)
+                                    : fmt::format("expected a size, a whole number, found '{}'", value.text),
                          "ranks and shape sizes are whole numbers");
       return -1;
     }
