@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -12,7 +13,9 @@
 #include <fmt/format.h>
 #include <re2/re2.h>
 
+#include "engine/compiled.hpp"
 #include "engine/matcher.hpp"
+#include "engine/passes/optimize.hpp"
 #include "engine/value_expr.hpp"
 
 namespace taxon {
@@ -67,13 +70,56 @@ void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTa
     if (matched.size() >= 2) {
       Overlap overlap{i, {}, {}};
       for (std::size_t k = 0; k < matched.size(); ++k) {
-        overlap.groups.push_back(set.groups[matched[k]].name);
-        if (k < joined) overlap.assigned.push_back(set.groups[matched[k]].name);
+        overlap.groups.push_back(matched[k]);
+        if (k < joined) overlap.assigned.push_back(matched[k]);
       }
       result.overlaps.push_back(std::move(overlap));
     }
     if (matched.empty() && matcher.trainable(i)) fallback.tensors.push_back(i);  // frozen never reaches DEFAULT
   }
+  result.groups.push_back(std::move(fallback));
+}
+
+// The same, from the compiled rules' bitsets: word-wide operations instead of
+// one test per tensor and group. `first_root` is the first group's root.
+void evaluate_groups_compiled(const GroupSet& set, CompiledRules& compiled, std::size_t first_root, const Matcher& matcher,
+                              const TensorTable& table, EvalResult& result) {
+  result.has_groups = true;
+  result.mode = set.mode;
+  for (const auto& group : set.groups)
+    result.groups.push_back({group.name, effective_options(group.options, set.inherited_options), {}, false, group.span});
+  GroupResult fallback{set.default_name, effective_options(set.default_options, set.inherited_options), {}, true,
+                       set.default_span};
+  std::size_t count = table.tensors.size();
+  Bitset universe(count, false);
+  for (std::size_t i = 0; i < count; ++i)
+    if (in_universe(table.tensors[i], Universe::parameters)) universe.set(i);
+  Bitset once(count, false), twice(count, false);
+  std::vector<Bitset> matched;
+  if (set.enabled)
+    for (std::size_t g = 0; g < set.groups.size(); ++g) {
+      Bitset bits = compiled.root(first_root + g);
+      bits &= universe;
+      Bitset again = bits;
+      again &= once;
+      twice |= again;
+      const Bitset& joined = set.mode == GroupMode::overlap ? bits : bits.and_not(once);
+      joined.for_each([&](std::size_t i) { result.groups[g].tensors.push_back(i); });
+      once |= bits;
+      matched.push_back(std::move(bits));
+    }
+  twice.for_each([&](std::size_t i) {
+    Overlap overlap{i, {}, {}};
+    for (std::size_t g = 0; g < matched.size(); ++g) {
+      if (!matched[g].test(i)) continue;
+      overlap.groups.push_back(g);
+      if (set.mode == GroupMode::overlap || overlap.assigned.empty()) overlap.assigned.push_back(g);
+    }
+    result.overlaps.push_back(std::move(overlap));
+  });
+  universe.and_not(once).for_each([&](std::size_t i) {
+    if (matcher.trainable(i)) fallback.tensors.push_back(i);  // frozen never reaches DEFAULT
+  });
   result.groups.push_back(std::move(fallback));
 }
 
@@ -124,16 +170,7 @@ void report_group_findings(const GroupSet& set, const TensorTable& table, const 
   // One warning per distinct combination of groups, in file order, at the
   // last group involved.
   std::map<std::vector<std::size_t>, std::vector<std::size_t>> by_combination;
-  auto position_of = [&](const std::string& name) {
-    for (std::size_t g = 0; g < set.groups.size(); ++g)
-      if (set.groups[g].name == name) return g;
-    return set.groups.size();
-  };
-  for (const auto& overlap : result.overlaps) {
-    std::vector<std::size_t> positions;
-    for (const auto& name : overlap.groups) positions.push_back(position_of(name));
-    by_combination[positions].push_back(overlap.tensor);
-  }
+  for (const auto& overlap : result.overlaps) by_combination[overlap.groups].push_back(overlap.tensor);
   for (const auto& [positions, tensors] : by_combination) {
     std::vector<std::string> names;
     for (std::size_t g : positions) names.push_back(set.groups[g].name);
@@ -148,9 +185,7 @@ void report_group_findings(const GroupSet& set, const TensorTable& table, const 
   }
   std::vector<bool> wanted(set.groups.size(), false);  // matched at least one parameter, joined or not
   for (const auto& overlap : result.overlaps)
-    for (const auto& name : overlap.groups)
-      for (std::size_t g = 0; g < set.groups.size(); ++g)
-        if (set.groups[g].name == name) wanted[g] = true;
+    for (std::size_t g : overlap.groups) wanted[g] = true;
   for (std::size_t g = 0; g < set.groups.size(); ++g) {
     if (!result.groups[g].tensors.empty() || already_reported[g]) continue;
     if (wanted[g])
@@ -192,10 +227,29 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
       group_reported.push_back(result.diagnostics.items().size() > before);
     }
 
+  // Optimized: the passes, then every rule compiled for the whole table at once. The
+  // optimized program must outlive `compiled`, which points into it.
+  std::optional<Program> optimized;
+  std::unique_ptr<CompiledRules> compiled;
+  if (options.optimize) {
+    optimized = optimize(program);
+    std::vector<const Predicate*> roots;
+    for (const auto& selection : optimized->selections) roots.push_back(&selection.predicate);
+    if (optimized->groups)
+      for (const auto& group : optimized->groups->groups) roots.push_back(&group.predicate);
+    compiled = std::make_unique<CompiledRules>(roots, table, matcher);
+  }
+
   // Freeze rules first: what they select is frozen for every other rule.
   std::vector<std::vector<std::size_t>> selected_by(program.selections.size());
   auto run_selection = [&](std::size_t s) {
     const Selection& selection = program.selections[s];
+    if (compiled) {
+      compiled->root(s).for_each([&](std::size_t i) {
+        if (in_universe(table.tensors[i], selection.universe)) selected_by[s].push_back(i);
+      });
+      return;
+    }
     for (std::size_t i = 0; i < table.tensors.size(); ++i)
       if (in_universe(table.tensors[i], selection.universe) && matcher.matches(selection.predicate, i))
         selected_by[s].push_back(i);
@@ -205,6 +259,7 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
   for (std::size_t s = 0; s < program.selections.size(); ++s)
     if (program.selections[s].freezes)
       for (std::size_t i : selected_by[s]) matcher.freeze(i);
+  if (compiled) compiled->trainable_changed();
   for (std::size_t s = 0; s < program.selections.size(); ++s)
     if (!program.selections[s].freezes) run_selection(s);
 
@@ -218,7 +273,8 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
     result.selections.push_back(std::move(selected));
   }
   if (program.groups) {
-    evaluate_groups(*program.groups, matcher, table, result);
+    if (compiled) evaluate_groups_compiled(*program.groups, *compiled, program.selections.size(), matcher, table, result);
+    else evaluate_groups(*program.groups, matcher, table, result);
     for (std::size_t g = 0; g < program.groups->groups.size(); ++g)
       if (has_computed(program.groups->groups[g].options))
         compute_options(program.groups->groups[g], matcher, table, result.groups[g], result.diagnostics);

@@ -44,8 +44,8 @@ struct GroupResult {
 // A tensor that two or more groups matched.
 struct Overlap {
   std::size_t tensor = 0;
-  std::vector<std::string> groups;    // every group that matched, in file order
-  std::vector<std::string> assigned;  // the groups it joined
+  std::vector<std::size_t> groups;    // every group that matched, in file order (indices into EvalResult::groups)
+  std::vector<std::size_t> assigned;  // the groups it joined
 };
 
 struct EvalResult {
@@ -55,6 +55,13 @@ struct EvalResult {
   std::vector<GroupResult> groups;  // in program order, the default group last
   std::vector<Overlap> overlaps;    // in table order
   Diagnostics diagnostics;          // what evaluation found; never parse errors
+
+  // The names of groups given by index (an Overlap's).
+  std::vector<std::string> group_names(const std::vector<std::size_t>& indices) const {
+    std::vector<std::string> out;
+    for (std::size_t g : indices) out.push_back(groups[g].name);
+    return out;
+  }
 };
 
 EvalResult evaluate(const Program& program, const TensorTable& table, const EvalOptions& options = {});

@@ -113,8 +113,9 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
         name_width = std::max(name_width, table.tensors[result.overlaps[k].tensor].name.size());
       for (std::size_t k = 0; k < shown; ++k) {
         const auto& overlap = result.overlaps[k];
-        out += fmt::format("      {:<{}}  {}", table.tensors[overlap.tensor].name, name_width, fmt::join(overlap.groups, ", "));
-        if (overlap.assigned.size() != overlap.groups.size()) out += fmt::format("  (joins {})", fmt::join(overlap.assigned, ", "));
+        out += fmt::format("      {:<{}}  {}", table.tensors[overlap.tensor].name, name_width, fmt::join(result.group_names(overlap.groups), ", "));
+        if (overlap.assigned.size() != overlap.groups.size())
+          out += fmt::format("  (joins {})", fmt::join(result.group_names(overlap.assigned), ", "));
         out += "\n";
       }
       if (shown < result.overlaps.size())
@@ -151,7 +152,8 @@ nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTa
   out["overlaps"] = nlohmann::ordered_json::array();
   for (const auto& overlap : result.overlaps)
     out["overlaps"].push_back(
-        {{"tensor", table.tensors[overlap.tensor].name}, {"groups", overlap.groups}, {"assigned", overlap.assigned}});
+        {{"tensor", table.tensors[overlap.tensor].name}, {"groups", result.group_names(overlap.groups)},
+         {"assigned", result.group_names(overlap.assigned)}});
   out["diagnostics"] = nlohmann::ordered_json::array();
   for (const auto& diagnostic : result.diagnostics.items()) out["diagnostics"].push_back(to_json(diagnostic));
   return out;

@@ -21,10 +21,6 @@ Predicate fold_combination(const Combination& node, const SourceSpan& span) {
       if (c->value == neutral) continue;
       return constant(!neutral, span);
     }
-    if (auto* same = std::get_if<Combination>(&folded.node)) {
-      for (auto& inner : same->terms) terms.push_back(std::move(inner));
-      continue;
-    }
     terms.push_back(std::move(folded));
   }
   // Rank sets combine into one: intersected under `and`, united under `or`.

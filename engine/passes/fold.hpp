@@ -1,6 +1,7 @@
 // Constant folding and simplification: a pure IR -> IR pass.
 //
-//  - `and`/`or` flattened; `true`/`false` terms absorbed; one term unwrapped;
+//  - `true`/`false` terms of `and`/`or` absorbed; one term unwrapped (nested
+//    chains are flatten's: run it first to fold across them);
 //  - `not` of a constant folded, double `not` removed;
 //  - empty pattern sets are false; an empty `starts`/`ends`/`contains`
 //    pattern, or an empty `under` path, is true;

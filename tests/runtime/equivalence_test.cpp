@@ -63,9 +63,9 @@ std::string summary(const EvalResult& result, const TensorTable& table) {
   }
   for (const auto& overlap : result.overlaps) {
     out += "overlap " + table.tensors[overlap.tensor].name + ":";
-    for (const auto& g : overlap.groups) out += " " + g;
+    for (const auto& g : result.group_names(overlap.groups)) out += " " + g;
     out += " ->";
-    for (const auto& g : overlap.assigned) out += " " + g;
+    for (const auto& g : result.group_names(overlap.assigned)) out += " " + g;
     out += "\n";
   }
   return out;

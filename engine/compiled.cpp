@@ -1,0 +1,242 @@
+#include "engine/compiled.hpp"
+
+#include <array>
+#include <optional>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "engine/matcher.hpp"
+#include "engine/passes/literal_index.hpp"
+#include "engine/passes/module_type_memo.hpp"
+#include "engine/passes/predicate_key.hpp"
+#include "engine/passes/regex_set.hpp"
+
+namespace taxon {
+
+Bitset::Bitset(std::size_t size, bool value) : words_((size + 63) / 64, value ? ~uint64_t{0} : 0), size_(size) {
+  if (value && size % 64) words_.back() = (uint64_t{1} << (size % 64)) - 1;
+}
+
+Bitset& Bitset::operator&=(const Bitset& other) {
+  for (std::size_t w = 0; w < words_.size(); ++w) words_[w] &= other.words_[w];
+  return *this;
+}
+
+Bitset& Bitset::operator|=(const Bitset& other) {
+  for (std::size_t w = 0; w < words_.size(); ++w) words_[w] |= other.words_[w];
+  return *this;
+}
+
+Bitset Bitset::operator~() const { return Bitset(size_, true).and_not(*this); }
+
+Bitset Bitset::and_not(const Bitset& other) const {
+  Bitset out = *this;
+  for (std::size_t w = 0; w < words_.size(); ++w) out.words_[w] &= ~other.words_[w];
+  return out;
+}
+
+bool Bitset::any() const {
+  for (uint64_t word : words_)
+    if (word) return true;
+  return false;
+}
+
+namespace {
+
+enum class NodeKind { constant, string, module_type, other, all, any, negate };
+
+struct Node {
+  NodeKind kind = NodeKind::other;
+  const Predicate* predicate = nullptr;
+  std::vector<std::size_t> children;
+  bool uses_trainable = false;
+  std::optional<Bitset> value;  // once computed
+};
+
+constexpr std::size_t kFields = 3;  // StringField: name, module, source
+
+}  // namespace
+
+struct CompiledRules::Impl {
+  const TensorTable& table;
+  const Matcher& matcher;
+  ModuleTypeMemo types;
+  std::vector<Node> nodes;
+  std::unordered_map<std::string, std::size_t> by_key;
+  std::vector<std::size_t> roots;
+  // Per field: the literal index and regex set of every string test, and which string
+  // nodes each of their pattern ids feeds.
+  std::array<LiteralIndex, kFields> literals;
+  std::array<RegexSet, kFields> regexes;
+  std::array<std::vector<std::vector<std::size_t>>, kFields> literal_nodes, regex_nodes;
+  std::array<bool, kFields> field_used{};
+  bool strings_done = false;
+  std::size_t shared = 0;  // sub-predicates found again (and computed once)
+
+  Impl(const TensorTable& t, const Matcher& m) : table(t), matcher(m), types(t) {}
+
+  std::size_t add(const Predicate& predicate) {
+    std::string key = predicate_key(predicate);
+    if (auto found = by_key.find(key); found != by_key.end()) {
+      ++shared;
+      return found->second;
+    }
+    Node node;
+    node.predicate = &predicate;
+    std::visit(
+        [&](const auto& p) {
+          using P = std::decay_t<decltype(p)>;
+          if constexpr (std::is_same_v<P, Constant>) node.kind = NodeKind::constant;
+          else if constexpr (std::is_same_v<P, StringMatch>) node.kind = NodeKind::string;
+          else if constexpr (std::is_same_v<P, ModuleTypeIn>) node.kind = NodeKind::module_type;
+          else if constexpr (std::is_same_v<P, RequiresGrad>) node.uses_trainable = true;
+          else if constexpr (std::is_same_v<P, AllOf> || std::is_same_v<P, AnyOf>) {
+            node.kind = std::is_same_v<P, AllOf> ? NodeKind::all : NodeKind::any;
+            for (const auto& term : p.terms) node.children.push_back(add(term));
+          } else if constexpr (std::is_same_v<P, Not>) {
+            node.kind = NodeKind::negate;
+            node.children.push_back(add(*p.term));
+          }
+        },
+        predicate.node);
+    for (std::size_t child : node.children) node.uses_trainable = node.uses_trainable || nodes[child].uses_trainable;
+    std::size_t id = nodes.size();
+    if (node.kind == NodeKind::string) register_patterns(std::get<StringMatch>(predicate.node), id);
+    nodes.push_back(std::move(node));
+    by_key.emplace(std::move(key), id);
+    return id;
+  }
+
+  void register_patterns(const StringMatch& match, std::size_t node) {
+    auto field = static_cast<std::size_t>(match.field);
+    field_used[field] = true;
+    for (const auto& pattern : match.patterns) {
+      std::size_t id = 0;
+      if (match.op == MatchOp::regex) {
+        std::string error;
+        if (!regexes[field].add(pattern, id, error)) continue;  // invalid: reported by Matcher::prepare, matches nothing
+        if (regex_nodes[field].size() <= id) regex_nodes[field].resize(id + 1);
+        regex_nodes[field][id].push_back(node);
+      } else {
+        id = literals[field].add(match.op, pattern);
+        if (literal_nodes[field].size() <= id) literal_nodes[field].resize(id + 1);
+        literal_nodes[field][id].push_back(node);
+      }
+    }
+  }
+
+  std::string_view subject(StringField field, std::size_t i) const {
+    switch (field) {
+      case StringField::name: return matcher.match_name(i);
+      case StringField::module: return table.tensors[i].module;
+      case StringField::source: return table.tensors[i].source;
+    }
+    return {};
+  }
+
+  // Every string node at once: one pass over the tensors per field in use.
+  void compute_strings() {
+    strings_done = true;
+    std::size_t count = table.tensors.size();
+    for (auto& node : nodes)
+      if (node.kind == NodeKind::string) node.value = Bitset(count, false);
+    std::vector<std::size_t> found;
+    for (std::size_t f = 0; f < kFields; ++f) {
+      if (!field_used[f]) continue;
+      LiteralIndex::Scanner scanner(literals[f]);
+      for (std::size_t i = 0; i < count; ++i) {
+        std::string_view text = subject(static_cast<StringField>(f), i);
+        found.clear();
+        scanner.match(text, found);
+        for (std::size_t id : found)
+          for (std::size_t node : literal_nodes[f][id]) nodes[node].value->set(i);
+        if (regexes[f].empty()) continue;
+        found.clear();
+        regexes[f].match(text, found);
+        for (std::size_t id : found)
+          for (std::size_t node : regex_nodes[f][id]) nodes[node].value->set(i);
+      }
+    }
+  }
+
+  const Bitset& value(std::size_t id) {
+    Node& node = nodes[id];
+    if (node.value) return *node.value;
+    std::size_t count = table.tensors.size();
+    switch (node.kind) {
+      case NodeKind::constant: node.value = Bitset(count, std::get<Constant>(node.predicate->node).value); break;
+      case NodeKind::string: compute_strings(); break;
+      case NodeKind::module_type: {
+        std::vector<bool> answers = types.answers(std::get<ModuleTypeIn>(node.predicate->node).types);
+        Bitset bits(count, false);
+        for (std::size_t i = 0; i < count; ++i)
+          if (types.matches(i, answers)) bits.set(i);
+        node.value = std::move(bits);
+        break;
+      }
+      case NodeKind::other: {
+        Bitset bits(count, false);
+        for (std::size_t i = 0; i < count; ++i)
+          if (matcher.matches(*node.predicate, i)) bits.set(i);
+        node.value = std::move(bits);
+        break;
+      }
+      case NodeKind::all:
+      case NodeKind::any: {
+        bool all = node.kind == NodeKind::all;
+        Bitset bits(count, all);
+        for (std::size_t child : std::vector<std::size_t>(node.children)) {
+          if (all) bits &= value(child);
+          else bits |= value(child);
+        }
+        nodes[id].value = std::move(bits);
+        break;
+      }
+      case NodeKind::negate: {
+        Bitset bits = ~value(node.children[0]);
+        nodes[id].value = std::move(bits);
+        break;
+      }
+    }
+    return *nodes[id].value;
+  }
+};
+
+CompiledRules::CompiledRules(const std::vector<const Predicate*>& roots, const TensorTable& table, const Matcher& matcher)
+    : impl_(std::make_unique<Impl>(table, matcher)) {
+  impl_->nodes.reserve(64);
+  for (const Predicate* root : roots) impl_->roots.push_back(impl_->add(*root));
+  for (std::size_t f = 0; f < kFields; ++f) {
+    impl_->literals[f].build();
+    impl_->regexes[f].build();
+  }
+}
+
+CompiledRules::~CompiledRules() = default;
+
+const Bitset& CompiledRules::root(std::size_t index) { return impl_->value(impl_->roots.at(index)); }
+
+void CompiledRules::trainable_changed() {
+  for (auto& node : impl_->nodes)
+    if (node.uses_trainable) node.value.reset();
+}
+
+std::string CompiledRules::describe() const {
+  static constexpr std::array<std::string_view, kFields> names = {"name", "module", "source"};
+  std::string out = fmt::format("{} rules, {} distinct sub-predicates ({} written more than once, each computed once)\n",
+                                impl_->roots.size(), impl_->nodes.size(), impl_->shared);
+  for (std::size_t f = 0; f < kFields; ++f) {
+    if (!impl_->field_used[f]) continue;
+    if (impl_->literals[f].size()) out += fmt::format("{}: {}\n", names[f], impl_->literals[f].describe());
+    if (!impl_->regexes[f].empty()) out += fmt::format("{}: {}\n", names[f], impl_->regexes[f].describe());
+  }
+  std::size_t memo = 0;
+  for (const auto& node : impl_->nodes) memo += node.kind == NodeKind::module_type;
+  if (memo)
+    out += fmt::format("module types: {} test{} answered once per class ({} classes)\n", memo, memo == 1 ? "" : "s",
+                       impl_->types.distinct());
+  return out;
+}
+
+}  // namespace taxon
