@@ -1,6 +1,8 @@
 #include "engine/compiled.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <optional>
 #include <unordered_map>
 
@@ -10,6 +12,7 @@
 #include "engine/passes/literal_index.hpp"
 #include "engine/passes/module_type_memo.hpp"
 #include "engine/passes/predicate_key.hpp"
+#include "engine/passes/regex_dfa.hpp"
 #include "engine/passes/regex_set.hpp"
 
 namespace taxon {
@@ -36,6 +39,12 @@ Bitset Bitset::and_not(const Bitset& other) const {
   return out;
 }
 
+std::size_t Bitset::count() const {
+  std::size_t total = 0;
+  for (uint64_t word : words_) total += static_cast<std::size_t>(__builtin_popcountll(word));
+  return total;
+}
+
 bool Bitset::any() const {
   for (uint64_t word : words_)
     if (word) return true;
@@ -44,7 +53,7 @@ bool Bitset::any() const {
 
 namespace {
 
-enum class NodeKind { constant, string, module_type, other, all, any, negate };
+enum class NodeKind { constant, string, module_type, rank, shape, dtype, kind, other, all, any, negate };
 
 struct Node {
   NodeKind kind = NodeKind::other;
@@ -69,6 +78,11 @@ struct CompiledRules::Impl {
   // nodes each of their pattern ids feeds.
   std::array<LiteralIndex, kFields> literals;
   std::array<RegexSet, kFields> regexes;
+  // Every string test of a field, literal or regex, in one resumable DFA, used when it
+  // takes them all; its ids index `dfa_targets` (is a regex, the literal's or regex's id).
+  std::array<RegexDfa, kFields> dfas;
+  std::array<std::vector<std::pair<bool, std::size_t>>, kFields> dfa_targets;
+  std::array<bool, kFields> dfa_takes_all{};
   std::array<std::vector<std::vector<std::size_t>>, kFields> literal_nodes, regex_nodes;
   std::array<bool, kFields> field_used{};
   bool strings_done = false;
@@ -90,6 +104,10 @@ struct CompiledRules::Impl {
           if constexpr (std::is_same_v<P, Constant>) node.kind = NodeKind::constant;
           else if constexpr (std::is_same_v<P, StringMatch>) node.kind = NodeKind::string;
           else if constexpr (std::is_same_v<P, ModuleTypeIn>) node.kind = NodeKind::module_type;
+          else if constexpr (std::is_same_v<P, RankIn>) node.kind = NodeKind::rank;
+          else if constexpr (std::is_same_v<P, ShapeIs>) node.kind = NodeKind::shape;
+          else if constexpr (std::is_same_v<P, DtypeIn>) node.kind = NodeKind::dtype;
+          else if constexpr (std::is_same_v<P, KindIs>) node.kind = NodeKind::kind;
           else if constexpr (std::is_same_v<P, RequiresGrad>) node.uses_trainable = true;
           else if constexpr (std::is_same_v<P, AllOf> || std::is_same_v<P, AnyOf>) {
             node.kind = std::is_same_v<P, AllOf> ? NodeKind::all : NodeKind::any;
@@ -115,15 +133,35 @@ struct CompiledRules::Impl {
       std::size_t id = 0;
       if (match.op == MatchOp::regex) {
         std::string error;
+        std::size_t before = regexes[field].size();
         if (!regexes[field].add(pattern, id, error)) continue;  // invalid: reported by Matcher::prepare, matches nothing
+        if (regexes[field].size() > before) add_to_dfa(field, pattern, true, id);
         if (regex_nodes[field].size() <= id) regex_nodes[field].resize(id + 1);
         regex_nodes[field][id].push_back(node);
       } else {
+        std::size_t before = literals[field].size();
         id = literals[field].add(match.op, pattern);
+        if (literals[field].size() > before) add_to_dfa(field, literal_regex(match.op, pattern), false, id);
         if (literal_nodes[field].size() <= id) literal_nodes[field].resize(id + 1);
         literal_nodes[field][id].push_back(node);
       }
     }
+  }
+
+  void add_to_dfa(std::size_t field, const std::string& pattern, bool is_regex, std::size_t id) {
+    if (!dfas[field].add(pattern, dfa_targets[field].size())) dfa_takes_all[field] = false;
+    dfa_targets[field].emplace_back(is_regex, id);
+  }
+
+  // A literal test as the regex that means the same.
+  static std::string literal_regex(MatchOp op, const std::string& pattern) {
+    std::string out = op == MatchOp::equals || op == MatchOp::starts ? "^" : "";
+    for (char c : pattern) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && static_cast<unsigned char>(c) < 0x80) out += '\\';
+      out += c;
+    }
+    if (op == MatchOp::equals || op == MatchOp::ends) out += '$';
+    return out;
   }
 
   std::string_view subject(StringField field, std::size_t i) const {
@@ -145,9 +183,26 @@ struct CompiledRules::Impl {
     for (std::size_t f = 0; f < kFields; ++f) {
       if (!field_used[f]) continue;
       LiteralIndex::Scanner scanner(literals[f]);
+      RegexDfa::Scanner dfa_scanner(dfas[f]);
+      bool use_dfa = dfa_takes_all[f] && !dfas[f].empty();
+      // Per DFA end state: the nodes a name ending there makes true (built on first use).
+      std::vector<std::optional<std::vector<Bitset*>>> true_at;
       for (std::size_t i = 0; i < count; ++i) {
         std::string_view text = subject(static_cast<StringField>(f), i);
-        found.clear();
+        if (int32_t state = use_dfa ? dfa_scanner.end_state(text) : -1; state >= 0) {
+          auto at = static_cast<std::size_t>(state);
+          if (true_at.size() <= at) true_at.resize(at + 1);
+          if (!true_at[at]) {
+            true_at[at].emplace();
+            for (std::size_t target : dfas[f].matched(state)) {
+              auto [is_regex, id] = dfa_targets[f][target];
+              for (std::size_t node : (is_regex ? regex_nodes : literal_nodes)[f][id]) true_at[at]->push_back(&*nodes[node].value);
+            }
+          }
+          for (Bitset* bits : *true_at[at]) bits->set(i);
+          continue;
+        }
+        found.clear();  // the DFA could not answer this name: the literal index and the RE2::Set do
         scanner.match(text, found);
         for (std::size_t id : found)
           for (std::size_t node : literal_nodes[f][id]) nodes[node].value->set(i);
@@ -158,6 +213,14 @@ struct CompiledRules::Impl {
           for (std::size_t node : regex_nodes[f][id]) nodes[node].value->set(i);
       }
     }
+  }
+
+  template <typename Test>
+  Bitset column(Test&& test) const {
+    Bitset bits(table.tensors.size(), false);
+    for (std::size_t i = 0; i < table.tensors.size(); ++i)
+      if (test(table.tensors[i])) bits.set(i);
+    return bits;
   }
 
   const Bitset& value(std::size_t id) {
@@ -173,6 +236,43 @@ struct CompiledRules::Impl {
         for (std::size_t i = 0; i < count; ++i)
           if (types.matches(i, answers)) bits.set(i);
         node.value = std::move(bits);
+        break;
+      }
+      // Tests of a tensor's own fields: a loop over the table each, no dispatch per tensor.
+      case NodeKind::rank: {
+        const auto& ranks = std::get<RankIn>(node.predicate->node).ranks;
+        std::array<bool, 65> in{};
+        for (int64_t rank : ranks)
+          if (rank >= 0 && rank <= 64) in[static_cast<std::size_t>(rank)] = true;
+        node.value = column([&](const TensorRecord& t) { return t.rank() <= 64 && in[t.rank()]; });
+        break;
+      }
+      case NodeKind::shape: {
+        const auto& dims = std::get<ShapeIs>(node.predicate->node).dims;
+        node.value = column([&](const TensorRecord& t) {
+          if (t.shape.size() != dims.size()) return false;
+          for (std::size_t d = 0; d < dims.size(); ++d)
+            if (dims[d] && *dims[d] != t.shape[d]) return false;
+          return true;
+        });
+        break;
+      }
+      case NodeKind::dtype: {
+        const auto& dtypes = std::get<DtypeIn>(node.predicate->node).dtypes;
+        const std::string* last = nullptr;  // neighbours mostly share a dtype: compare strings only on a change
+        bool answer = false;
+        node.value = column([&](const TensorRecord& t) {
+          if (!last || t.dtype != *last) {
+            last = &t.dtype;
+            answer = std::find(dtypes.begin(), dtypes.end(), t.dtype) != dtypes.end();
+          }
+          return answer;
+        });
+        break;
+      }
+      case NodeKind::kind: {
+        TensorKind kind = std::get<KindIs>(node.predicate->node).kind;
+        node.value = column([&](const TensorRecord& t) { return t.kind == kind; });
         break;
       }
       case NodeKind::other: {
@@ -206,6 +306,7 @@ struct CompiledRules::Impl {
 CompiledRules::CompiledRules(const std::vector<const Predicate*>& roots, const TensorTable& table, const Matcher& matcher)
     : impl_(std::make_unique<Impl>(table, matcher)) {
   impl_->nodes.reserve(64);
+  impl_->dfa_takes_all.fill(true);
   for (const Predicate* root : roots) impl_->roots.push_back(impl_->add(*root));
   for (std::size_t f = 0; f < kFields; ++f) {
     impl_->literals[f].build();
@@ -228,6 +329,10 @@ std::string CompiledRules::describe() const {
                                 impl_->roots.size(), impl_->nodes.size(), impl_->shared);
   for (std::size_t f = 0; f < kFields; ++f) {
     if (!impl_->field_used[f]) continue;
+    if (impl_->dfa_takes_all[f] && !impl_->dfas[f].empty())
+      out += fmt::format("{}: {} literal tests and {} regexes in one resumable DFA ({} states built); for a name it cannot "
+                         "answer (non-ASCII bytes):\n",
+                         names[f], impl_->literals[f].size(), impl_->regexes[f].size(), impl_->dfas[f].states());
     if (impl_->literals[f].size()) out += fmt::format("{}: {}\n", names[f], impl_->literals[f].describe());
     if (!impl_->regexes[f].empty()) out += fmt::format("{}: {}\n", names[f], impl_->regexes[f].describe());
   }

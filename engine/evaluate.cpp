@@ -104,6 +104,7 @@ void evaluate_groups_compiled(const GroupSet& set, CompiledRules& compiled, std:
       again &= once;
       twice |= again;
       const Bitset& joined = set.mode == GroupMode::overlap ? bits : bits.and_not(once);
+      result.groups[g].tensors.reserve(joined.count());
       joined.for_each([&](std::size_t i) { result.groups[g].tensors.push_back(i); });
       once |= bits;
       matched.push_back(std::move(bits));
@@ -245,6 +246,7 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
   auto run_selection = [&](std::size_t s) {
     const Selection& selection = program.selections[s];
     if (compiled) {
+      selected_by[s].reserve(compiled->root(s).count());
       compiled->root(s).for_each([&](std::size_t i) {
         if (in_universe(table.tensors[i], selection.universe)) selected_by[s].push_back(i);
       });

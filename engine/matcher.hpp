@@ -33,13 +33,7 @@ class Matcher {
   Matcher(const Program& program, const TensorTable& table, const EvalOptions& options)
       : table_(table), reference_(options.reference) {
     stage_map_ = program.stage_map ? &*program.stage_map : (table.stage_map ? &*table.stage_map : nullptr);
-    match_names_.reserve(table.tensors.size());
-    for (const auto& tensor : table.tensors) {
-      std::string_view name = tensor.name;
-      if (program.strip_name_prefix && name.starts_with(*program.strip_name_prefix))
-        name.remove_prefix(program.strip_name_prefix->size());
-      match_names_.push_back(name);
-    }
+    if (program.strip_name_prefix && !program.strip_name_prefix->empty()) strip_prefix_ = *program.strip_name_prefix;
     for (std::size_t i = 0; i < table.tensors.size(); ++i)
       if (auto first = table.tensors[i].tied_to) alias_owner_types_[*first].push_back(table.tensors[i].module_type);
     frozen_by_rule_.assign(table.tensors.size(), false);
@@ -81,7 +75,11 @@ class Matcher {
   }
 
   // The name rules see: the tensor's name without the program's stripped prefix.
-  std::string_view match_name(std::size_t index) const { return match_names_[index]; }
+  std::string_view match_name(std::size_t index) const {
+    std::string_view name = table_.tensors[index].name;
+    if (!strip_prefix_.empty() && name.starts_with(strip_prefix_)) name.remove_prefix(strip_prefix_.size());
+    return name;
+  }
 
   // requires_grad, after the program's freeze rules.
   bool trainable(std::size_t index) const { return table_.tensors[index].requires_grad && !frozen_by_rule_[index]; }
@@ -95,7 +93,7 @@ class Matcher {
           using Node = std::decay_t<decltype(node)>;
           if constexpr (std::is_same_v<Node, StringMatch>) {
             if (node.op != MatchOp::regex) return;
-            std::string_view subject = node.field == StringField::name     ? match_names_[index]
+            std::string_view subject = node.field == StringField::name     ? match_name(index)
                                        : node.field == StringField::module ? std::string_view(table_.tensors[index].module)
                                                                            : std::string_view(table_.tensors[index].source);
             for (const auto& pattern : node.patterns) {
@@ -125,7 +123,7 @@ class Matcher {
           if constexpr (std::is_same_v<Node, Constant>) {
             return node.value;
           } else if constexpr (std::is_same_v<Node, StringMatch>) {
-            std::string_view subject = node.field == StringField::name     ? match_names_[index]
+            std::string_view subject = node.field == StringField::name     ? match_name(index)
                                        : node.field == StringField::module ? std::string_view(tensor.module)
                                                                            : std::string_view(tensor.source);
             return std::any_of(node.patterns.begin(), node.patterns.end(),
@@ -153,11 +151,11 @@ class Matcher {
             return trainable(index) == node.value;
           } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {
             if (!reference_) return true;
-            auto found = reference_->shapes.find(std::string(match_names_[index]));
+            auto found = reference_->shapes.find(std::string(match_name(index)));
             return found == reference_->shapes.end() || found->second != tensor.shape;
           } else if constexpr (std::is_same_v<Node, StageIn>) {
             if (!stage_map_) return false;
-            auto stage = stage_map_->stage_of(match_names_[index]);
+            auto stage = stage_map_->stage_of(match_name(index));
             return stage && std::find(node.stages.begin(), node.stages.end(), *stage) != node.stages.end();
           } else if constexpr (std::is_same_v<Node, AllOf>) {
             return std::all_of(node.terms.begin(), node.terms.end(),
@@ -231,7 +229,7 @@ class Matcher {
   const TensorTable& table_;
   const ReferenceShapes* reference_;
   const StageMap* stage_map_ = nullptr;
-  std::vector<std::string_view> match_names_;
+  std::string strip_prefix_;  // `match names without "..."`
   std::unordered_map<std::size_t, std::vector<std::string>> alias_owner_types_;
   std::unordered_map<std::string, std::shared_ptr<const RE2>> regexes_;
   std::vector<bool> frozen_by_rule_;

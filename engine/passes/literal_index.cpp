@@ -5,6 +5,12 @@
 #include <fmt/format.h>
 
 namespace taxon {
+namespace {
+
+constexpr uint32_t kHasOutput = 0x80000000u;
+constexpr int32_t kStateMask = 0x7fffffff;
+
+}  // namespace
 
 LiteralIndex::LiteralIndex() = default;
 
@@ -95,52 +101,86 @@ void LiteralIndex::build() {
       }
     }
   }
+  // The walks read one table entry per byte; the sign bit of an entry says whether
+  // the state it leads to has outputs, so a step without one touches nothing else.
+  for (Automaton* automaton : {&starts_, &ends_, &contains_})
+    for (auto& target : automaton->next)
+      if (!automaton->outputs[static_cast<std::size_t>(target)].empty()) target = static_cast<int32_t>(static_cast<uint32_t>(target) | kHasOutput);
   // The empty pattern (already folded away by fold) would sit at the root.
   pending_.clear();
 }
 
 void LiteralIndex::Scanner::match(std::string_view subject, std::vector<std::size_t>& found) {
+  std::string_view previous = previous_;
+  previous_ = subject;
+  std::size_t shared = 0, limit = std::min(subject.size(), previous.size());
+  while (shared < limit && subject[shared] == previous[shared]) ++shared;
   const LiteralIndex& ix = index_;
   const std::size_t classes = ix.class_count_;
+  const auto* byte_class = ix.classes_.data();
   if (ix.starts_.patterns) {
-    int32_t state = 0;
-    std::size_t k = 0;
-    for (; k < subject.size(); ++k) {
-      state = ix.starts_.next[static_cast<std::size_t>(state) * classes + ix.classes_[static_cast<unsigned char>(subject[k])]];
-      if (state == 0) break;
-      const auto& out = ix.starts_.outputs[static_cast<std::size_t>(state)];
-      if (!out.empty()) found.insert(found.end(), out.begin(), out.end());
+    if (starts_read_ == kWhole || shared < starts_read_) {
+      starts_hits_.clear();
+      const int32_t* next = ix.starts_.next.data();
+      int32_t state = 0;
+      std::size_t k = 0;
+      for (; k < subject.size(); ++k) {
+        int32_t entry = next[static_cast<std::size_t>(state) * classes + byte_class[static_cast<unsigned char>(subject[k])]];
+        state = entry & kStateMask;
+        if (state == 0) break;
+        if (entry < 0) {
+          const auto& out = ix.starts_.outputs[static_cast<std::size_t>(state)];
+          starts_hits_.insert(starts_hits_.end(), out.begin(), out.end());
+        }
+      }
+      if (k == subject.size()) {  // read to the end: an `==` may hold, and only this very name answers so
+        const auto& exact = ix.starts_.exact[static_cast<std::size_t>(state)];
+        starts_hits_.insert(starts_hits_.end(), exact.begin(), exact.end());
+        starts_read_ = kWhole;
+      } else {
+        starts_read_ = k + 1;
+      }
     }
-    if (k == subject.size()) {
-      const auto& exact = ix.starts_.exact[static_cast<std::size_t>(state)];
-      found.insert(found.end(), exact.begin(), exact.end());
-    }
+    found.insert(found.end(), starts_hits_.begin(), starts_hits_.end());
   }
   if (ix.ends_.patterns) {
-    int32_t state = 0;
-    for (std::size_t k = subject.size(); k-- > 0;) {
-      state = ix.ends_.next[static_cast<std::size_t>(state) * classes + ix.classes_[static_cast<unsigned char>(subject[k])]];
-      if (state == 0) break;
-      const auto& out = ix.ends_.outputs[static_cast<std::size_t>(state)];
-      if (!out.empty()) found.insert(found.end(), out.begin(), out.end());
+    bool same_tail = ends_read_ != kWhole && subject.size() >= ends_read_ && previous.size() >= ends_read_ &&
+                     subject.substr(subject.size() - ends_read_) == previous.substr(previous.size() - ends_read_);
+    if (!same_tail) {
+      ends_hits_.clear();
+      const int32_t* next = ix.ends_.next.data();
+      int32_t state = 0;
+      std::size_t read = 0;
+      for (std::size_t k = subject.size(); k-- > 0;) {
+        ++read;
+        int32_t entry = next[static_cast<std::size_t>(state) * classes + byte_class[static_cast<unsigned char>(subject[k])]];
+        state = entry & kStateMask;
+        if (state == 0) break;
+        if (entry < 0) {
+          const auto& out = ix.ends_.outputs[static_cast<std::size_t>(state)];
+          ends_hits_.insert(ends_hits_.end(), out.begin(), out.end());
+        }
+      }
+      ends_read_ = state == 0 ? read : kWhole;
     }
+    found.insert(found.end(), ends_hits_.begin(), ends_hits_.end());
   }
   if (ix.contains_.patterns) {
     // Resume after the prefix this name shares with the previous one.
-    std::size_t shared = 0, limit = std::min(subject.size(), previous_.size());
-    while (shared < limit && subject[shared] == previous_[shared]) ++shared;
     while (!hits_.empty() && hits_.back().first > shared) hits_.pop_back();
     for (const auto& hit : hits_) found.push_back(hit.second);
     states_.resize(shared + 1);
-    previous_.assign(subject);
+    const int32_t* next = ix.contains_.next.data();
     int32_t state = states_[shared];
     for (std::size_t k = shared; k < subject.size(); ++k) {
-      state = ix.contains_.next[static_cast<std::size_t>(state) * classes + ix.classes_[static_cast<unsigned char>(subject[k])]];
+      int32_t entry = next[static_cast<std::size_t>(state) * classes + byte_class[static_cast<unsigned char>(subject[k])]];
+      state = entry & kStateMask;
       states_.push_back(state);
-      for (std::size_t id : ix.contains_.outputs[static_cast<std::size_t>(state)]) {
-        hits_.emplace_back(k + 1, id);
-        found.push_back(id);  // a pattern found twice is reported twice: harmless
-      }
+      if (entry < 0)
+        for (std::size_t id : ix.contains_.outputs[static_cast<std::size_t>(state)]) {
+          hits_.emplace_back(k + 1, id);
+          found.push_back(id);  // a pattern found twice is reported twice: harmless
+        }
     }
   }
 }

@@ -30,14 +30,20 @@ class LiteralIndex {
   class Scanner {
    public:
     explicit Scanner(const LiteralIndex& index) : index_(index) {}
-    // Appends the id of every pattern `subject` matches to `found` (in no order).
+    // Appends the id of every pattern `subject` matches to `found` (in no
+    // order). The subject's bytes must stay alive until the next call.
     void match(std::string_view subject, std::vector<std::size_t>& found);
 
    private:
+    std::string_view previous_;
+    static constexpr std::size_t kWhole = static_cast<std::size_t>(-1);
     const LiteralIndex& index_;
-    std::string previous_;
-    std::vector<int32_t> states_{0};                       // automaton state after each prefix of `previous_`
-    std::vector<std::pair<std::size_t, std::size_t>> hits_;  // (end, id) of `contains` patterns in `previous_`
+    std::vector<int32_t> states_{0};                         // automaton state after each prefix of the previous name
+    std::vector<std::pair<std::size_t, std::size_t>> hits_;  // (end, id) of `contains` patterns in it
+    // What the tries found in the previous name, and how much of it they read:
+    // a name that agrees on that much gets the same answer.
+    std::vector<std::size_t> starts_hits_, ends_hits_;
+    std::size_t starts_read_ = kWhole, ends_read_ = kWhole;
   };
 
   std::size_t size() const { return count_; }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -18,10 +19,16 @@ class ModuleTypeMemo {
   explicit ModuleTypeMemo(const TensorTable& table) {
     std::unordered_map<std::string_view, int32_t> index;
     type_of_.reserve(table.tensors.size());
+    std::string_view last;
+    int32_t last_index = -1;
     for (const auto& tensor : table.tensors) {
-      auto [found, inserted] = index.emplace(tensor.module_type, static_cast<int32_t>(types_.size()));
-      if (inserted) types_.push_back(tensor.module_type);
-      type_of_.push_back(found->second);
+      if (last_index < 0 || tensor.module_type != last) {  // neighbours mostly share a class: hash only on a change
+        auto [found, inserted] = index.emplace(tensor.module_type, static_cast<int32_t>(types_.size()));
+        if (inserted) types_.push_back(tensor.module_type);
+        last = tensor.module_type;
+        last_index = found->second;
+      }
+      type_of_.push_back(last_index);
     }
     for (std::size_t i = 0; i < table.tensors.size(); ++i)
       if (auto first = table.tensors[i].tied_to) aliases_[*first].push_back(type_of_[i]);
