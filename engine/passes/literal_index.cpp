@@ -151,17 +151,21 @@ void LiteralIndex::Scanner::match(std::string_view subject, std::vector<std::siz
       const int32_t* next = ix.ends_.next.data();
       int32_t state = 0;
       std::size_t read = 0;
+      bool died = false;  // no pattern continues: the bytes before these cannot change the answer
       for (std::size_t k = subject.size(); k-- > 0;) {
         ++read;
         int32_t entry = next[static_cast<std::size_t>(state) * classes + byte_class[static_cast<unsigned char>(subject[k])]];
         state = entry & kStateMask;
-        if (state == 0) break;
+        if (state == 0) {
+          died = true;
+          break;
+        }
         if (entry < 0) {
           const auto& out = ix.ends_.outputs[static_cast<std::size_t>(state)];
           ends_hits_.insert(ends_hits_.end(), out.begin(), out.end());
         }
       }
-      ends_read_ = state == 0 ? read : kWhole;
+      ends_read_ = died ? read : kWhole;
     }
     found.insert(found.end(), ends_hits_.begin(), ends_hits_.end());
   }

@@ -243,3 +243,29 @@ TEST_CASE("evaluation warns about overlaps, groups that match nothing and fall-t
   CHECK(result.diagnostics.items()[2].message ==
         "3 trainable parameters fall through to DEFAULT: embed.weight, conv.weight, head.weight");
 }
+
+TEST_CASE("the compiled evaluator answers names with non-ASCII bytes through its fallbacks, as written") {
+  TensorTable table;
+  table.has_module_types = true;
+  for (const char* name : {"blöcks.0.weight", "blocks.0.weight", "blöcks.1.bias", "köpf.weight", "blocks.1.bias"})
+    table.tensors.push_back(param(name, {4}));
+  Program program;
+  auto select = [&](std::string name, Predicate predicate) {
+    program.selections.push_back(Selection{std::move(name), std::move(predicate), Universe::parameters, {}});
+  };
+  select("regex", p(StringMatch{StringField::name, MatchOp::regex, {"^bl.cks\\.\\d+\\.", "(?i)KÖPF"}}));
+  select("starts", p(StringMatch{StringField::name, MatchOp::starts, {"blö"}}));
+  select("ends", p(StringMatch{StringField::name, MatchOp::ends, {"ight"}}));
+  select("contains", p(StringMatch{StringField::name, MatchOp::contains, {"ö"}}));
+  select("equals", p(StringMatch{StringField::name, MatchOp::equals, {"köpf.weight", "blocks.1.bias"}}));
+  EvalOptions plain;
+  plain.optimize = false;
+  EvalResult expected = evaluate(program, table, plain), got = evaluate(program, table);
+  REQUIRE(got.selections.size() == expected.selections.size());
+  for (std::size_t s = 0; s < got.selections.size(); ++s) {
+    CAPTURE(got.selections[s].name);
+    CHECK(got.selections[s].tensors == expected.selections[s].tensors);
+  }
+  // `.` is one code point in RE2 (blöcks matches ^bl.cks), and (?i) folds Ö: every name.
+  CHECK(expected.selections[0].tensors == std::vector<std::size_t>{0, 1, 2, 3, 4});
+}

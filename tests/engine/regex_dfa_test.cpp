@@ -1,0 +1,135 @@
+// The resumable DFA answers as RE2 does: for every pattern of a corpus that
+// covers the syntax it takes, on names and on random strings fed in an order
+// that exercises resuming (shared prefixes), its matches equal RE2::PartialMatch.
+// The literal index likewise equals the plain string tests.
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+
+#include <re2/re2.h>
+
+#include "engine/passes/literal_index.hpp"
+#include "engine/passes/regex_dfa.hpp"
+
+using namespace taxon;
+
+namespace {
+
+const std::vector<std::string> kPatterns = {
+    "blocks", "^blocks\\.", "weight$", "^a$", "^$", "a|b", "(a|)b", "x*", "^x+y?$", "a{2}", "a{2,}", "^a{1,3}$",
+    "[abc]+", "[^a.]+$", "[a-c0-2]", "[-a]", "[a-]", "[]a]", "\\d+", "\\D", "\\w+\\.", "\\W", "\\s", "^\\S+$", ".",
+    "^.{3}$", "a.b", "(?:ab)+", "(?P<i>\\d+)\\.(?P<j>\\d)", "layers\\.(?P<i>\\d+)\\.mlp", "\\Ablocks", "weight\\z",
+    "^(model\\.)?layers\\.(1\\d|2[0-3])\\.", "experts\\.[0-7]\\.down", "a{0}", "(a|ab)(c|bcd)(d*)", "\\.", "\\\\",
+    "[\\d.]+", "[\\w-]+$", "x{1,2}?y", "a*?b", "a+?", "(a*)*b", "(a|b)*abb", "^(\\.|[a-z])+$", "\\t", "\\{", "a{,2}",
+    "{", "a{x}", "^[^\\d]*$",
+};
+
+std::vector<std::string> subjects() {
+  std::vector<std::string> out = {"",
+                                  "a",
+                                  "b",
+                                  "ab",
+                                  "abb",
+                                  "aab",
+                                  "abcd",
+                                  "blocks.0.weight",
+                                  "blocks.10.mlp.fc1.weight",
+                                  "model.layers.12.mlp.experts.3.down_proj.weight",
+                                  "model.layers.12.mlp.experts.3.down_proj.weight_scale_inv",
+                                  "model.layers.23.self_attn.q_proj.weight",
+                                  "layers.1.mlp",
+                                  "xxy",
+                                  "xy",
+                                  "a{,2}",
+                                  "{",
+                                  "a{x}",
+                                  "tab\there",
+                                  "back\\slash",
+                                  "a-b_c",
+                                  "...",
+                                  "aaa",
+                                  "aaaa"};
+  std::mt19937 random(12345);
+  const std::string alphabet = "ab.01_x-y{}";
+  for (int i = 0; i < 3000; ++i) {
+    std::string s;
+    // Often extend the previous string: consecutive subjects share prefixes, as names do.
+    if (!out.empty() && random() % 2) s = out.back().substr(0, random() % (out.back().size() + 1));
+    for (std::size_t n = random() % 8; n > 0; --n) s += alphabet[random() % alphabet.size()];
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the resumable DFA finds exactly the matches RE2 finds") {
+  RegexDfa dfa;
+  std::vector<std::unique_ptr<RE2>> reference;
+  std::vector<std::size_t> taken;
+  for (std::size_t i = 0; i < kPatterns.size(); ++i) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto re = std::make_unique<RE2>(kPatterns[i], options);
+    REQUIRE_MESSAGE(re->ok(), kPatterns[i]);
+    if (dfa.add(kPatterns[i], i)) taken.push_back(i);
+    reference.push_back(std::move(re));
+  }
+  CHECK(taken.size() == kPatterns.size());  // the corpus is all syntax the DFA takes
+  RegexDfa::Scanner scanner(dfa);
+  auto names = subjects();
+  for (const auto& subject : names) {
+    CAPTURE(subject);
+    std::vector<std::size_t> found;
+    REQUIRE(scanner.match(subject, found));
+    std::set<std::size_t> got(found.begin(), found.end()), want;
+    for (std::size_t i : taken)
+      if (RE2::PartialMatch(subject, *reference[i])) want.insert(i);
+    CHECK(got == want);
+  }
+}
+
+TEST_CASE("the DFA refuses what it does not take, and non-ASCII names") {
+  RegexDfa dfa;
+  for (const char* pattern : {"(?i)abc", "\\bword", "\\pL", "\\x41", "[[:alpha:]]", "é", "a{200}"}) {
+    CAPTURE(pattern);
+    CHECK_FALSE(dfa.add(pattern, 0));
+  }
+  CHECK(dfa.add("a", 0));
+  RegexDfa::Scanner scanner(dfa);
+  std::vector<std::size_t> found;
+  CHECK_FALSE(scanner.match("caf\xc3\xa9", found));
+  CHECK(scanner.match("cat", found));
+  CHECK(found == std::vector<std::size_t>{0});
+}
+
+TEST_CASE("the literal index finds what the plain string tests find") {
+  const std::vector<std::pair<MatchOp, std::string>> patterns = {
+      {MatchOp::equals, "ab"},    {MatchOp::equals, "blocks.0.weight"}, {MatchOp::starts, "a"},
+      {MatchOp::starts, "ab."},   {MatchOp::starts, "blocks."},         {MatchOp::ends, "b"},
+      {MatchOp::ends, ".weight"}, {MatchOp::ends, "weight"},            {MatchOp::contains, "b"},
+      {MatchOp::contains, ".0"},  {MatchOp::contains, "aba"},           {MatchOp::contains, "ba"},
+      {MatchOp::contains, "_x-"}, {MatchOp::starts, "x"},               {MatchOp::ends, "{}"},
+  };
+  LiteralIndex index;
+  std::vector<std::size_t> ids;
+  for (const auto& [op, pattern] : patterns) ids.push_back(index.add(op, pattern));
+  index.build();
+  LiteralIndex::Scanner scanner(index);
+  auto names = subjects();
+  for (const auto& subject : names) {
+    CAPTURE(subject);
+    std::vector<std::size_t> found;
+    scanner.match(subject, found);
+    std::set<std::size_t> got(found.begin(), found.end()), want;
+    for (std::size_t k = 0; k < patterns.size(); ++k) {
+      const auto& [op, p] = patterns[k];
+      std::string_view s = subject;
+      bool hit = op == MatchOp::equals ? s == p : op == MatchOp::starts ? s.starts_with(p) : op == MatchOp::ends ? s.ends_with(p)
+                                                                                                              : s.find(p) != s.npos;
+      if (hit) want.insert(ids[k]);
+    }
+    CHECK(got == want);
+  }
+}
