@@ -16,6 +16,7 @@
 #include "engine/compiled.hpp"
 #include "engine/matcher.hpp"
 #include "engine/passes/optimize.hpp"
+#include "engine/passes/order.hpp"
 #include "engine/value_expr.hpp"
 
 namespace taxon {
@@ -283,6 +284,22 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
     report_group_findings(*program.groups, table, group_reported, result);
   }
   return result;
+}
+
+EvaluationPlan plan_evaluation(const Program& program, const TensorTable& table, const EvalOptions& options) {
+  EvaluationPlan plan{optimize(program), {}, {}};
+  Matcher matcher(program, table, options);
+  std::vector<const Predicate*> roots;
+  for (const auto& selection : plan.optimized.selections) roots.push_back(&selection.predicate);
+  if (plan.optimized.groups)
+    for (const auto& group : plan.optimized.groups->groups) roots.push_back(&group.predicate);
+  CompiledRules compiled(roots, table, matcher);
+  for (std::size_t r = 0; r < roots.size(); ++r) {
+    compiled.root(r);  // builds what answering needs (the DFA's states), so the description is of this table
+    plan.costs.push_back(evaluation_cost(*roots[r]));
+  }
+  plan.compiled = compiled.describe();
+  return plan;
 }
 
 }  // namespace taxon

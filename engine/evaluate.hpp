@@ -66,4 +66,15 @@ struct EvalResult {
 
 EvalResult evaluate(const Program& program, const TensorTable& table, const EvalOptions& options = {});
 
+// What the optimizer and the compiled evaluator make of a program on a table
+// (`taxon eval --explain-plan`): the rules after the passes, and the
+// structures built to answer them (literal tries, the DFA and its states,
+// regex sets, memos), measured on this table.
+struct EvaluationPlan {
+  Program optimized;
+  std::vector<int> costs;  // the estimated cost of each rule, selections then groups
+  std::string compiled;
+};
+EvaluationPlan plan_evaluation(const Program& program, const TensorTable& table, const EvalOptions& options = {});
+
 }  // namespace taxon

@@ -14,6 +14,7 @@ struct EvalCommand {
   std::string reference;
   std::string format = "text";
   bool list_all = false;
+  bool explain_plan = false;
   std::size_t max_errors = 5;
 
   void add_to(CLI::App& app);

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "grammar/ir_to_tx.hpp"
+#include "grammar/tx_print.hpp"
 #include "tools/cli_common.hpp"
 
 namespace taxon::cli {
@@ -156,6 +158,27 @@ nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTa
          {"assigned", result.group_names(overlap.assigned)}});
   out["diagnostics"] = nlohmann::ordered_json::array();
   for (const auto& diagnostic : result.diagnostics.items()) out["diagnostics"].push_back(to_json(diagnostic));
+  return out;
+}
+
+std::string render_evaluation_plan(const EvaluationPlan& plan, const std::string& rules_path, const std::string& dump_path) {
+  std::string out = fmt::format("evaluation plan for {} on {}\n", rules_path, dump_path);
+  out += "rules after the passes (flatten, fold, dedupe, cheap terms first), with their estimated cost per tensor:\n";
+  std::size_t rule = 0;
+  for (const auto& selection : plan.optimized.selections)
+    out += fmt::format("  {} {}: {}  [cost {}]\n", selection.freezes ? "freeze" : "select", selection.name,
+                       tx::print_expr(tx::to_expr(selection.predicate)), plan.costs[rule++]);
+  if (plan.optimized.groups)
+    for (const auto& group : plan.optimized.groups->groups)
+      out += fmt::format("  group {}: {}  [cost {}]\n", group.name, tx::print_expr(tx::to_expr(group.predicate)), plan.costs[rule++]);
+  out += "compiled for the whole table at once:\n";
+  std::string compiled = plan.compiled;
+  for (std::size_t at = 0; at < compiled.size();) {
+    std::size_t end = compiled.find('\n', at);
+    if (end == std::string::npos) end = compiled.size();
+    out += "  " + compiled.substr(at, end - at) + "\n";
+    at = end + 1;
+  }
   return out;
 }
 

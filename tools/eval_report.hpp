@@ -20,4 +20,7 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
 
 nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTable& table);
 
+// `taxon eval --explain-plan`: each rule as the optimizer rewrote it, then the compiled structures.
+std::string render_evaluation_plan(const EvaluationPlan& plan, const std::string& rules_path, const std::string& dump_path);
+
 }  // namespace taxon::cli
