@@ -92,7 +92,7 @@ int ApplyCommand::run() const {
       if (std::filesystem::exists(output) && std::filesystem::equivalent(output, input))
         throw InputError(code::unwritable_output, fmt::format("{} is also an input; taxon never modifies its inputs", output));
   }
-  LoadedRules rules = load_rules(plan_file);
+  RuleFile rules = load_rule_file(plan_file);
   if (rules.diagnostics.has_errors()) {
     print_diagnostics(rules.diagnostics.items(), 5);
     return kCouldNot;

@@ -12,7 +12,7 @@
 #include "engine/ir.hpp"
 #include "engine/plan.hpp"
 #include "engine/tensor_table.hpp"
-#include "grammar/tx_ast.hpp"
+#include "runtime/rules_file.hpp"
 
 namespace taxon::cli {
 
@@ -37,26 +37,10 @@ nlohmann::ordered_json to_json(const Diagnostic& diagnostic);
 nlohmann::ordered_json to_json(const OptionValue& value);
 
 // A rule file lowered to the IR. Front-end errors mean the rules must not run.
-struct LoadedRules {
-  SourceRef source;
-  Program program;
-  Diagnostics diagnostics;
-  Diagnostics lint;                 // findings only `taxon lint` reports
-  std::vector<tx::Plan> plans;      // checkpoint plans as written (taxon language only)
-  std::vector<CheckpointPlan> checkpoint_plans;
-  bool is_yaml = false;
-};
-
 // The reference model dump for `initialization`/`new` rules; nullopt when
 // `path` is empty. Pass `&*reference` (or null) as EvalOptions::reference.
 std::optional<ReferenceShapes> load_reference(const std::string& path);
 
-// Where `import "x.tx"` looks: next to the importing file, then in taxon's
-// stdlib/ ($TAXON_STDLIB overrides the built-in location).
-SourceRef resolve_import(const std::string& path, const SourceFile& from, std::string& error);
 
-// Reads and lowers a rule file, choosing the front end by its extension.
-// Throws InputError when the file cannot be read or has an unknown kind.
-LoadedRules load_rules(const std::string& path);
 
 }  // namespace taxon::cli

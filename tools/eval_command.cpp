@@ -35,7 +35,7 @@ void EvalCommand::add_to(CLI::App& app) {
 }
 
 int EvalCommand::run() const {
-  LoadedRules rules = load_rules(this->rules);
+  RuleFile rules = load_rule_file(this->rules);
   if (rules.diagnostics.has_errors()) {
     print_diagnostics(rules.diagnostics.items(), max_errors);
     return kCouldNot;

@@ -121,7 +121,7 @@ int LintCommand::run() const {
   EvalOptions options{reference_shapes ? &*reference_shapes : nullptr};
   std::vector<Diagnostic> findings;
   for (const auto& path : rules) {
-    LoadedRules loaded = load_rules(path);
+    RuleFile loaded = load_rule_file(path);
     for (const auto& d : loaded.diagnostics.items()) findings.push_back(d);
     if (loaded.diagnostics.has_errors()) continue;  // nothing sound to check further
     for (const auto& d : loaded.lint.items()) findings.push_back(d);
@@ -179,7 +179,7 @@ void print_tree(std::string& out, const ExplainNode& node, std::size_t depth) {
 }  // namespace
 
 int ExplainCommand::run() const {
-  LoadedRules loaded = load_rules(rules);
+  RuleFile loaded = load_rule_file(rules);
   if (loaded.diagnostics.has_errors()) {
     print_diagnostics(loaded.diagnostics.items(), 5);
     return kCouldNot;

@@ -1,0 +1,69 @@
+#include "runtime/rules_file.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "grammar/linnaeus_yaml.hpp"
+#include "grammar/tx_lower.hpp"
+#include "runtime/files.hpp"
+#include "runtime/input_error.hpp"
+
+namespace taxon {
+
+std::string stdlib_directory() {
+  namespace fs = std::filesystem;
+  if (const char* stdlib = std::getenv("TAXON_STDLIB"); stdlib && *stdlib) return stdlib;
+  std::error_code ignored;
+  for (const char* candidate : {TAXON_INSTALLED_STDLIB_DIR, TAXON_SOURCE_STDLIB_DIR})
+    if (fs::is_directory(candidate, ignored)) return candidate;
+  return TAXON_SOURCE_STDLIB_DIR;
+}
+
+SourceRef resolve_import(const std::string& path, const SourceFile& from, std::string& error) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> candidates;
+  fs::path requested(path);
+  if (requested.is_absolute()) {
+    candidates.push_back(requested);
+  } else {
+    candidates.push_back(fs::path(from.path).parent_path() / requested);
+    candidates.push_back(fs::path(stdlib_directory()) / requested);
+  }
+  for (const auto& candidate : candidates) {
+    std::error_code ignored;
+    if (fs::is_regular_file(candidate, ignored)) {
+      // Shown relative to the working directory when it can be, like the files users name themselves.
+      fs::path shown = fs::proximate(candidate, ignored);
+      return load_source((ignored ? candidate : shown).lexically_normal().string());
+    }
+  }
+  error = fmt::format("no such file next to {} or in the stdlib", from.path);
+  return nullptr;
+}
+
+RuleFile load_rule_file(const std::string& path) {
+  std::string extension = std::filesystem::path(path).extension().string();
+  RuleFile rules;
+  if (extension == ".yaml" || extension == ".yml") {
+    rules.source = load_source(path);
+    rules.program = lower_linnaeus_yaml(rules.source, rules.diagnostics, &rules.checkpoint_plans);
+    rules.is_yaml = true;
+    return rules;
+  }
+  if (extension != ".tx" && path != "-")
+    throw InputError(code::unsupported_input,
+                     fmt::format("{}: unknown kind of rule file '{}'; taxon reads the taxon language (.tx) and "
+                                 "linnaeus YAML (.yaml, .yml)",
+                                 path, extension));
+  rules.source = load_source(path);
+  tx::Lowered lowered = tx::parse_and_lower(rules.source, rules.diagnostics, resolve_import);
+  rules.program = std::move(lowered.program);
+  rules.lint = std::move(lowered.lint);
+  rules.plans = std::move(lowered.plans);
+  rules.checkpoint_plans = std::move(lowered.checkpoint_plans);
+  return rules;
+}
+
+}  // namespace taxon

@@ -1,0 +1,39 @@
+// Rule files from disk: the front end chosen by the extension (taxon
+// language .tx, linnaeus or anemoi YAML), imports resolved next to the
+// importing file and then in the stdlib. What the CLI and the trainer API read.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/diagnostic.hpp"
+#include "engine/ir.hpp"
+#include "engine/plan.hpp"
+#include "grammar/tx_ast.hpp"
+
+namespace taxon {
+
+struct RuleFile {
+  SourceRef source;
+  Program program;
+  Diagnostics diagnostics;
+  Diagnostics lint;                 // findings only `taxon lint` reports
+  std::vector<tx::Plan> plans;      // checkpoint plans as written (taxon language only)
+  std::vector<CheckpointPlan> checkpoint_plans;
+  bool is_yaml = false;
+};
+
+// Reads and lowers a rule file ("-" is standard input, as taxon language).
+// Throws InputError when the file cannot be read or has an unknown kind;
+// problems in the rules are diagnostics.
+RuleFile load_rule_file(const std::string& path);
+
+// Where `import "x.tx"` looks: next to the importing file, then in taxon's
+// stdlib ($TAXON_STDLIB, else the installed share/taxon/stdlib, else the
+// source tree's stdlib/).
+SourceRef resolve_import(const std::string& path, const SourceFile& from, std::string& error);
+
+// The stdlib directory imports fall back to.
+std::string stdlib_directory();
+
+}  // namespace taxon
