@@ -30,6 +30,7 @@ std::string library_path() {
     for (auto candidate : {self.parent_path() / "../lib/libtaxon_actions.so", self.parent_path() / "../stdlib/libtaxon_actions.so"})
       if (std::filesystem::exists(candidate, ignored)) return candidate.lexically_normal().string();
   }
+  if (std::filesystem::exists(TAXON_INSTALLED_ACTIONS_LIBRARY, ignored)) return TAXON_INSTALLED_ACTIONS_LIBRARY;  // a trainer's process
   return TAXON_ACTIONS_LIBRARY;
 }
 

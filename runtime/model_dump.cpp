@@ -89,7 +89,7 @@ class DumpParser {
   void read_tensors(const object& top, TensorTable& table) {
     array tensors;
     if (top.at_key("tensors").get_array().get(tensors)) fail("\"tensors\" is missing or not a list");
-    std::unordered_map<std::string_view, std::size_t> first_index;
+    std::unordered_map<std::string, std::size_t> first_index;  // owns its keys: short names live inside the records, which move
     std::size_t index = 0;
     for (element entry : tensors) {
       object fields;
@@ -125,7 +125,7 @@ class DumpParser {
 
       std::string tied = optional_string(fields, "tied_to", index, name);
       if (!tied.empty()) {
-        auto found = first_index.find(tied);
+        auto found = first_index.find(tied);  // an earlier tensor of that name
         if (found == first_index.end())
           fail_tensor(index, name, fmt::format("\"tied_to\" names \"{}\", which is not an earlier tensor", tied));
         record.tied_to = found->second;

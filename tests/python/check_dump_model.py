@@ -1,0 +1,81 @@
+"""tools/dump_model.py on real modules: ties, frozen parameters, non-persistent buffers, module
+classes and the meta device come out as docs/model-dump.md says, and `taxon eval` reads the dump.
+
+Run by CTest with Debian's /usr/bin/python3; exits 77 (CTest: skipped) where that Python has
+no torch. Usage: check_dump_model.py TAXON_BINARY SOURCE_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+try:
+    import torch
+    from torch import nn
+except ImportError:
+    print("torch is not importable by this Python: skipped")
+    sys.exit(77)
+
+taxon, root = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(root, "tools"))
+from dump_model import model_dump, write_model_dump  # noqa: E402
+
+
+class Tiny(nn.Module):
+    def __init__(self, device=None):
+        super().__init__()
+        self.embed = nn.Embedding(10, 4, device=device)
+        self.norm = nn.LayerNorm(4, device=device)
+        self.head = nn.Linear(4, 10, bias=False, device=device)
+        self.head.weight = self.embed.weight  # tied
+        self.register_buffer("position_ids", torch.arange(4, device=device), persistent=False)
+        self.norm.weight.requires_grad_(False)
+
+
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+
+
+dump = model_dump(Tiny())
+rows = {t["name"]: t for t in dump["tensors"]}
+check(dump["format"] == "model-dump/1", "format")
+check(list(rows) == ["embed.weight", "norm.weight", "norm.bias", "head.weight", "position_ids"], f"order: {list(rows)}")
+check(rows["head.weight"].get("tied_to") == "embed.weight", "tie")
+check(rows["norm.weight"]["requires_grad"] is False, "frozen")
+check(rows["position_ids"]["kind"] == "buffer" and rows["position_ids"].get("persistent") is False, "non-persistent buffer")
+check(rows["norm.bias"]["module"] == "norm" and rows["norm.bias"]["module_type"] == "LayerNorm", "module class")
+check(rows["position_ids"]["dtype"] == "int64" and rows["embed.weight"]["shape"] == [10, 4], "dtype and shape")
+meta = model_dump(Tiny(device="meta"))
+check([t["name"] for t in meta["tensors"]] == list(rows), "meta device: the same names")
+check(any(t.get("tied_to") == "embed.weight" for t in meta["tensors"]), "meta device: the tie")
+
+with tempfile.TemporaryDirectory() as work:
+    path = os.path.join(work, "tiny.json")
+    write_model_dump(Tiny(), path)
+    rules = os.path.join(work, "rules.tx")
+    with open(rules, "w") as out:
+        out.write('group norms : type == LayerNorm { weight_decay = 0 }\ngroup rest : true\n')
+    result = subprocess.run([taxon, "eval", rules, "--dump", path, "--format", "json"], capture_output=True, text=True)
+    check(result.returncode == 0, f"taxon eval exit {result.returncode}: {result.stderr}")
+    if result.returncode == 0:
+        groups = json.loads(result.stdout)["groups"]
+        check(groups["norms"]["tensors"] == ["norm.weight", "norm.bias"], f"norms: {groups['norms']['tensors']}")
+        # The tie is one tensor: embed.weight, seen once.
+        check(groups["rest"]["tensors"] == ["embed.weight"], f"rest: {groups['rest']['tensors']}")
+    cli = subprocess.run([sys.executable, os.path.join(root, "tools", "dump_model.py"), "torch.nn:Linear",
+                          "--kwargs", '{"in_features": 3, "out_features": 2}', "-o", os.path.join(work, "linear.json")],
+                         capture_output=True, text=True)
+    check(cli.returncode == 0, f"command line: {cli.stderr}")
+    if cli.returncode == 0:
+        with open(os.path.join(work, "linear.json")) as f:
+            check([t["name"] for t in json.load(f)["tensors"]] == ["weight", "bias"], "command line: the tensors")
+
+for failure in failures:
+    print("FAILED:", failure)
+print(f"{len(failures)} failures")
+sys.exit(1 if failures else 0)
