@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "runtime/aten_dtype.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/input_error.hpp"
 #include "runtime/materialize.hpp"
@@ -23,29 +24,11 @@ std::string short_type(std::string name) {
   return name;
 }
 
-std::string dtype_of(const torch::Tensor& tensor) {
-  std::string name = c10::toString(tensor.scalar_type());  // "Float", "BFloat16", ...
-  static const std::map<std::string, std::string> names = {
-      {"Float", "float32"}, {"Double", "float64"}, {"Half", "float16"}, {"BFloat16", "bfloat16"}, {"Long", "int64"},
-      {"Int", "int32"},     {"Short", "int16"},    {"Char", "int8"},    {"Byte", "uint8"},        {"Bool", "bool"}};
-  auto found = names.find(name);
-  return found == names.end() ? name : found->second;
-}
-
-std::optional<c10::ScalarType> scalar_type(DType dtype) {
-  switch (dtype) {
-    case DType::float32: return at::kFloat;
-    case DType::float64: return at::kDouble;
-    case DType::float16: return at::kHalf;
-    case DType::bfloat16: return at::kBFloat16;
-    case DType::int64: return at::kLong;
-    case DType::int32: return at::kInt;
-    case DType::int16: return at::kShort;
-    case DType::int8: return at::kChar;
-    case DType::uint8: return at::kByte;
-    case DType::bool_: return at::kBool;
-    default: return std::nullopt;
-  }
+// A module's tensor as rules see it: the owning module's class, by path.
+std::string owner_type(const std::map<std::string, std::string>& types, const std::string& name) {
+  auto dot = name.rfind('.');
+  auto found = types.find(dot == std::string::npos ? "" : name.substr(0, dot));
+  return found == types.end() ? std::string() : found->second;
 }
 
 // Records for named tensors, in the order given (parameters, then buffers); ties marked.
@@ -57,7 +40,7 @@ struct TableBuilder {
     TensorRecord record;
     record.name = name;
     record.shape = tensor.sizes().vec();
-    record.dtype = dtype_of(tensor);
+    record.dtype = aten_dtype_name(tensor.scalar_type());
     record.kind = kind;
     auto dot = name.rfind('.');
     record.module = dot == std::string::npos ? "" : name.substr(0, dot);
@@ -176,11 +159,7 @@ TensorTable TrainerRules::describe(torch::nn::Module& module) {
       stack.emplace_back(path.empty() ? it->key() : path + "." + it->key(), it->value().get());
     }
   }
-  auto type_of = [&](const std::string& name) {
-    auto dot = name.rfind('.');
-    auto found = types.find(dot == std::string::npos ? "" : name.substr(0, dot));
-    return found == types.end() ? std::string() : found->second;
-  };
+  auto type_of = [&](const std::string& name) { return owner_type(types, name); };
   for (const auto& item : module.named_parameters()) builder.add(item.key(), item.value(), TensorKind::parameter, type_of(item.key()));
   for (const auto& item : module.named_buffers()) builder.add(item.key(), item.value(), TensorKind::buffer, type_of(item.key()));
   builder.table.model = short_type(module.name());
@@ -196,11 +175,7 @@ TensorTable TrainerRules::describe(const torch::jit::Module& module) {
     types[item.name] = qualified ? qualified->name() : "";  // __torch__.models.Block -> Block
     builder.table.modules.emplace_back(item.name, types[item.name]);
   }
-  auto type_of = [&](const std::string& name) {
-    auto dot = name.rfind('.');
-    auto found = types.find(dot == std::string::npos ? "" : name.substr(0, dot));
-    return found == types.end() ? std::string() : found->second;
-  };
+  auto type_of = [&](const std::string& name) { return owner_type(types, name); };
   for (const auto& item : module.named_parameters()) builder.add(item.name, item.value, TensorKind::parameter, type_of(item.name));
   for (const auto& item : module.named_buffers()) builder.add(item.name, item.value, TensorKind::buffer, type_of(item.name));
   builder.table.model = types[""];
@@ -279,7 +254,7 @@ LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::
     } catch (const InputError& error) {
       throw TrainerError(fmt::format("{}: {}", key.name, error.what()));
     }
-    auto type = scalar_type(made->dtype);
+    auto type = aten_scalar_type(dtype_name(made->dtype));
     if (!type) throw TrainerError(fmt::format("{}: LibTorch 1.13 has no {} tensors", key.name, dtype_name(made->dtype)));
     if (found->second.sizes().vec() != made->shape)
       throw TrainerError(fmt::format("{} is [{}] in the checkpoint and [{}] in the module", key.name, fmt::join(made->shape, ", "),

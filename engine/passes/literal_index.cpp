@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/passes/common_prefix.hpp"
+
 namespace taxon {
 namespace {
 
@@ -113,8 +115,7 @@ void LiteralIndex::build() {
 void LiteralIndex::Scanner::match(std::string_view subject, std::vector<std::size_t>& found) {
   std::string_view previous = previous_;
   previous_ = subject;
-  std::size_t shared = 0, limit = std::min(subject.size(), previous.size());
-  while (shared < limit && subject[shared] == previous[shared]) ++shared;
+  std::size_t shared = common_prefix(subject, previous);
   const LiteralIndex& ix = index_;
   const std::size_t classes = ix.class_count_;
   const auto* byte_class = ix.classes_.data();

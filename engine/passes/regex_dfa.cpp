@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstring>
 #include <map>
 #include <optional>
+
+#include "engine/passes/common_prefix.hpp"
 
 namespace taxon {
 namespace {
@@ -478,15 +479,7 @@ std::vector<std::size_t> RegexDfa::matched(int32_t state) const {
 int32_t RegexDfa::Scanner::end_state(std::string_view subject) {
   std::string_view previous = previous_;
   previous_ = subject;
-  std::size_t shared = 0, limit = std::min(subject.size(), previous.size());
-  while (shared + 8 <= limit) {  // eight bytes at a time, then byte by byte
-    uint64_t a, b;
-    std::memcpy(&a, subject.data() + shared, 8);
-    std::memcpy(&b, previous.data() + shared, 8);
-    if (a != b) break;
-    shared += 8;
-  }
-  while (shared < limit && subject[shared] == previous[shared]) ++shared;
+  std::size_t shared = common_prefix(subject, previous);
   RegexDfa& owner = dfa_;
   if (!owner.dfa_) {
     owner.dfa_ = std::make_unique<Dfa>(*owner.nfa_, owner.ids_.size());

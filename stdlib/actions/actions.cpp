@@ -14,38 +14,15 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "runtime/aten_dtype.hpp"
+
 namespace {
 
 using json = nlohmann::json;
 
 at::ScalarType scalar_type(const std::string& dtype) {
-  if (dtype == "float32") return at::kFloat;
-  if (dtype == "float64") return at::kDouble;
-  if (dtype == "float16") return at::kHalf;
-  if (dtype == "bfloat16") return at::kBFloat16;
-  if (dtype == "int64") return at::kLong;
-  if (dtype == "int32") return at::kInt;
-  if (dtype == "int16") return at::kShort;
-  if (dtype == "int8") return at::kChar;
-  if (dtype == "uint8") return at::kByte;
-  if (dtype == "bool") return at::kBool;
+  if (auto type = taxon::aten_scalar_type(dtype)) return *type;
   throw std::invalid_argument(fmt::format("dtype {} is not supported by the tensor actions", dtype));
-}
-
-const char* dtype_name(at::ScalarType type) {
-  switch (type) {
-    case at::kFloat: return "float32";
-    case at::kDouble: return "float64";
-    case at::kHalf: return "float16";
-    case at::kBFloat16: return "bfloat16";
-    case at::kLong: return "int64";
-    case at::kInt: return "int32";
-    case at::kShort: return "int16";
-    case at::kChar: return "int8";
-    case at::kByte: return "uint8";
-    case at::kBool: return "bool";
-    default: return "?";
-  }
 }
 
 int64_t square_side(int64_t cells, const std::string& what) {
@@ -184,7 +161,7 @@ extern "C" int taxon_action_run(const char* action, const char* options_json, co
     void* data = std::malloc(nbytes > 0 ? nbytes : 1);
     if (!data) throw std::bad_alloc();
     std::memcpy(data, out.data_ptr(), nbytes);
-    output->dtype = dtype_name(out.scalar_type());
+    output->dtype = taxon::aten_dtype_name(out.scalar_type());
     output->data = data;
     output->nbytes = nbytes;
     return 0;
