@@ -89,7 +89,7 @@ class DumpParser {
   void read_tensors(const object& top, TensorTable& table) {
     array tensors;
     if (top.at_key("tensors").get_array().get(tensors)) fail("\"tensors\" is missing or not a list");
-    std::unordered_map<std::string, std::size_t> first_index;  // owns its keys: short names live inside the records, which move
+    std::vector<std::pair<std::size_t, std::string>> ties;  // (tensor, the name it is tied to), resolved below
     std::size_t index = 0;
     for (element entry : tensors) {
       object fields;
@@ -124,15 +124,21 @@ class DumpParser {
       record.persistent = optional_bool(fields, "persistent", true, index, name);
 
       std::string tied = optional_string(fields, "tied_to", index, name);
-      if (!tied.empty()) {
-        auto found = first_index.find(tied);  // an earlier tensor of that name
-        if (found == first_index.end())
-          fail_tensor(index, name, fmt::format("\"tied_to\" names \"{}\", which is not an earlier tensor", tied));
-        record.tied_to = found->second;
-      }
+      if (!tied.empty()) ties.emplace_back(index, std::move(tied));
       table.tensors.push_back(std::move(record));
-      first_index.emplace(table.tensors.back().name, index);
       ++index;
+    }
+    // Once every record is in place: views of their names stay valid only now (short names
+    // live inside the records, which move while the table grows).
+    if (ties.empty()) return;
+    std::unordered_map<std::string_view, std::size_t> first_index;
+    for (std::size_t i = 0; i < table.tensors.size(); ++i) first_index.emplace(table.tensors[i].name, i);
+    for (const auto& [tensor, tied] : ties) {
+      auto found = first_index.find(tied);
+      if (found == first_index.end() || found->second >= tensor)
+        fail_tensor(tensor, table.tensors[tensor].name,
+                    fmt::format("\"tied_to\" names \"{}\", which is not an earlier tensor", tied));
+      table.tensors[tensor].tied_to = found->second;
     }
   }
 
