@@ -49,13 +49,18 @@ std::vector<GroupOption> effective_options(const std::vector<GroupOption>& own, 
   return out;
 }
 
-void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTable& table, EvalResult& result) {
+// The group results, empty, in the set's order; returns the default group's, which comes last.
+GroupResult start_groups(const GroupSet& set, EvalResult& result) {
   result.has_groups = true;
   result.mode = set.mode;
   for (const auto& group : set.groups)
     result.groups.push_back({group.name, effective_options(group.options, set.inherited_options), {}, false, group.span});
-  GroupResult fallback{set.default_name, effective_options(set.default_options, set.inherited_options), {}, true,
-                       set.default_span};
+  return GroupResult{set.default_name, effective_options(set.default_options, set.inherited_options), {}, true,
+                     set.default_span};
+}
+
+void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTable& table, EvalResult& result) {
+  GroupResult fallback = start_groups(set, result);
 
   std::vector<std::size_t> matched;
   for (std::size_t i = 0; i < table.tensors.size(); ++i) {
@@ -85,12 +90,7 @@ void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTa
 // one test per tensor and group. `first_root` is the first group's root.
 void evaluate_groups_compiled(const GroupSet& set, CompiledRules& compiled, std::size_t first_root, const Matcher& matcher,
                               const TensorTable& table, EvalResult& result) {
-  result.has_groups = true;
-  result.mode = set.mode;
-  for (const auto& group : set.groups)
-    result.groups.push_back({group.name, effective_options(group.options, set.inherited_options), {}, false, group.span});
-  GroupResult fallback{set.default_name, effective_options(set.default_options, set.inherited_options), {}, true,
-                       set.default_span};
+  GroupResult fallback = start_groups(set, result);
   std::size_t count = table.tensors.size();
   Bitset universe(count, false);
   for (std::size_t i = 0; i < count; ++i)

@@ -53,6 +53,17 @@ Checkpoint read_torch(const std::string& path, const ReadOptions& options);
 // views exactly what an earlier one views is marked tied to it.
 TensorTable checkpoint_table(const Checkpoint& checkpoint);
 
+// Several checkpoints read as one state dict (merged in order): what a plan
+// runs over. Rows keep which file they come from.
+struct MergedCheckpoints {
+  std::vector<Checkpoint> sources;
+  TensorTable table;  // every tensor; `source` is "1", "2", ... (rules say `source == 2`); ties cleared
+  std::vector<std::pair<std::size_t, std::size_t>> origin;  // row -> (source, tensor)
+
+  const TensorData& data(std::size_t row) const { return sources[origin[row].first].tensors[origin[row].second].data; }
+};
+MergedCheckpoints read_merged_checkpoints(const std::vector<std::string>& paths, const ReadOptions& options = {});
+
 // A prefix every key carries (module., _orig_mod., model.), if any.
 std::optional<std::string> common_wrapper_prefix(const Checkpoint& checkpoint);
 

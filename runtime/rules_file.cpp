@@ -43,6 +43,16 @@ SourceRef resolve_import(const std::string& path, const SourceFile& from, std::s
   return nullptr;
 }
 
+const CheckpointPlan* find_plan(const RuleFile& rules, const std::string& name, std::vector<std::string>& names) {
+  const CheckpointPlan* found = nullptr;
+  names.clear();
+  for (const auto& candidate : rules.checkpoint_plans) {
+    names.push_back(candidate.name);
+    if (name.empty() ? rules.checkpoint_plans.size() == 1 : candidate.name == name) found = &candidate;
+  }
+  return found;
+}
+
 RuleFile load_rule_file(const std::string& path) {
   std::string extension = std::filesystem::path(path).extension().string();
   RuleFile rules;

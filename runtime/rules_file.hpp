@@ -33,6 +33,10 @@ RuleFile load_rule_file(const std::string& path);
 // source tree's stdlib/).
 SourceRef resolve_import(const std::string& path, const SourceFile& from, std::string& error);
 
+// The plan called `name`, or the file's only plan when `name` is empty; null
+// when there is no such plan (`names` then lists the file's plans).
+const CheckpointPlan* find_plan(const RuleFile& rules, const std::string& name, std::vector<std::string>& names);
+
 // The stdlib directory imports fall back to.
 std::string stdlib_directory();
 

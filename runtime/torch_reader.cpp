@@ -302,6 +302,21 @@ Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options) 
   return read_torch(path, options);
 }
 
+MergedCheckpoints read_merged_checkpoints(const std::vector<std::string>& paths, const ReadOptions& options) {
+  MergedCheckpoints merged;
+  for (const auto& path : paths) {
+    merged.sources.push_back(read_checkpoint(path, options));
+    TensorTable table = checkpoint_table(merged.sources.back());
+    for (std::size_t i = 0; i < table.tensors.size(); ++i) {
+      table.tensors[i].tied_to.reset();  // every key of a checkpoint is its own entry in a plan
+      table.tensors[i].source = std::to_string(merged.sources.size());
+      merged.table.tensors.push_back(std::move(table.tensors[i]));
+      merged.origin.emplace_back(merged.sources.size() - 1, i);
+    }
+  }
+  return merged;
+}
+
 TensorTable checkpoint_table(const Checkpoint& checkpoint) {
   TensorTable table;
   table.model = fmt::format("checkpoint {}", checkpoint.path);

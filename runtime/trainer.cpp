@@ -199,12 +199,8 @@ TrainerGroups TrainerRules::assign(torch::jit::Module& module) const {
 }
 
 LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::string>& checkpoints, const std::string& plan_name) const {
-  const CheckpointPlan* plan = nullptr;
   std::vector<std::string> names;
-  for (const auto& candidate : impl_->rules.checkpoint_plans) {
-    names.push_back(candidate.name);
-    if (plan_name.empty() ? impl_->rules.checkpoint_plans.size() == 1 : candidate.name == plan_name) plan = &candidate;
-  }
+  const CheckpointPlan* plan = find_plan(impl_->rules, plan_name, names);
   if (!plan)
     throw TrainerError(names.empty() ? "the rule file holds no `plan` block"
                                      : fmt::format("the rule file holds the plans {}; name one", fmt::join(names, ", ")));
@@ -212,37 +208,24 @@ LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::
   if (inputs.empty() && plan->checkpoint_path) inputs.push_back(*plan->checkpoint_path);
   if (inputs.empty()) throw TrainerError("no checkpoint given, and the plan names none");
 
-  std::vector<Checkpoint> sources;
-  std::vector<std::pair<std::size_t, std::size_t>> origin;
-  TensorTable input;
+  MergedCheckpoints merged;
   try {
     ReadOptions options;
     if (!plan->sources.empty()) options.source_order = plan->sources;
-    for (const auto& path : inputs) {
-      sources.push_back(read_checkpoint(path, options));
-      TensorTable table = checkpoint_table(sources.back());
-      for (std::size_t i = 0; i < table.tensors.size(); ++i) {
-        table.tensors[i].tied_to.reset();
-        table.tensors[i].source = std::to_string(sources.size());
-        input.tensors.push_back(table.tensors[i]);
-        origin.emplace_back(sources.size() - 1, i);
-      }
-    }
+    merged = read_merged_checkpoints(inputs, options);
   } catch (const InputError& error) {
     throw TrainerError(fmt::format("error[{}]: {}", error.code(), error.what()));
   }
   TensorTable target = describe(module);
   LoadReport report;
-  report.plan = run_plan(*plan, input, &target);
+  report.plan = run_plan(*plan, merged.table, &target);
   if (report.plan.diagnostics.has_errors()) throw TrainerError(rendered(report.plan.diagnostics));
   if (report.plan.strict_load_fails)
     throw TrainerError(fmt::format("a strict load would fail: missing {}; unexpected {}; nothing was loaded",
                                    fmt::join(report.plan.missing, ", "), fmt::join(report.plan.unexpected, ", ")));
 
   std::map<std::string, torch::Tensor> destination = tensors_of(module);
-  Materializer materializer(report.plan.keys, [&](std::size_t row) -> const TensorData& {
-    return sources[origin[row].first].tensors[origin[row].second].data;
-  });
+  Materializer materializer(report.plan.keys, [&](std::size_t row) -> const TensorData& { return merged.data(row); });
   // Everything is made and checked before the first copy: a failure leaves the module as it was.
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
   for (const auto& key : report.plan.keys) {

@@ -97,12 +97,8 @@ int ApplyCommand::run() const {
     print_diagnostics(rules.diagnostics.items(), 5);
     return kCouldNot;
   }
-  const CheckpointPlan* plan = nullptr;
   std::vector<std::string> names;
-  for (const auto& candidate : rules.checkpoint_plans) {
-    names.push_back(candidate.name);
-    if (plan_name.empty() ? rules.checkpoint_plans.size() == 1 : candidate.name == plan_name) plan = &candidate;
-  }
+  const CheckpointPlan* plan = find_plan(rules, plan_name, names);
   if (!plan)
     throw InputError(code::no_plan, names.empty() ? fmt::format("{} holds no `plan` block", plan_file)
                                                   : fmt::format("{} holds the plans {}; choose one with --plan NAME",
@@ -112,30 +108,19 @@ int ApplyCommand::run() const {
   if (inputs.empty() && plan->checkpoint_path) inputs.push_back(*plan->checkpoint_path);
   if (inputs.empty()) throw CLI::RequiredError("CHECKPOINTS (the plan names none)");
 
-  // Every source, merged into one table; `origin` maps rows back to bytes.
-  std::vector<Checkpoint> sources;
-  TensorTable input;
-  std::vector<std::pair<std::size_t, std::size_t>> origin;
   ReadOptions read_options;
   if (!plan->sources.empty()) read_options.source_order = plan->sources;
   if (!source.empty()) read_options.source = source;
-  for (const auto& path : inputs) {
-    sources.push_back(read_checkpoint(path, read_options));
-    TensorTable table = checkpoint_table(sources.back());
-    for (std::size_t i = 0; i < table.tensors.size(); ++i) {
-      table.tensors[i].tied_to.reset();
-      table.tensors[i].source = std::to_string(sources.size());  // `source == 1` is the first checkpoint
-      input.tensors.push_back(table.tensors[i]);
-      origin.emplace_back(sources.size() - 1, i);
-    }
-  }
+  MergedCheckpoints merged = read_merged_checkpoints(inputs, read_options);
+  const TensorTable& input = merged.table;
+  const std::vector<Checkpoint>& sources = merged.sources;
   std::optional<TensorTable> target_table;
   if (!target.empty()) target_table = read_target(target);
 
   std::vector<std::string> labels;  // "name (in file)", for messages about merged sources
   if (inputs.size() > 1)
     for (std::size_t row = 0; row < input.tensors.size(); ++row)
-      labels.push_back(fmt::format("{} (in {})", input.tensors[row].name, inputs[origin[row].first]));
+      labels.push_back(fmt::format("{} (in {})", input.tensors[row].name, inputs[merged.origin[row].first]));
   PlanResult result = run_plan(*plan, input, target_table ? &*target_table : nullptr, labels);
   if (result.diagnostics.has_errors()) {
     print_diagnostics(result.diagnostics.items(), 5);
@@ -236,10 +221,7 @@ int ApplyCommand::run() const {
 
   std::vector<OutputTensor> tensors;
   std::vector<std::shared_ptr<const TensorData>> made;  // alive until written
-  Materializer materializer(result.keys, [&](std::size_t row) -> const TensorData& {
-    auto [source_index, tensor_index] = origin[row];
-    return sources[source_index].tensors[tensor_index].data;
-  });
+  Materializer materializer(result.keys, [&](std::size_t row) -> const TensorData& { return merged.data(row); });
   for (const auto& key : result.keys) {
     try {
       made.push_back(materializer.make(key));

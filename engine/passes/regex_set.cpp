@@ -33,9 +33,7 @@ bool RegexSet::add(const std::string& pattern, std::size_t& id, std::string& err
 }
 
 void RegexSet::build() {
-  if (!set_ || set_->Compile()) return;
-  set_.reset();
-  for (const auto& pattern : patterns_) fallback_.push_back(std::make_unique<re2::RE2>(pattern, regex_options()));
+  if (set_ && !set_->Compile()) set_.reset();  // each regex on its own then (built on first use)
 }
 
 void RegexSet::match(std::string_view subject, std::vector<std::size_t>& found) const {
@@ -48,11 +46,10 @@ void RegexSet::match(std::string_view subject, std::vector<std::size_t>& found) 
       return;
     }
     if (info.kind == re2::RE2::Set::kNoError || info.kind == re2::RE2::Set::kInconsistent) return;
-    // The DFA ran out of memory on this subject: ask each regex instead.
-    for (std::size_t i = 0; i < patterns_.size(); ++i)
-      if (re2::RE2::PartialMatch(text, re2::RE2(patterns_[i], regex_options()))) found.push_back(i);
-    return;
+    // The set's automaton ran out of memory on this subject: ask each regex instead.
   }
+  if (fallback_.empty())
+    for (const auto& pattern : patterns_) fallback_.push_back(std::make_unique<re2::RE2>(pattern, regex_options()));
   for (std::size_t i = 0; i < fallback_.size(); ++i)
     if (re2::RE2::PartialMatch(text, *fallback_[i])) found.push_back(i);
 }

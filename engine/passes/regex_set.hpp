@@ -32,7 +32,7 @@ class RegexSet {
   std::unique_ptr<re2::RE2::Set> set_;
   std::vector<std::string> patterns_;
   std::unordered_map<std::string, std::size_t> ids_;
-  std::vector<std::unique_ptr<re2::RE2>> fallback_;  // when the set cannot be built
+  mutable std::vector<std::unique_ptr<re2::RE2>> fallback_;  // when the set cannot answer: each regex on its own
   mutable std::vector<int> hits_;
 };
 
