@@ -45,12 +45,6 @@ std::size_t Bitset::count() const {
   return total;
 }
 
-bool Bitset::any() const {
-  for (uint64_t word : words_)
-    if (word) return true;
-  return false;
-}
-
 namespace {
 
 enum class NodeKind { constant, string, module_type, rank, shape, dtype, kind, other, all, any, negate };
@@ -85,7 +79,6 @@ struct CompiledRules::Impl {
   std::array<bool, kFields> dfa_takes_all{};
   std::array<std::vector<std::vector<std::size_t>>, kFields> literal_nodes, regex_nodes;
   std::array<bool, kFields> field_used{};
-  bool strings_done = false;
   std::size_t shared = 0;  // sub-predicates found again (and computed once)
 
   Impl(const TensorTable& t, const Matcher& m) : table(t), matcher(m), types(t) {}
@@ -175,7 +168,6 @@ struct CompiledRules::Impl {
 
   // Every string node at once: one pass over the tensors per field in use.
   void compute_strings() {
-    strings_done = true;
     std::size_t count = table.tensors.size();
     for (auto& node : nodes)
       if (node.kind == NodeKind::string) node.value = Bitset(count, false);

@@ -29,7 +29,6 @@ class Bitset {
   Bitset& operator|=(const Bitset& other);
   Bitset operator~() const;
   Bitset and_not(const Bitset& other) const;
-  bool any() const;
   std::size_t count() const;
   std::size_t size() const { return size_; }
   // Calls `visit(i)` for each set bit, in increasing order.

@@ -81,7 +81,6 @@ std::shared_ptr<Recipe> make_recipe(Recipe::Op op, std::vector<RecipePtr> parts,
   return recipe;
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 
 PlanRunner::PlanRunner(const CheckpointPlan& plan, const TensorTable& input, const TensorTable* target,
@@ -292,7 +291,7 @@ PlanResult PlanRunner::run() {
   check_collisions(plan_.span, true);  // merged sources may share keys until the plan tells them apart
   if (result_.diagnostics.has_errors()) return std::move(result_);
   for (auto& entry : entries_)
-    result_.keys.push_back({entry.name, entry.input, entry.renamed, entry.recipe, entry.actions, entry.recipe->shape});
+    result_.keys.push_back({entry.name, entry.input, entry.renamed, entry.recipe, entry.actions});
   if (target_) {
     std::set<std::string> produced;
     for (const auto& key : result_.keys) produced.insert(key.name);

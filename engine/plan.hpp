@@ -112,15 +112,19 @@ struct Recipe {
 };
 using RecipePtr = std::shared_ptr<const Recipe>;
 
+// A tensor action as a key went through it (for reports).
+struct AppliedAction {
+  const step::Transform* step = nullptr;
+  std::vector<int64_t> from, to;  // the shapes before and after
+};
+
 // One key of the result and where its tensor comes from.
 struct PlannedKey {
   std::string name;
   std::size_t input = 0;  // the input row it comes from (a combined tensor's first part)
   bool renamed = false;   // by a rename or copy step (strip and prefix do not count)
-  RecipePtr recipe;
-  // The tensor actions applied to it, in order, with the shape each produced (for reports).
-  std::vector<std::pair<const step::Transform*, std::vector<int64_t>>> actions;
-  std::vector<int64_t> shape;  // what it ends up as
+  RecipePtr recipe;  // recipe->shape and ->dtype: what it ends up as
+  std::vector<AppliedAction> actions;  // the tensor actions applied to it, in order
 };
 
 // One split, fuse, stack or unstack, for reports.

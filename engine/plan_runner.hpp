@@ -19,13 +19,12 @@ struct Entry {
   std::size_t input;  // the input row it comes from (a combined tensor's first part)
   bool renamed = false;
   RecipePtr recipe;
-  std::vector<std::pair<const step::Transform*, std::vector<int64_t>>> actions;
+  std::vector<AppliedAction> actions;
   std::optional<std::string> previous = std::nullopt;  // its name before the current step; unset when the step made it
 };
 
 std::shared_ptr<Recipe> make_recipe(Recipe::Op op, std::vector<RecipePtr> parts, std::vector<int64_t> args, std::vector<int64_t> shape,
                       std::string dtype);
-std::string shape_text(const std::vector<int64_t>& shape);
 
 // Renders a rename template for one match: $1..$9 are numbered captures,
 // ${name} a named one, ${name+N} / ${name-N} a numeric one shifted by N.

@@ -57,8 +57,8 @@ void PlanRunner::apply(const step::Transform& s, const SourceSpan& span) {
                                             : Recipe::Op::action;
     auto recipe = make_recipe(op, {entry.recipe}, outcome.args, outcome.shape, outcome.dtype);
     if (op == Recipe::Op::action) recipe->action = &s;
+    entry.actions.push_back({&s, entry.recipe->shape, outcome.shape});
     entry.recipe = std::move(recipe);
-    entry.actions.emplace_back(&s, outcome.shape);
   }
 }
 

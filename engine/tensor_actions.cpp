@@ -5,10 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "engine/tensor_table.hpp"
+
 namespace taxon {
 namespace {
-
-std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 int64_t count(const std::vector<int64_t>& shape) {
   return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());

@@ -2,7 +2,11 @@
 
 #include <string_view>
 
+#include <fmt/format.h>
+
 namespace taxon {
+
+std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 int64_t TensorRecord::element_count() const {
   int64_t count = 1;

@@ -32,6 +32,9 @@ struct TensorRecord {
   int64_t element_count() const;
 };
 
+// A shape as messages and reports write it: "[768, 3, 16, 16]".
+std::string shape_text(const std::vector<int64_t>& shape);
+
 // linnaeus's `parameter_groups_metadata["stages"]`: stage -> name patterns
 // (contains), in the order written; when a name fits several stages the last
 // one listed wins.

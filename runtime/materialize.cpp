@@ -155,8 +155,8 @@ std::shared_ptr<const TensorData> Materializer::build(const Recipe& recipe) {
       case Recipe::Op::input: break;
     }
     if (made.shape != recipe.shape)
-      throw InputError(code::action_failed, fmt::format("produced [{}] where the plan expects [{}]", fmt::join(made.shape, ", "),
-                                                        fmt::join(recipe.shape, ", ")));
+      throw InputError(code::action_failed, fmt::format("produced {} where the plan expects {}", shape_text(made.shape),
+                                                        shape_text(recipe.shape)));
     out = std::make_shared<const TensorData>(std::move(made));
   }
   if (shared != users_.end()) {

@@ -52,11 +52,30 @@ struct TableBuilder {
   }
 };
 
-// Every tensor of the module by the name rules see, to read from or write into.
-std::map<std::string, torch::Tensor> tensors_of(torch::nn::Module& module) {
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& item : module.named_parameters()) out.emplace(item.key(), item.value());
-  for (const auto& item : module.named_buffers()) out.emplace(item.key(), item.value());
+// Every tensor of a module in the table's order: parameters, then buffers (ties included).
+struct NamedTensor {
+  std::string name;
+  torch::Tensor tensor;
+  TensorKind kind;
+};
+
+std::vector<NamedTensor> named_tensors(torch::nn::Module& module) {
+  std::vector<NamedTensor> out;
+  for (const auto& item : module.named_parameters()) out.push_back({item.key(), item.value(), TensorKind::parameter});
+  for (const auto& item : module.named_buffers()) out.push_back({item.key(), item.value(), TensorKind::buffer});
+  return out;
+}
+
+std::vector<NamedTensor> named_tensors(const torch::jit::Module& module) {
+  std::vector<NamedTensor> out;
+  for (const auto& item : module.named_parameters()) out.push_back({item.name, item.value, TensorKind::parameter});
+  for (const auto& item : module.named_buffers()) out.push_back({item.name, item.value, TensorKind::buffer});
+  return out;
+}
+
+std::vector<torch::Tensor> tensors_only(const std::vector<NamedTensor>& named) {
+  std::vector<torch::Tensor> out;
+  for (const auto& item : named) out.push_back(item.tensor);
   return out;
 }
 
@@ -159,9 +178,7 @@ TensorTable TrainerRules::describe(torch::nn::Module& module) {
       stack.emplace_back(path.empty() ? it->key() : path + "." + it->key(), it->value().get());
     }
   }
-  auto type_of = [&](const std::string& name) { return owner_type(types, name); };
-  for (const auto& item : module.named_parameters()) builder.add(item.key(), item.value(), TensorKind::parameter, type_of(item.key()));
-  for (const auto& item : module.named_buffers()) builder.add(item.key(), item.value(), TensorKind::buffer, type_of(item.key()));
+  for (const auto& item : named_tensors(module)) builder.add(item.name, item.tensor, item.kind, owner_type(types, item.name));
   builder.table.model = short_type(module.name());
   return builder.table;
 }
@@ -175,27 +192,17 @@ TensorTable TrainerRules::describe(const torch::jit::Module& module) {
     types[item.name] = qualified ? qualified->name() : "";  // __torch__.models.Block -> Block
     builder.table.modules.emplace_back(item.name, types[item.name]);
   }
-  auto type_of = [&](const std::string& name) { return owner_type(types, name); };
-  for (const auto& item : module.named_parameters()) builder.add(item.name, item.value, TensorKind::parameter, type_of(item.name));
-  for (const auto& item : module.named_buffers()) builder.add(item.name, item.value, TensorKind::buffer, type_of(item.name));
+  for (const auto& item : named_tensors(module)) builder.add(item.name, item.tensor, item.kind, owner_type(types, item.name));
   builder.table.model = types[""];
   return builder.table;
 }
 
 TrainerGroups TrainerRules::assign(torch::nn::Module& module) const {
-  TensorTable table = describe(module);
-  std::vector<torch::Tensor> tensors;
-  for (const auto& item : module.named_parameters()) tensors.push_back(item.value());
-  for (const auto& item : module.named_buffers()) tensors.push_back(item.value());
-  return impl_->assign(table, tensors);
+  return impl_->assign(describe(module), tensors_only(named_tensors(module)));
 }
 
 TrainerGroups TrainerRules::assign(torch::jit::Module& module) const {
-  TensorTable table = describe(module);
-  std::vector<torch::Tensor> tensors;
-  for (const auto& item : module.named_parameters()) tensors.push_back(item.value);
-  for (const auto& item : module.named_buffers()) tensors.push_back(item.value);
-  return impl_->assign(table, tensors);
+  return impl_->assign(describe(module), tensors_only(named_tensors(module)));
 }
 
 LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::string>& checkpoints, const std::string& plan_name) const {
@@ -224,7 +231,8 @@ LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::
     throw TrainerError(fmt::format("a strict load would fail: missing {}; unexpected {}; nothing was loaded",
                                    fmt::join(report.plan.missing, ", "), fmt::join(report.plan.unexpected, ", ")));
 
-  std::map<std::string, torch::Tensor> destination = tensors_of(module);
+  std::map<std::string, torch::Tensor> destination;
+  for (auto& item : named_tensors(module)) destination.emplace(std::move(item.name), std::move(item.tensor));
   Materializer materializer(report.plan.keys, [&](std::size_t row) -> const TensorData& { return merged.data(row); });
   // Everything is made and checked before the first copy: a failure leaves the module as it was.
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
@@ -240,8 +248,8 @@ LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::
     auto type = aten_scalar_type(dtype_name(made->dtype));
     if (!type) throw TrainerError(fmt::format("{}: LibTorch 1.13 has no {} tensors", key.name, dtype_name(made->dtype)));
     if (found->second.sizes().vec() != made->shape)
-      throw TrainerError(fmt::format("{} is [{}] in the checkpoint and [{}] in the module", key.name, fmt::join(made->shape, ", "),
-                                     fmt::join(found->second.sizes().vec(), ", ")));
+      throw TrainerError(fmt::format("{} is {} in the checkpoint and {} in the module", key.name, shape_text(made->shape),
+                                     shape_text(found->second.sizes().vec())));
     auto bytes = std::make_shared<std::vector<uint8_t>>(made->contiguous_bytes());
     torch::Tensor source = torch::from_blob(bytes->data(), made->shape, [bytes](void*) {}, torch::TensorOptions().dtype(*type));
     copies.emplace_back(found->second, source);

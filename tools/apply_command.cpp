@@ -32,8 +32,6 @@ std::string fnv1a(std::string_view text) {  // a stable fingerprint of the plan'
   return fmt::format("{:016x}", hash);
 }
 
-std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
-
 // "a, b, c", or "a, b, ... z (64 tensors)" for long lists (a stack of experts).
 std::string abbreviated(const std::vector<std::string>& names) {
   if (names.size() <= 4) return fmt::format("{}", fmt::join(names, ", "));
@@ -152,8 +150,9 @@ int ApplyCommand::run() const {
       out["surgery"].push_back({{"step", record.verb}, {"from", record.from}, {"to", record.to}});
     out["transformed"] = nlohmann::ordered_json::array();
     for (const auto& key : result.keys)
-      for (const auto& [action, shape] : key.actions)
-        out["transformed"].push_back({{"tensor", key.name}, {"action", action->verb + " " + action->action}, {"shape", shape}});
+      for (const auto& action : key.actions)
+        out["transformed"].push_back(
+            {{"tensor", key.name}, {"action", action.step->verb + " " + action.step->action}, {"shape", action.to}});
     out["skipped_mismatched"] = nlohmann::ordered_json::array();
     for (const auto& m : result.skipped)
       out["skipped_mismatched"].push_back({{"tensor", m.name}, {"source_shape", m.source_shape}, {"target_shape", m.target_shape}});
@@ -188,9 +187,9 @@ int ApplyCommand::run() const {
     }
     std::vector<std::string> transformed;
     for (const auto& key : result.keys)
-      for (const auto& [action, shape] : key.actions)
-        transformed.push_back(fmt::format("{}  `{} {}` {} -> {}", key.name, action->verb, action->action,
-                                          shape_text(input.tensors[key.input].shape), shape_text(shape)));
+      for (const auto& action : key.actions)
+        transformed.push_back(fmt::format("{}  `{} {}` {} -> {}", key.name, action.step->verb, action.step->action,
+                                          shape_text(action.from), shape_text(action.to)));
     section("transformed", transformed.size(), [&](std::size_t i) { return transformed[i]; });
     section("skipped", result.skipped.size(), [&](std::size_t i) {
       const auto& m = result.skipped[i];

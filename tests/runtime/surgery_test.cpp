@@ -40,7 +40,7 @@ std::map<std::string, std::shared_ptr<const TensorData>> apply(const CheckpointP
   std::map<std::string, std::shared_ptr<const TensorData>> out;
   for (const auto& key : result.keys) {
     out[key.name] = materializer.make(key);
-    CHECK(out[key.name]->shape == key.shape);
+    CHECK(out[key.name]->shape == key.recipe->shape);
   }
   return out;
 }
