@@ -39,9 +39,40 @@ namespace {
 constexpr std::size_t kMaxShownLine = 100;
 
 // Tabs would misplace the caret; show them as one space each, as rustc does.
+// The length of the well-formed UTF-8 sequence at text[i] (no overlong forms, no surrogates,
+// nothing past U+10FFFF, no NUL), or 0 when there is none.
+std::size_t utf8_length_at(std::string_view text, std::size_t i) {
+  auto byte = static_cast<unsigned char>(text[i]);
+  std::size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
+  if (length == 0 || byte == 0 || i + length > text.size()) return 0;
+  if (length == 1) return 1;
+  uint32_t point = byte & (0xFF >> (length + 1));
+  for (std::size_t k = 1; k < length; ++k) {
+    auto next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xC0) != 0x80) return 0;
+    point = (point << 6) | (next & 0x3F);
+  }
+  static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  bool valid = point >= kSmallest[length] && point <= 0x10FFFF && (point < 0xD800 || point > 0xDFFF);
+  return valid ? length : 0;
+}
+
+// A source line as a terminal may show it: tabs as spaces, and each byte that is not UTF-8 (or
+// a control character) as '?', one column each, so the caret below stays aligned.
 std::string printable_line(std::string_view line) {
-  std::string out(line);
-  std::replace(out.begin(), out.end(), '\t', ' ');
+  std::string out;
+  out.reserve(line.size());
+  for (std::size_t i = 0; i < line.size();) {
+    std::size_t length = utf8_length_at(line, i);
+    auto byte = static_cast<unsigned char>(line[i]);
+    if (length == 0 || (length == 1 && byte < 0x20 && byte != '\t')) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(byte == '\t' ? std::string_view(" ") : line.substr(i, length));
+      i += length;
+    }
+  }
   return out;
 }
 
@@ -102,6 +133,8 @@ std::string_view describe_code(std::string_view code) {
       {"T0102", "syntax error in a .tx file"},
       {"T0103", "unterminated string or regex"},
       {"T0104", "nesting too deep"},
+      {"T0105", "not UTF-8 text"},
+      {"T0106", "rules that expand too far (bindings or YAML aliases repeating each other)"},
       {"T0111", "unknown name"},
       {"T0112", "an operator that does not apply to the field"},
       {"T0113", "an invalid value (dtype, kind, rank, shape, regex where text belongs)"},
@@ -198,6 +231,30 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 std::string suggest(std::string_view word, const std::vector<std::string>& candidates, std::string otherwise) {
   std::string closest = closest_match(word, candidates);
   return closest.empty() ? std::move(otherwise) : fmt::format("did you mean '{}'?", closest);
+}
+
+bool check_text(const SourceRef& source, Diagnostics& diagnostics) {
+  std::string_view text = source->text;
+  uint32_t line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = utf8_length_at(text, i);
+    if (length == 0) {
+      diagnostics.error(code::not_text, SourceSpan{source, line, column, 1},
+                        byte == 0 ? "a NUL byte: rule files are text"
+                                  : fmt::format("byte 0x{:02X} is not UTF-8: rule files are UTF-8 text", byte),
+                        "save the file as UTF-8 (names with other characters can be matched with a regex escape)");
+      return false;
+    }
+    if (byte == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      column += static_cast<uint32_t>(length);  // columns count bytes, as the parsers' do
+    }
+    i += length;
+  }
+  return true;
 }
 
 }  // namespace taxon

@@ -24,6 +24,8 @@ inline constexpr std::string_view yaml_syntax = "T0101";
 inline constexpr std::string_view syntax_error = "T0102";
 inline constexpr std::string_view unterminated_literal = "T0103";
 inline constexpr std::string_view nesting_too_deep = "T0104";
+inline constexpr std::string_view not_text = "T0105";
+inline constexpr std::string_view expands_too_far = "T0106";
 // T011x: the meaning of taxon language source.
 inline constexpr std::string_view unknown_identifier = "T0111";
 inline constexpr std::string_view bad_operator = "T0112";
@@ -102,6 +104,14 @@ class Diagnostics {
  private:
   std::vector<Diagnostic> items_;
 };
+
+// Rule files are UTF-8 text: reports T0105 at the first byte that is not (or a NUL) and returns
+// false. Front ends check before parsing, so no later message quotes a broken byte.
+bool check_text(const SourceRef& source, Diagnostics& diagnostics);
+
+// How many tests and filter nodes a rule file may expand to once bindings are inlined and YAML
+// aliases followed: far beyond any real file, well below what would exhaust memory (T0106).
+inline constexpr std::size_t kMaxExpandedNodes = 100'000;
 
 // Renders one diagnostic for a terminal:
 //   error[T0201]: rules.yaml:4:11: unknown filter TYPE 'nmae'

@@ -54,9 +54,9 @@ GroupResult start_groups(const GroupSet& set, EvalResult& result) {
   result.has_groups = true;
   result.mode = set.mode;
   for (const auto& group : set.groups)
-    result.groups.push_back({group.name, effective_options(group.options, set.inherited_options), {}, false, group.span});
+    result.groups.push_back({group.name, effective_options(group.options, set.inherited_options), {}, false, group.span, {}});
   return GroupResult{set.default_name, effective_options(set.default_options, set.inherited_options), {}, true,
-                     set.default_span};
+                     set.default_span, {}};
 }
 
 void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTable& table, EvalResult& result) {

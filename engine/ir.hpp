@@ -120,10 +120,17 @@ struct Predicate {
 
 // The value of a group option: null, a scalar, a list or a mapping (in the
 // order written).
+struct OptionEntry;
 struct OptionValue {
   using List = std::vector<OptionValue>;
-  using Map = std::vector<std::pair<std::string, OptionValue>>;
+  // Entries of a struct rather than std::pair: clang (14 and 16, with libstdc++ 12) cannot
+  // instantiate std::pair<std::string, OptionValue> inside this recursive variant.
+  using Map = std::vector<OptionEntry>;
   std::variant<std::monostate, bool, int64_t, double, std::string, List, Map> value;
+};
+struct OptionEntry {
+  std::string key;
+  OptionValue value;
 };
 
 // An option computed per tensor from the named captures of the group's

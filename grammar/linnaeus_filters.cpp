@@ -23,6 +23,7 @@ struct FilterLowering {
   Reader& reader;
 
   Predicate lower(const YAML::Node& node) {
+    if (!reader.spend(node)) return invalid(reader.span(node));
     if (!node.IsMap()) {
       reader.diagnostics().error(code::wrong_value_type, reader.span(node),
                                  fmt::format("a filter must be a mapping with TYPE, not {}", describe(node)),

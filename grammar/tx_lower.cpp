@@ -80,7 +80,23 @@ struct Binding {
   SourceSpan span;
   bool used = false;
   bool from_root_file = false;
+  std::size_t size = 1;  // nodes in `predicate`: what one use of the binding inlines
 };
+
+std::size_t predicate_size(const Predicate& predicate) {
+  if (const auto* all = std::get_if<AllOf>(&predicate.node)) {
+    std::size_t size = 1;
+    for (const auto& term : all->terms) size += predicate_size(term);
+    return size;
+  }
+  if (const auto* any = std::get_if<AnyOf>(&predicate.node)) {
+    std::size_t size = 1;
+    for (const auto& term : any->terms) size += predicate_size(term);
+    return size;
+  }
+  if (const auto* negated = std::get_if<Not>(&predicate.node)) return 1 + predicate_size(*negated->term);
+  return 1;
+}
 
 class Lowering {
  public:
@@ -162,7 +178,8 @@ class Lowering {
                               "rules after this line see the new meaning; rename one of them to keep both");
       existing->second.used = true;  // do not also report the earlier one as unused
     }
-    bindings_.insert_or_assign(let.name, Binding{std::move(predicate), let.name_span, false, root});
+    std::size_t size = predicate_size(predicate);
+    bindings_.insert_or_assign(let.name, Binding{std::move(predicate), let.name_span, false, root, size});
   }
 
   void lower_statement(const Select& select, const Statement& statement, bool) {
@@ -354,6 +371,16 @@ class Lowering {
       return Predicate{Constant{false}, span};
     }
     found->second.used = true;
+    // Bindings are inlined, and each may use the one before twice: `let b = a or a` doubles.
+    expanded_ += found->second.size;
+    if (expanded_ > kMaxExpandedNodes) {
+      if (!reported_expansion_)
+        diagnostics_.error(code::expands_too_far, span,
+                           fmt::format("the rules expand to more than {} tests once bindings are inlined", kMaxExpandedNodes),
+                           "bindings that use each other several times multiply; combine the tests in one binding");
+      reported_expansion_ = true;
+      return Predicate{Constant{false}, span};
+    }
     return found->second.predicate;
   }
 
@@ -564,6 +591,9 @@ class Lowering {
           auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer_value);
           if (error == std::errc() && end == text.data() + text.size()) constant.value = integer_value;
           else constant.value = std::strtod(text.c_str(), nullptr);
+          if (std::isinf(std::strtod(text.c_str(), nullptr)))
+            diagnostics_.error(code::bad_value, value.span, fmt::format("{} is out of range for a number", text),
+                               "write a number a double can hold (at most about 1.8e308)");
           return ValueExpr{ValueNumber{std::strtod(text.c_str(), nullptr)}};
         }
         case Literal::Kind::word:
@@ -645,6 +675,8 @@ class Lowering {
   const ImportResolver& resolve_;
   Lowered lowered_;
   std::map<std::string, Binding> bindings_;
+  std::size_t expanded_ = 0;  // nodes inlined from bindings so far
+  bool reported_expansion_ = false;
   std::map<std::string, SourceSpan> selection_names_, group_names_;
   std::vector<std::string> import_stack_;
   std::set<std::string> imported_;

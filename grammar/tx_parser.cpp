@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <map>
 
 #include <fmt/format.h>
@@ -22,12 +23,17 @@ constexpr std::size_t kMaxNesting = 100;  // parentheses, `not`s, lists, unary m
 struct ParseState {
   std::size_t depth = 0;
   std::map<std::size_t, Comment>* comments = nullptr;  // by byte offset: backtracking may match one twice
+  std::vector<bool> levels = {};  // per may_nest rule being matched: did it open a level?
 };
 
+// Rules whose every match opens a level (parentheses, lists, unary minus)...
 template <typename Rule>
-inline constexpr bool is_nesting = std::is_same_v<Rule, expect_not_expr> || std::is_same_v<Rule, paren> ||
-                                   std::is_same_v<Rule, paren_expr> || std::is_same_v<Rule, negate> ||
-                                   std::is_same_v<Rule, expect_power> || std::is_same_v<Rule, list_lit>;
+inline constexpr bool is_nesting = std::is_same_v<Rule, paren> || std::is_same_v<Rule, paren_expr> ||
+                                   std::is_same_v<Rule, negate> || std::is_same_v<Rule, list_lit>;
+// ...and rules whose match opens one only in a chain: `not not x`, `a ** b ** c` (right-recursive).
+// Those are counted where each link starts, since the parse tree's control only sees stored rules.
+template <typename Rule>
+inline constexpr bool may_nest = is_nesting<Rule> || std::is_same_v<Rule, not_expr> || std::is_same_v<Rule, power>;
 
 template <typename Rule>
 struct control : pegtl::must_if<errors, pegtl::normal, false>::control<Rule> {
@@ -35,21 +41,43 @@ struct control : pegtl::must_if<errors, pegtl::normal, false>::control<Rule> {
 
   template <typename Input, typename... States>
   static void start(const Input& in, ParseState& state, States&&... st) {
-    if constexpr (is_nesting<Rule>) {
-      if (++state.depth > kMaxNesting)
+    if constexpr (may_nest<Rule>) {
+      state.levels.push_back(opens_level(in));
+      if (state.levels.back() && ++state.depth > kMaxNesting)
         throw pegtl::parse_error(fmt::format("nested more than {} levels deep|split the rule into `let` bindings", kMaxNesting), in);
     }
     base::start(in, state, st...);
   }
   template <typename Input, typename... States>
   static void success(const Input& in, ParseState& state, States&&... st) {
-    if constexpr (is_nesting<Rule>) --state.depth;
+    leave(state);
     base::success(in, state, st...);
   }
   template <typename Input, typename... States>
   static void failure(const Input& in, ParseState& state, States&&... st) {
-    if constexpr (is_nesting<Rule>) --state.depth;
+    leave(state);
     base::failure(in, state, st...);
+  }
+
+ private:
+  static void leave(ParseState& state) {
+    if constexpr (may_nest<Rule>) {
+      if (state.levels.back()) --state.depth;
+      state.levels.pop_back();
+    }
+  }
+  template <typename Input>
+  static bool opens_level(const Input& in) {
+    if constexpr (std::is_same_v<Rule, not_expr>) {  // `not` and then a word boundary
+      std::string_view rest(in.current(), in.size(0));
+      return rest.starts_with("not") && (rest.size() == 3 || !(std::isalnum(static_cast<unsigned char>(rest[3])) || rest[3] == '_'));
+    } else if constexpr (std::is_same_v<Rule, power>) {  // the right operand of `**`
+      std::string_view before(in.begin(), static_cast<std::size_t>(in.current() - in.begin()));
+      std::size_t end = before.find_last_not_of(" \t\r\n");
+      return end != std::string_view::npos && end >= 1 && before.substr(end - 1, 2) == "**";
+    } else {
+      return true;
+    }
   }
 };
 
@@ -64,7 +92,7 @@ struct action<comment> {
     Comment found;
     found.text = in.string();
     found.line = static_cast<uint32_t>(position.line);
-    std::string_view before(in.input().begin() - (position.column - 1), position.column - 1);
+    std::string_view before(in.begin() - (position.column - 1), position.column - 1);
     found.own_line = before.find_first_not_of(" \t") == std::string_view::npos;
     state.comments->emplace(position.byte, std::move(found));
   }
@@ -132,6 +160,7 @@ std::string syntax_hint(std::string_view message) {
 File parse(const SourceRef& source, Diagnostics& diagnostics) {
   File file;
   file.source = source;
+  if (!check_text(source, diagnostics)) return file;
   std::map<std::size_t, Comment> comments;
   std::string_view text = source->text;
   std::size_t offset = 0, line = 1, column = 1;

@@ -1,6 +1,7 @@
 #include "grammar/yaml_support.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 namespace taxon::yaml {
 
 std::optional<YAML::Node> parse_document(const SourceRef& source, Diagnostics& diagnostics) {
+  if (!check_text(source, diagnostics)) return std::nullopt;
   try {
     return YAML::Load(source->text);
   } catch (const YAML::DeepRecursion& error) {
@@ -165,7 +167,17 @@ bool yaml11_null(std::string_view text) { return text.empty() || text == "~" || 
 
 }  // namespace
 
+bool Reader::spend(const YAML::Node& node) const {
+  if (++expanded_ <= kMaxExpandedNodes) return true;
+  if (expanded_ == kMaxExpandedNodes + 1)
+    diagnostics_.error(code::expands_too_far, span(node),
+                       fmt::format("the rules expand to more than {} filters and values here", kMaxExpandedNodes),
+                       "YAML aliases that repeat each other multiply; write the filter once and refer to it fewer times");
+  return false;
+}
+
 OptionValue Reader::option_value(const YAML::Node& value) const {
+  if (!spend(value)) return {};
   switch (value.Type()) {
     case YAML::NodeType::Sequence: {
       OptionValue::List list;
@@ -175,7 +187,7 @@ OptionValue Reader::option_value(const YAML::Node& value) const {
     case YAML::NodeType::Map: {
       OptionValue::Map map;
       for (auto it = value.begin(); it != value.end(); ++it)
-        map.emplace_back(it->first.IsScalar() ? it->first.Scalar() : describe(it->first), option_value(it->second));
+        map.push_back({it->first.IsScalar() ? it->first.Scalar() : describe(it->first), option_value(it->second)});
       return {std::move(map)};
     }
     case YAML::NodeType::Scalar: break;
@@ -190,7 +202,12 @@ OptionValue Reader::option_value(const YAML::Node& value) const {
   if (error == std::errc() && end == text.data() + text.size()) return {integer};
   char* parsed_end = nullptr;
   double number = std::strtod(text.c_str(), &parsed_end);
-  if (parsed_end == text.c_str() + text.size() && !text.empty()) return {number};
+  if (parsed_end == text.c_str() + text.size() && !text.empty()) {
+    if (std::isinf(number) && text.find_first_of("iI") == std::string::npos)  // 1e999, not .inf
+      diagnostics_.error(code::wrong_value_type, span(value), fmt::format("{} is out of range for a number", text),
+                         "write a number a double can hold (at most about 1.8e308)");
+    return {number};
+  }
   return {text};
 }
 

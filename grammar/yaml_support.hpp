@@ -55,11 +55,16 @@ class Reader {
   // A group option's value, typed the way YAML 1.1 (PyYAML) types plain scalars.
   OptionValue option_value(const YAML::Node& value) const;
 
+  // Counts one more filter or value lowered; past kMaxExpandedNodes (aliases can repeat a subtree
+  // exponentially often) reports T0106 once and returns false: stop descending.
+  bool spend(const YAML::Node& node) const;
+
  private:
   SourceRef source_;
   Diagnostics& diagnostics_;
   YAML::Node tolerated_map_;
   std::string tolerated_key_;
+  mutable std::size_t expanded_ = 0;
 };
 
 std::string describe(const YAML::Node& node);  // "a mapping", "a list", "the scalar 'x'"

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,24 +14,30 @@
 namespace taxon {
 namespace {
 constexpr std::size_t kBuffer = 1 << 20;
+
+// ".model.safetensors.taxon-XXXXXX" beside the target: a name nobody else uses.
+std::string hidden_name(const std::filesystem::path& target, std::string_view suffix = "XXXXXX") {
+  std::filesystem::path directory = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  return (directory / fmt::format(".{}.taxon-{}", target.filename().string(), suffix)).string();
 }
+}  // namespace
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   namespace fs = std::filesystem;
   fs::path target(path_);
-  fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string hidden(1, '.');
-  hidden += target.filename().string();
-  hidden += ".taxon-XXXXXX";
-  std::string pattern = (directory / hidden).string();
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  fd_ = ::mkstemp(name.data());
-  if (fd_ < 0) throw InputError(code::unwritable_output, fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
-  temporary_ = name.data();
+  directory_ = target.has_parent_path() ? target.parent_path().string() : std::string(".");
   struct stat existing {};
-  if (::stat(path_.c_str(), &existing) == 0) (void)::fchmod(fd_, existing.st_mode & 07777);
-  else (void)::fchmod(fd_, 0644);
+  mode_t mode = ::stat(path_.c_str(), &existing) == 0 ? (existing.st_mode & 07777) : 0644;
+  fd_ = ::open(directory_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+  if (fd_ < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    std::string pattern = hidden_name(target);
+    std::vector<char> name(pattern.begin(), pattern.end());
+    name.push_back('\0');
+    fd_ = ::mkstemp(name.data());
+    if (fd_ >= 0) temporary_ = name.data();
+  }
+  if (fd_ < 0) throw InputError(code::unwritable_output, fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+  (void)::fchmod(fd_, mode);  // O_TMPFILE's mode is filtered by the umask, mkstemp's is 0600
   buffer_.reserve(kBuffer);
 }
 
@@ -106,6 +113,15 @@ void AtomicFile::copy_from(int fd, uint64_t offset, const void* data, std::size_
 void AtomicFile::commit() {
   flush_buffer();
   if (::fsync(fd_) != 0) fail("fsync");
+  if (temporary_.empty()) {
+    // An unnamed file: give it a hidden name (linkat cannot replace the target), then rename.
+    std::string proc_path = fmt::format("/proc/self/fd/{}", fd_);
+    for (int attempt = 0; temporary_.empty(); ++attempt) {
+      std::string name = hidden_name(path_, fmt::format("{}-{}", ::getpid(), attempt));
+      if (::linkat(AT_FDCWD, proc_path.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) temporary_ = name;
+      else if (errno != EEXIST || attempt == 100) fail("link");
+    }
+  }
   if (::close(fd_) != 0) {
     fd_ = -1;
     fail("close");
@@ -113,6 +129,12 @@ void AtomicFile::commit() {
   fd_ = -1;
   if (::rename(temporary_.c_str(), path_.c_str()) != 0) fail("rename");
   committed_ = true;
+  // The rename itself lasts once the directory is on disk.
+  int directory = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (directory >= 0) {
+    (void)::fsync(directory);
+    ::close(directory);
+  }
 }
 
 }  // namespace taxon

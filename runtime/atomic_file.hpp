@@ -1,7 +1,10 @@
-// Writing an output so that it is whole or absent: bytes go to a temporary
-// file beside the target; commit() fsyncs and renames it into place. Until
-// then (an error, a crash, a kill) the target and any earlier file at its
-// path are untouched, and the destructor removes the temporary.
+// Writing an output so that it is whole or absent: bytes go to an unnamed
+// file in the target's directory (O_TMPFILE); commit() fsyncs it, links it
+// in under a hidden temporary name and renames that over the target, then
+// fsyncs the directory. Until then (an error, a full disk, a crash, a kill)
+// the target and any earlier file at its path are untouched, and there is no
+// file to clean up: an unnamed file vanishes with the process. Filesystems
+// without O_TMPFILE get a named hidden temporary that the destructor removes.
 #pragma once
 
 #include <cstddef>
@@ -30,7 +33,8 @@ class AtomicFile {
  private:
   void flush_buffer();
   [[noreturn]] void fail(const char* what);
-  std::string path_, temporary_;
+  std::string path_, directory_;
+  std::string temporary_;  // the named temporary, once there is one
   int fd_ = -1;
   std::vector<char> buffer_;
   uint64_t written_ = 0;

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -72,12 +73,34 @@ class Unpickler {
  public:
   Unpickler(std::string_view bytes, const UnpickleOptions& options) : in_(bytes), options_(options) {}
 
+  // Values hold each other by shared_ptr, so a pickle that puts a container inside itself (the
+  // memo allows it; no checkpoint does it) would leak. Every container made that the result does
+  // not hold (all of them, after an error) is emptied here, which frees it whatever it held.
+  ~Unpickler() {
+    stack_.clear();
+    memo_.clear();
+    for (const auto& weak : containers_)
+      if (PyRef value = weak.lock(); value && !result_.contains(value.get())) {
+        if (auto* list = std::get_if<PyList>(&value->value)) list->items.clear();
+        else if (auto* tuple = std::get_if<PyTuple>(&value->value)) tuple->items.clear();
+        else if (auto* dict = std::get_if<PyDict>(&value->value)) {
+          dict->items.clear();
+          dict->state.reset();
+        }
+      }
+  }
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+
   PyRef run(std::size_t* consumed) {
     while (true) {
       uint8_t op = byte();
       if (op == '.') {  // STOP
         if (stack_.empty()) fail("STOP with an empty stack");
         if (consumed) *consumed = pos_;
+        std::unordered_map<const PyValue*, bool> reached;
+        if (holds_cycle(stack_.back(), reached)) fail("a container holds itself; no checkpoint does");
+        for (const auto& [value, done] : reached) result_.insert(value);
         return stack_.back();
       }
       step(op);
@@ -135,6 +158,54 @@ class Unpickler {
     return items;
   }
   void push(PyRef value) { stack_.push_back(std::move(value)); }
+
+  PyRef make(decltype(PyValue::value) value) {
+    PyRef out = taxon::make(std::move(value));
+    if (std::holds_alternative<PyList>(out->value) || std::holds_alternative<PyTuple>(out->value) ||
+        std::holds_alternative<PyDict>(out->value))
+      containers_.push_back(out);
+    return out;
+  }
+
+  // Depth-first, without recursion: a cycle's depth marks are no bound. `marks` gets every value
+  // reached (true once all below it is done).
+  static bool holds_cycle(const PyRef& root, std::unordered_map<const PyValue*, bool>& marks) {
+    std::vector<std::pair<const PyValue*, std::size_t>> path;  // a value and its next child to visit
+    // A container's children by index: list and tuple items; a dict's keys, values, then its state.
+    auto child_count = [](const PyValue* value) -> std::size_t {
+      if (const auto* list = std::get_if<PyList>(&value->value)) return list->items.size();
+      if (const auto* tuple = std::get_if<PyTuple>(&value->value)) return tuple->items.size();
+      if (const auto* dict = std::get_if<PyDict>(&value->value)) return 2 * dict->items.size() + 1;
+      return 0;
+    };
+    auto child = [](const PyValue* value, std::size_t i) -> const PyValue* {
+      if (const auto* list = std::get_if<PyList>(&value->value)) return list->items[i].get();
+      if (const auto* tuple = std::get_if<PyTuple>(&value->value)) return tuple->items[i].get();
+      const auto& dict = std::get<PyDict>(value->value);
+      if (i == 2 * dict.items.size()) return dict.state.get();
+      return i % 2 == 0 ? dict.items[i / 2].first.get() : dict.items[i / 2].second.get();
+    };
+    if (!root) return false;
+    marks[root.get()] = false;
+    path.emplace_back(root.get(), 0);
+    while (!path.empty()) {
+      auto& [value, next] = path.back();
+      if (next == child_count(value)) {
+        marks[value] = true;
+        path.pop_back();
+        continue;
+      }
+      const PyValue* below = child(value, next++);
+      if (!below) continue;
+      auto [mark, fresh] = marks.try_emplace(below, false);
+      if (!fresh) {
+        if (!mark->second) return true;  // still open: a way back up the path
+        continue;
+      }
+      path.emplace_back(below, 0);
+    }
+    return false;
+  }
 
   void nest(PyValue& container, const PyRef& item) {
     if (item && item->depth + 1 > container.depth) container.depth = item->depth + 1;
@@ -492,6 +563,8 @@ class Unpickler {
   std::vector<PyRef> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<uint64_t, PyRef> memo_;
+  std::vector<std::weak_ptr<PyValue>> containers_;  // every list, tuple and dict made, for ~Unpickler
+  std::unordered_set<const PyValue*> result_;       // what the returned value holds
 };
 
 }  // namespace

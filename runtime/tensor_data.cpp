@@ -57,7 +57,9 @@ std::string check_view(const TensorData& tensor) {
   for (std::size_t i = 0; i < tensor.shape.size(); ++i) {
     if (tensor.shape[i] < 0 || tensor.shape[i] > kLimit) return fmt::format("size {} in dimension {}", tensor.shape[i], i);
     if (tensor.stride[i] < 0 || tensor.stride[i] > kLimit) return fmt::format("stride {} in dimension {}", tensor.stride[i], i);
-    numel = tensor.shape[i] == 0 ? 0 : std::min(numel * tensor.shape[i], kLimit);
+    if (tensor.shape[i] == 0) numel = 0;
+    else if (numel > kLimit / tensor.shape[i]) return "more elements than any tensor holds";
+    else numel *= tensor.shape[i];
   }
   if (numel == 0) return {};
   for (std::size_t i = 0; i < tensor.shape.size(); ++i) {

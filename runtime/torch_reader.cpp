@@ -163,19 +163,14 @@ Checkpoint read_torch_zip(std::shared_ptr<const MappedFile> file, const ReadOpti
       storage->key = storage_id.key;
       storage->dtype = storage_id.dtype;
       storage->attach(file, file->fd(), file->data(), reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-    storage->file_fd = file->fd();
-    storage->file_offset = static_cast<uint64_t>(storage->data - file->data());
-    storage->mapped = true;
-    storage->file_fd = file->fd();
-    storage->file_offset = static_cast<uint64_t>(storage->data - file->data());
-      if (static_cast<uint64_t>(storage_id.numel) * dtype_size(storage_id.dtype) > bytes.size())
+      if (storage_id.numel < 0 || static_cast<uint64_t>(storage_id.numel) > bytes.size() / dtype_size(storage_id.dtype))
         throw InputError(code::corrupt_checkpoint,
                          fmt::format("{}: storage data/{} should hold {} elements but has {} bytes", file->path(),
                                      storage_id.key, storage_id.numel, bytes.size()));
     }
     return std::make_shared<PyValue>(PyValue{PyStorage{storage}, 1});
   };
-  checkpoint.root = unpickle(archive.read("data.pkl"), unpickle_options);
+  checkpoint.root = unpickle(archive.read("data.pkl", ZipArchive::Check::crc), unpickle_options);
   locate_state_dict(checkpoint, options);
   return checkpoint;
 }
@@ -243,9 +238,11 @@ Checkpoint read_torch_legacy(std::shared_ptr<const MappedFile> file, const ReadO
   PyRef keys = next(plain);
   const auto* key_list = std::get_if<PyList>(&keys->value);
   if (!key_list) throw InputError(code::corrupt_checkpoint, fmt::format("{}: the legacy storage key list is missing", file->path()));
+  std::set<std::string_view> listed;
   for (const auto& key_ref : key_list->items) {
     const std::string* key = as_string(key_ref);
     if (!key) throw InputError(code::corrupt_checkpoint, fmt::format("{}: a legacy storage key is not a string", file->path()));
+    listed.insert(*key);
     auto found = storages.find(*key);
     if (found == storages.end())
       throw InputError(code::corrupt_checkpoint, fmt::format("{}: storage {} is listed but never used", file->path(), *key));
@@ -254,11 +251,11 @@ Checkpoint read_torch_legacy(std::shared_ptr<const MappedFile> file, const ReadO
     int64_t numel = 0;
     std::memcpy(&numel, all.data() + offset, 8);
     offset += 8;
-    uint64_t bytes = static_cast<uint64_t>(numel) * dtype_size(found->second->dtype);
-    if (numel < 0 || bytes > all.size() - offset)
+    if (numel < 0 || static_cast<uint64_t>(numel) > (all.size() - offset) / dtype_size(found->second->dtype))
       throw InputError(code::corrupt_checkpoint,
                        fmt::format("{}: storage {} claims {} elements, past the end of the file (byte {})", file->path(), *key,
                                    numel, offset));
+    uint64_t bytes = static_cast<uint64_t>(numel) * dtype_size(found->second->dtype);
     found->second->attach(file, file->fd(), file->data(), reinterpret_cast<const uint8_t*>(all.data() + offset), bytes);
     offset += bytes;
   }
@@ -270,9 +267,7 @@ Checkpoint read_torch_legacy(std::shared_ptr<const MappedFile> file, const ReadO
     view.block->attach(file, file->fd(), file->data(), root->data + skip, root->nbytes - skip);
   }
   for (const auto& [key, storage] : storages)
-    if (!storage->data && storage->nbytes == 0 &&
-        std::find_if(key_list->items.begin(), key_list->items.end(),
-                     [&](const PyRef& k) { return as_string(k) && *as_string(k) == key; }) == key_list->items.end())
+    if (!listed.contains(key))
       throw InputError(code::corrupt_checkpoint, fmt::format("{}: storage {} is used but its data is missing", file->path(), key));
   locate_state_dict(checkpoint, options);
   return checkpoint;

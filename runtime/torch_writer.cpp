@@ -12,27 +12,11 @@
 
 #include "runtime/atomic_file.hpp"
 #include "runtime/checkpoint_writer.hpp"
+#include "runtime/crc32.hpp"
 #include "runtime/input_error.hpp"
 
 namespace taxon {
 namespace {
-
-std::array<uint32_t, 256> crc_table() {
-  std::array<uint32_t, 256> table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
-  }
-  return table;
-}
-
-uint32_t crc32(uint32_t crc, const uint8_t* data, std::size_t size) {
-  static const auto table = crc_table();
-  crc = ~crc;
-  for (std::size_t i = 0; i < size; ++i) crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
-}
 
 std::string_view storage_class(DType dtype) {
   switch (dtype) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/crc32.hpp"
 #include "runtime/input_error.hpp"
 
 namespace taxon {
@@ -105,7 +106,8 @@ ZipArchive::ZipArchive(std::shared_ptr<const MappedFile> file) : file_(std::move
     if (entry.read<uint32_t>() != kCentralHeader) fail(fmt::format("central directory entry {} is damaged", i));
     entry.skip(2 + 2 + 2);  // versions, flags
     uint16_t method = entry.read<uint16_t>();
-    entry.skip(2 + 2 + 4);  // time, date, crc
+    entry.skip(2 + 2);  // time, date
+    uint32_t crc = entry.read<uint32_t>();
     uint64_t compressed = entry.read<uint32_t>();
     uint64_t size = entry.read<uint32_t>();
     uint16_t name_length = entry.read<uint16_t>();
@@ -149,7 +151,7 @@ ZipArchive::ZipArchive(std::shared_ptr<const MappedFile> file) : file_(std::move
     std::size_t slash = name.find('/');
     if (i == 0) prefix_ = slash == std::string::npos ? "" : name.substr(0, slash);
     std::string short_name = slash == std::string::npos ? name : name.substr(slash + 1);
-    records_.push_back(Record{short_name, local.offset(), size, compressed, method});
+    records_.push_back(Record{short_name, local.offset(), size, compressed, method, crc});
     by_name_.emplace(short_name, records_.size() - 1);
   }
 }
@@ -159,7 +161,7 @@ const ZipArchive::Record* ZipArchive::find(std::string_view name) const {
   return found == by_name_.end() ? nullptr : &records_[found->second];
 }
 
-std::string_view ZipArchive::read(std::string_view name) const {
+std::string_view ZipArchive::read(std::string_view name, Check check) const {
   const Record* record = find(name);
   if (!record)
     throw InputError(code::corrupt_checkpoint, fmt::format("{}: the archive has no record {}/{}", file_->path(), prefix_, name));
@@ -168,7 +170,11 @@ std::string_view ZipArchive::read(std::string_view name) const {
                      fmt::format("{}: record {}/{} is compressed; torch.save stores records uncompressed, so this "
                                  "archive was rewritten by another tool",
                                  file_->path(), prefix_, name));
-  return file_->view(record->data_offset, record->size);
+  std::string_view bytes = file_->view(record->data_offset, record->size);
+  if (check == Check::crc && crc32(0, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()) != record->crc32)
+    throw InputError(code::corrupt_checkpoint,
+                     fmt::format("{}: record {}/{} is damaged (its CRC-32 does not match its bytes)", file_->path(), prefix_, name));
+  return bytes;
 }
 
 }  // namespace taxon

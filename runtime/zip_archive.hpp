@@ -24,7 +24,9 @@ class ZipArchive {
     uint64_t size = 0;  // uncompressed
     uint64_t compressed_size = 0;
     uint16_t method = 0;  // 0 stored, 8 deflate
+    uint32_t crc32 = 0;   // as the central directory gives it
   };
+  enum class Check { none, crc };
 
   // True when the file starts like a zip (a local file header).
   static bool looks_like_zip(const MappedFile& file);
@@ -37,8 +39,10 @@ class ZipArchive {
   const Record* find(std::string_view name) const;
 
   // The bytes of a stored record; throws InputError for a missing or
-  // compressed one.
-  std::string_view read(std::string_view name) const;
+  // compressed one, or (Check::crc) one whose bytes fail its CRC-32. Records
+  // that are parsed (data.pkl) are checked; tensor bytes are not, since that
+  // would cost a pass over every byte of every checkpoint read.
+  std::string_view read(std::string_view name, Check check = Check::none) const;
   const std::shared_ptr<const MappedFile>& file() const { return file_; }
 
  private:

@@ -1,5 +1,6 @@
 // The `taxon` command line: parses arguments, runs one subcommand, and turns
 // every failure into a message and an exit code (docs/cli.md).
+#include <csignal>
 #include <exception>
 #include <iostream>
 
@@ -21,6 +22,9 @@
 
 int main(int argc, char** argv) {
   using namespace taxon::cli;
+  // Past a file size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
+  // disk, instead of the signal killing the process before it can say so.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     CLI::App app{"taxon: declarative rules for PyTorch parameters and checkpoints", "taxon"};
     app.set_version_flag("--version", "taxon " TAXON_VERSION);

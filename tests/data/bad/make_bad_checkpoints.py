@@ -64,3 +64,106 @@ with zipfile.ZipFile(HERE / "view_past_storage.pt", "w", zipfile.ZIP_STORED) as 
     archive.writestr("view_past_storage/data.pkl", pickle)
     archive.writestr("view_past_storage/data/0", b"\0" * 16)
     archive.writestr("view_past_storage/version", b"3\n")
+
+
+# ---- The reliability corpus (docs/reliability.md): every format truncated and bit-flipped, lengths
+# near 2^64, offsets past the end, size mismatches, hostile pickles. Bit flips start from the small
+# torch-written checkpoints in fuzz/seeds and land on structure (a flip in tensor bytes is a valid file).
+SEEDS = HERE.parent.parent.parent / "fuzz" / "seeds"
+small_st = (SEEDS / "safetensors_reader" / "small.safetensors").read_bytes()
+small_pt = (SEEDS / "torch_reader" / "state_dict_p2.pt").read_bytes()
+small_legacy = (SEEDS / "torch_reader" / "state_dict_p2_legacy.pt").read_bytes()
+
+
+def flip(data, at, bit=0):
+    data = bytearray(data)
+    data[at] ^= 1 << bit
+    return bytes(data)
+
+
+# Truncated and empty, every format.
+write("empty.safetensors", b"")
+write("empty.pt", b"")
+write("truncated_length.safetensors", small_st[:5])
+write("truncated_header.safetensors", small_st[: 8 + struct.unpack("<Q", small_st[:8])[0] // 2])
+write("truncated_directory.pt", small_pt[:-10])
+write("truncated_pickle_legacy.pt", small_legacy[:40])
+(HERE / "sharded_truncated_index").mkdir(exist_ok=True)
+index = json.dumps({"metadata": {}, "weight_map": {"w": "model-00001-of-00001.safetensors"}}).encode()
+write("sharded_truncated_index/model.safetensors.index.json", index[: len(index) // 2])
+(HERE / "sharded_missing_shard").mkdir(exist_ok=True)
+write("sharded_missing_shard/model.safetensors.index.json", index)
+(HERE / "sharded_wrong_shard").mkdir(exist_ok=True)
+write("sharded_wrong_shard/model.safetensors.index.json", index)
+write("sharded_wrong_shard/model-00001-of-00001.safetensors", safetensors({"v": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4))
+
+# Bit flips on structure.
+header_end = 8 + struct.unpack("<Q", small_st[:8])[0]
+write("bitflip_length.safetensors", flip(small_st, 0, 6))
+offsets_at = small_st.index(b'"data_offsets": [0, ') + len(b'"data_offsets": [0, ')
+write("bitflip_offsets.safetensors", flip(small_st, offsets_at, 0))
+write("bitflip_dtype.safetensors", flip(small_st, small_st.index(b'"F32"') + 2, 1))  # F32 -> F12
+pickle_start = small_pt.index(b"\x80\x02", small_pt.index(b"data.pkl"))
+write("bitflip_pickle.pt", flip(small_pt, pickle_start + 5, 2))  # caught by data.pkl's CRC-32
+central = small_pt.index(b"PK\x01\x02")
+write("bitflip_central_directory.pt", flip(small_pt, small_pt.index(b"PK\x01\x02", central + 4), 3))
+write("bitflip_local_header.pt", flip(small_pt, 0, 4))
+write("bitflip_end_of_directory.pt", flip(small_pt, small_pt.rindex(b"PK\x05\x06") + 2, 0))
+write("bitflip_magic_legacy.pt", flip(small_legacy, 4, 1))
+# The legacy stream ends with each storage as an 8-byte little-endian count and its bytes; the
+# last storage's count is the 8 bytes before its data. Flip its top bit: a negative count.
+write("bitflip_storage_count_legacy.pt", flip(small_legacy, len(small_legacy) - 16 - 1, 7))
+
+# Lengths near 2^64, offsets past the end, sizes that do not add up.
+write("header_length_max.safetensors", struct.pack("<Q", 2**64 - 1) + small_st[8:])
+write("header_length_wraps.safetensors", struct.pack("<Q", 2**64 - 7) + small_st[8:])
+write("offsets_huge.safetensors", safetensors({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 2**64 - 1]}}, b"\0" * 4))
+write("offsets_reversed.safetensors", safetensors({"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}, b"\0" * 4))
+write("offsets_negative.safetensors", safetensors({"w": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}}, b"\0" * 4))
+write("shape_overflow.safetensors", safetensors({"w": {"dtype": "F32", "shape": [2**32, 2**32, 2**32], "data_offsets": [0, 4]}}, b"\0" * 4))
+write("shape_negative.safetensors", safetensors({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4))
+write("dtype_mismatch.safetensors", safetensors({"w": {"dtype": "F64", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 8))
+write("duplicate_name.safetensors", b"".join([struct.pack("<Q", 96), (
+    b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}'
+    .ljust(96)[:96])]) + b"\0" * 8)
+write("metadata_not_strings.safetensors", safetensors({"__metadata__": {"epoch": 3}}))
+
+
+def torch_zip_records(name, records):
+    stem = pathlib.Path(name).stem
+    with zipfile.ZipFile(HERE / name, "w", zipfile.ZIP_STORED) as archive:
+        for record, data in records.items():
+            archive.writestr(f"{stem}/{record}", data)
+
+
+def tensor_pickle(numel, size, storage_class=b"FloatStorage"):
+    storage = (b"(X\x07\x00\x00\x00storagectorch\n" + storage_class + b"\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu" +
+               b"J" + struct.pack("<i", numel) + b"tQ")
+    return (b"\x80\x02}(X\x01\x00\x00\x00wctorch._utils\n_rebuild_tensor_v2\n(" + storage +
+            b"K\x00J" + struct.pack("<i", size) + b"\x85K\x01\x85\x89)tRu.")
+
+
+torch_zip_records("storage_too_small.pt", {"data.pkl": tensor_pickle(16, 16), "data/0": b"\0" * 16, "version": b"3\n"})
+torch_zip_records("storage_count_huge.pt", {"data.pkl": tensor_pickle(2**31 - 1, 4), "data/0": b"\0" * 16, "version": b"3\n"})
+torch_zip_records("storage_missing.pt", {"data.pkl": tensor_pickle(4, 4), "version": b"3\n"})
+torch_zip_records("no_data_pkl.pt", {"data/0": b"\0" * 16, "version": b"3\n"})
+with zipfile.ZipFile(HERE / "compressed_record.pt", "w", zipfile.ZIP_DEFLATED) as archive:
+    archive.writestr("compressed_record/data.pkl", tensor_pickle(4, 4))
+    archive.writestr("compressed_record/data/0", b"\0" * 16)
+
+# Hostile pickles: code by every route pickle offers, and structures built to exhaust the reader.
+torch_zip("builtins_eval.pt", b"\x80\x02cbuiltins\neval\nX\x0a\x00\x00\x00__import__q\x00\x85q\x01Rq\x02.")
+torch_zip("stack_global.pt", b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00\x8c\nsubprocess\x8c\x05Popen\x93\x8c\x02id\x85R.")
+torch_zip("inst_opcode.pt", b"(X\x04\x00\x00\x00trueios\nsystem\n.")
+torch_zip("ext_opcode.pt", b"\x80\x02\x82\x01.")
+torch_zip("whole_module.pt", b"\x80\x02ctorch.nn.modules.linear\nLinear\nq\x00)\x81q\x01}b.")
+torch_zip("deep_dicts.pt", b"\x80\x02" + b"}X\x01\x00\x00\x00k" * depth + b"s" * (depth - 1) + b".")
+torch_zip("deep_tuples.pt", b"\x80\x02" + b"(" * depth + b"t" * depth + b".")
+torch_zip("memo_missing.pt", b"\x80\x02h\x05.")
+torch_zip("stack_underflow.pt", b"\x80\x02a.")
+torch_zip("string_past_end.pt", b"\x80\x02X\xff\xff\xff\x7fshort.")
+torch_zip("long_past_end.pt", b"\x80\x02\x8b\xff\xff\xff\x7f\x00.")
+torch_zip("no_stop.pt", b"\x80\x02}q\x00")
+torch_zip("persistent_id_garbage.pt", b"\x80\x02}(X\x01\x00\x00\x00wK\x07Qu.")
+torch_zip("unknown_opcode.pt", b"\x80\x02\xfe.")
+torch_zip("cycle.pt", b"\x80\x02]q\x00h\x00a.")  # a list that holds itself
