@@ -15,6 +15,13 @@ std::string_view severity_name(Severity severity) {
   return "error";
 }
 
+void Diagnostics::report(Diagnostic diagnostic) {
+  std::string key = fmt::format("{}|{}|{}|{}|{}|{}", diagnostic.code, static_cast<int>(diagnostic.severity),
+                                static_cast<const void*>(diagnostic.span.file.get()), diagnostic.span.line,
+                                diagnostic.span.col, diagnostic.message);
+  if (seen_.insert(std::move(key)).second) items_.push_back(std::move(diagnostic));
+}
+
 void Diagnostics::error(std::string_view code, SourceSpan span, std::string message, std::string hint) {
   report({std::string(code), Severity::error, std::move(span), std::move(message), std::move(hint)});
 }
@@ -31,7 +38,7 @@ std::size_t Diagnostics::count(Severity severity) const {
 }
 
 void Diagnostics::append(const Diagnostics& other) {
-  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+  for (const auto& diagnostic : other.items_) report(diagnostic);
 }
 
 namespace {

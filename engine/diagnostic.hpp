@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/source.hpp"
@@ -91,7 +92,8 @@ struct Diagnostic {
 // Collects diagnostics in the order they are found.
 class Diagnostics {
  public:
-  void report(Diagnostic diagnostic) { items_.push_back(std::move(diagnostic)); }
+  // Keeps one of each finding at each place: YAML aliases and inlined bindings visit one node many times.
+  void report(Diagnostic diagnostic);
   void error(std::string_view code, SourceSpan span, std::string message, std::string hint = {});
   void warning(std::string_view code, SourceSpan span, std::string message, std::string hint = {});
   void note(std::string_view code, SourceSpan span, std::string message, std::string hint = {});
@@ -103,6 +105,7 @@ class Diagnostics {
 
  private:
   std::vector<Diagnostic> items_;
+  std::unordered_set<std::string> seen_;  // code, place and message of each item
 };
 
 // Rule files are UTF-8 text: reports T0105 at the first byte that is not (or a NUL) and returns
@@ -111,7 +114,7 @@ bool check_text(const SourceRef& source, Diagnostics& diagnostics);
 
 // How many tests and filter nodes a rule file may expand to once bindings are inlined and YAML
 // aliases followed: far beyond any real file, well below what would exhaust memory (T0106).
-inline constexpr std::size_t kMaxExpandedNodes = 100'000;
+inline constexpr std::size_t kMaxExpandedNodes = 20'000;
 
 // Renders one diagnostic for a terminal:
 //   error[T0201]: rules.yaml:4:11: unknown filter TYPE 'nmae'

@@ -40,7 +40,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   options.persistent_load = [](const PyRef&) -> PyRef {
     auto bytes = std::make_shared<std::vector<uint8_t>>(64, 0x5a);
     auto storage = std::make_shared<StorageBlock>();
-    storage->key = "0";
     storage->data = bytes->data();
     storage->nbytes = bytes->size();
     storage->owner = bytes;

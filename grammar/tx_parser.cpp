@@ -91,6 +91,9 @@ struct action<comment> {
     auto position = in.position();
     Comment found;
     found.text = in.string();
+    // A comment ends at "\n" or "\r\n"; carriage returns just before the end (an editor's "\r\r\n")
+    // are not its text, or `taxon fmt` would drop one per run.
+    while (!found.text.empty() && found.text.back() == '\r') found.text.pop_back();
     found.line = static_cast<uint32_t>(position.line);
     std::string_view before(in.begin() - (position.column - 1), position.column - 1);
     found.own_line = before.find_first_not_of(" \t") == std::string_view::npos;
