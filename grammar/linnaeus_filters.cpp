@@ -21,9 +21,17 @@ Predicate invalid(const SourceSpan& span) { return Predicate{Constant{false}, sp
 
 struct FilterLowering {
   Reader& reader;
+  std::size_t depth = 0;  // filters above the one being lowered
 
   Predicate lower(const YAML::Node& node) {
-    if (!reader.spend(node)) return invalid(reader.span(node));
+    if (reader.too_deep(node, depth + 1) || !reader.spend(node)) return invalid(reader.span(node));
+    ++depth;
+    Predicate predicate = lower_here(node);
+    --depth;
+    return predicate;
+  }
+
+  Predicate lower_here(const YAML::Node& node) {
     if (!node.IsMap()) {
       reader.diagnostics().error(code::wrong_value_type, reader.span(node),
                                  fmt::format("a filter must be a mapping with TYPE, not {}", describe(node)),
@@ -188,6 +196,6 @@ struct FilterLowering {
 
 }  // namespace
 
-Predicate lower_linnaeus_filter(const YAML::Node& node, Reader& reader) { return FilterLowering{reader}.lower(node); }
+Predicate lower_linnaeus_filter(const YAML::Node& node, Reader& reader) { return FilterLowering{reader, 0}.lower(node); }
 
 }  // namespace taxon::yaml

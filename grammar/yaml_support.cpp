@@ -176,18 +176,27 @@ bool Reader::spend(const YAML::Node& node) const {
   return false;
 }
 
-OptionValue Reader::option_value(const YAML::Node& value) const {
-  if (!spend(value)) return {};
+bool Reader::too_deep(const YAML::Node& node, std::size_t depth) const {
+  if (depth <= kMaxYamlDepth) return false;
+  if (!reported_depth_)
+    diagnostics_.error(code::nesting_too_deep, span(node), fmt::format("nested more than {} levels deep", kMaxYamlDepth),
+                       "rule files never need such depth; an alias inside the node it names (`a: &a [*a]`) repeats forever");
+  reported_depth_ = true;
+  return true;
+}
+
+OptionValue Reader::option_value(const YAML::Node& value, std::size_t depth) const {
+  if (too_deep(value, depth) || !spend(value)) return {};
   switch (value.Type()) {
     case YAML::NodeType::Sequence: {
       OptionValue::List list;
-      for (const auto& item : value) list.push_back(option_value(item));
+      for (const auto& item : value) list.push_back(option_value(item, depth + 1));
       return {std::move(list)};
     }
     case YAML::NodeType::Map: {
       OptionValue::Map map;
       for (auto it = value.begin(); it != value.end(); ++it)
-        map.push_back({it->first.IsScalar() ? it->first.Scalar() : describe(it->first), option_value(it->second)});
+        map.push_back({it->first.IsScalar() ? it->first.Scalar() : describe(it->first), option_value(it->second, depth + 1)});
       return {std::move(map)};
     }
     case YAML::NodeType::Scalar: break;

@@ -53,7 +53,12 @@ class Reader {
   void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, std::string_view where);
 
   // A group option's value, typed the way YAML 1.1 (PyYAML) types plain scalars.
-  OptionValue option_value(const YAML::Node& value) const;
+  OptionValue option_value(const YAML::Node& value, std::size_t depth = 0) const;
+
+  // True, reporting T0104 once, when a walk is `depth` levels down, past kMaxYamlDepth: an alias
+  // inside the node it names (`a: &a [*a]`) is a YAML document of infinite depth.
+  bool too_deep(const YAML::Node& node, std::size_t depth) const;
+  static constexpr std::size_t kMaxYamlDepth = 100;
 
   // Counts one more filter or value lowered; past kMaxExpandedNodes (aliases can repeat a subtree
   // exponentially often) reports T0106 once and returns false: stop descending.
@@ -65,6 +70,7 @@ class Reader {
   YAML::Node tolerated_map_;
   std::string tolerated_key_;
   mutable std::size_t expanded_ = 0;
+  mutable bool reported_depth_ = false;
 };
 
 std::string describe(const YAML::Node& node);  // "a mapping", "a list", "the scalar 'x'"

@@ -51,3 +51,5 @@ bomb = ["f0: &f0 {TYPE: name, MATCH_TYPE: contains, PATTERNS: [x]}"]
 for i in range(1, 13):
     bomb.append(f"f{i}: &f{i} {{TYPE: and, FILTERS: [" + ", ".join([f"*f{i - 1}"] * 9) + "]}")
 write("rules_yaml_alias_bomb.yaml", "\n".join(bomb) + "\nOPTIMIZER:\n  PARAMETER_GROUPS:\n    g:\n      FILTER: *f12\n")
+# An alias inside the node it names: a filter tree of infinite depth (once overflowed the stack).
+write("rules_yaml_self_alias.yaml", "f: &f {TYPE: not, FILTER: *f}\nOPTIMIZER:\n  PARAMETER_GROUPS:\n    g:\n      FILTER: *f\n")
