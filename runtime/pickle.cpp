@@ -3,7 +3,6 @@
 #include <array>
 #include <cstring>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -67,8 +66,6 @@ Allowed classify(std::string_view module, std::string_view name) {
   return Allowed::no;
 }
 
-PyRef make(decltype(PyValue::value) value) { return std::make_shared<PyValue>(PyValue{std::move(value), 1}); }
-
 class Unpickler {
  public:
   Unpickler(std::string_view bytes, const UnpickleOptions& options) : in_(bytes), options_(options) {}
@@ -98,9 +95,10 @@ class Unpickler {
       if (op == '.') {  // STOP
         if (stack_.empty()) fail("STOP with an empty stack");
         if (consumed) *consumed = pos_;
-        std::unordered_map<const PyValue*, bool> reached;
-        if (holds_cycle(stack_.back(), reached)) fail("a container holds itself; no checkpoint does");
-        for (const auto& [value, done] : reached) result_.insert(value);
+        if (holds_cycle(stack_.back(), result_)) {
+          result_.clear();  // so that ~Unpickler empties every container, the cycle's too
+          fail("a container holds itself; no checkpoint does");
+        }
         return stack_.back();
       }
       step(op);
@@ -160,15 +158,15 @@ class Unpickler {
   void push(PyRef value) { stack_.push_back(std::move(value)); }
 
   PyRef make(decltype(PyValue::value) value) {
-    PyRef out = taxon::make(std::move(value));
+    PyRef out = std::make_shared<PyValue>(PyValue{std::move(value), 1});
     if (std::holds_alternative<PyList>(out->value) || std::holds_alternative<PyTuple>(out->value) ||
         std::holds_alternative<PyDict>(out->value))
       containers_.push_back(out);
     return out;
   }
 
-  // Depth-first, without recursion: a cycle's depth marks are no bound. `marks` gets every value
-  // reached (true once all below it is done).
+  // Depth-first, without recursion: a cycle's depth marks are no bound. `marks` gets every
+  // non-empty container reached (true once all below it is done); leaves cannot close a cycle.
   static bool holds_cycle(const PyRef& root, std::unordered_map<const PyValue*, bool>& marks) {
     std::vector<std::pair<const PyValue*, std::size_t>> path;  // a value and its next child to visit
     // A container's children by index: list and tuple items; a dict's keys, values, then its state.
@@ -196,7 +194,7 @@ class Unpickler {
         continue;
       }
       const PyValue* below = child(value, next++);
-      if (!below) continue;
+      if (!below || child_count(below) == 0) continue;
       auto [mark, fresh] = marks.try_emplace(below, false);
       if (!fresh) {
         if (!mark->second) return true;  // still open: a way back up the path
@@ -564,7 +562,7 @@ class Unpickler {
   std::vector<std::size_t> marks_;
   std::unordered_map<uint64_t, PyRef> memo_;
   std::vector<std::weak_ptr<PyValue>> containers_;  // every list, tuple and dict made, for ~Unpickler
-  std::unordered_set<const PyValue*> result_;       // what the returned value holds
+  std::unordered_map<const PyValue*, bool> result_;  // the containers the returned value holds
 };
 
 }  // namespace
