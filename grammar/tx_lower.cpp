@@ -84,18 +84,16 @@ struct Binding {
 };
 
 std::size_t predicate_size(const Predicate& predicate) {
-  if (const auto* all = std::get_if<AllOf>(&predicate.node)) {
-    std::size_t size = 1;
-    for (const auto& term : all->terms) size += predicate_size(term);
-    return size;
-  }
-  if (const auto* any = std::get_if<AnyOf>(&predicate.node)) {
-    std::size_t size = 1;
-    for (const auto& term : any->terms) size += predicate_size(term);
-    return size;
-  }
-  if (const auto* negated = std::get_if<Not>(&predicate.node)) return 1 + predicate_size(*negated->term);
-  return 1;
+  return std::visit(
+      [](const auto& node) -> std::size_t {
+        using Node = std::decay_t<decltype(node)>;
+        std::size_t size = 1;
+        if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>)
+          for (const auto& term : node.terms) size += predicate_size(term);
+        else if constexpr (std::is_same_v<Node, Not>) size += predicate_size(*node.term);
+        return size;
+      },
+      predicate.node);
 }
 
 class Lowering {
@@ -589,12 +587,13 @@ class Lowering {
           const std::string& text = literal->text;
           int64_t integer_value = 0;
           auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer_value);
+          double number = std::strtod(text.c_str(), nullptr);
           if (error == std::errc() && end == text.data() + text.size()) constant.value = integer_value;
-          else constant.value = std::strtod(text.c_str(), nullptr);
-          if (std::isinf(std::strtod(text.c_str(), nullptr)))
+          else constant.value = number;
+          if (std::isinf(number))
             diagnostics_.error(code::bad_value, value.span, fmt::format("{} is out of range for a number", text),
                                "write a number a double can hold (at most about 1.8e308)");
-          return ValueExpr{ValueNumber{std::strtod(text.c_str(), nullptr)}};
+          return ValueExpr{ValueNumber{number}};
         }
         case Literal::Kind::word:
           if (literal->text == "true" || literal->text == "false") {
