@@ -183,7 +183,7 @@ std::string_view describe_code(std::string_view code) {
       {"T0806", "a resizing action without a shape to produce"},
       {"T0807", "a tensor action failed"},
       {"T0808", "a tensor action, split, fuse or stack does not fit the tensors"},
-      {"T0803", "a strict load would fail"},
+      {"T0803", "the load would fail: a shape mismatch, nothing loaded, or missing/unexpected keys under strict"},
       {"T0804", "a shape mismatch that is not skipped"},
       {"T0805", "a rename template that cannot be rendered"},
       {"T0211", "an unknown anemoi _target_"},
@@ -202,8 +202,6 @@ std::string_view describe_code(std::string_view code) {
   return "diagnostic";
 }
 
-namespace {
-
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -219,8 +217,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
-
-}  // namespace
 
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
   std::string best;

@@ -57,7 +57,7 @@ inline constexpr std::string_view capture_not_number = "T0405";
 // T08xx: checkpoint plans.
 inline constexpr std::string_view plan_collision = "T0801";
 inline constexpr std::string_view unknown_action = "T0802";
-inline constexpr std::string_view plan_strict_fails = "T0803";
+inline constexpr std::string_view plan_load_fails = "T0803";
 inline constexpr std::string_view plan_shape_mismatch = "T0804";
 inline constexpr std::string_view plan_template = "T0805";
 inline constexpr std::string_view plan_no_target_shape = "T0806";
@@ -128,6 +128,9 @@ std::string render_text(const std::vector<Diagnostic>& diagnostics, std::size_t 
 
 // One line on what a code means (SARIF's rule descriptions, docs/diagnostics.md).
 std::string_view describe_code(std::string_view code);
+
+// Levenshtein distance, ignoring ASCII case.
+std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // "did you mean 'x'?" support: the closest candidate within a small edit
 // distance, or empty.

@@ -70,6 +70,62 @@ std::optional<std::string> render(const std::string& replacement, const RE2& re,
   return out;
 }
 
+}  // namespace detail
+
+std::optional<TemplateProblem> template_problem(const std::string& pattern, const std::string& replacement,
+                                                const std::vector<std::string>& supplied) {
+  std::string error;
+  auto re = compile_regex(pattern, error);
+  if (!re) return std::nullopt;
+  const int groups = re->NumberOfCapturingGroups();
+  const auto& named = re->NamedCapturingGroups();
+  std::vector<std::string> names;
+  for (const auto& [name, index] : named) names.push_back(name);
+  std::string captures = names.empty() ? fmt::format("/{}/ has {} numbered group{} and no named one", pattern, groups,
+                                                     groups == 1 ? "" : "s")
+                                       : fmt::format("/{}/ has {} group{}, named {}", pattern, groups, groups == 1 ? "" : "s",
+                                                     fmt::join(names, ", "));
+  for (std::size_t i = 0; i + 1 < replacement.size(); ++i) {
+    if (replacement[i] != '$') continue;
+    char next = replacement[i + 1];
+    if (next >= '0' && next <= '9') {
+      if (next - '0' > groups)
+        return TemplateProblem{fmt::format("\"{}\" uses ${} and {}", replacement, next, captures),
+                               groups == 0   ? "capture what the template needs: /^(fc)\\.weight$/ -> \"head.$1\""
+                               : groups == 1 ? "use $1, or add a group to the regex"
+                                             : fmt::format("use $1..${}, or add a group to the regex", groups)};
+      ++i;
+      continue;
+    }
+    if (next != '{') continue;
+    std::size_t close = replacement.find('}', i);
+    if (close == std::string::npos)
+      return TemplateProblem{fmt::format("\"{}\": `${{` is not closed", replacement), "write ${name}, ${name+1} or ${name-1}"};
+    std::string inside = replacement.substr(i + 2, close - i - 2);
+    std::size_t op = inside.find_first_of("+-");
+    std::string name = inside.substr(0, op);
+    if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos)
+      return TemplateProblem{fmt::format("\"{}\": ${{{}}} is not a capture's name; templates take ${{name}}, ${{name+N}} and "
+                                         "${{name-N}}", replacement, inside),
+                             "shift an index by a whole number, e.g. ${i+1}; other arithmetic belongs in the regex's choice of groups"};
+    if (!named.contains(name) && std::find(supplied.begin(), supplied.end(), name) == supplied.end())
+      return TemplateProblem{fmt::format("\"{}\" uses ${{{}}} and {}", replacement, name, captures),
+                             suggest(name, names,
+                                     names.empty() ? std::string("name a group: (?P<i>\\d+), then write ${i}")
+                                                   : fmt::format("write ${{{}}}, or name a group (?P<{}>...)", names.front(), name))};
+    if (op != std::string::npos) {
+      std::string shift = inside.substr(op + 1);
+      if (shift.empty() || shift.find_first_not_of("0123456789") != std::string::npos)
+        return TemplateProblem{fmt::format("\"{}\": ${{{}}} is not ${{{}+N}} or ${{{}-N}}", replacement, inside, name, name, name),
+                               "shift an index by a whole number, e.g. ${i-1}"};
+    }
+    i = close;
+  }
+  return std::nullopt;
+}
+
+namespace detail {
+
 std::shared_ptr<Recipe> make_recipe(Recipe::Op op, std::vector<RecipePtr> parts, std::vector<int64_t> args, std::vector<int64_t> shape,
                       std::string dtype) {
   auto recipe = std::make_shared<Recipe>();
@@ -250,6 +306,7 @@ void PlanRunner::apply(const step::SkipMismatched& s, const SourceSpan& span) {
     const auto& shape = entry.recipe->shape;
     if (!found) {
       result_.not_in_target.push_back(entry.name);
+      if (entry.renamed) made_away_.push_back(entry.name);
     } else if (found->shape != shape) {
       if (s.mismatch_is_error)
         result_.diagnostics.error(code::plan_shape_mismatch, span,
@@ -290,24 +347,12 @@ PlanResult PlanRunner::run() {
   }
   check_collisions(plan_.span, true);  // merged sources may share keys until the plan tells them apart
   if (result_.diagnostics.has_errors()) return std::move(result_);
-  for (auto& entry : entries_)
+  std::vector<std::string> made = std::move(made_away_);  // renamed or made, then dropped for not being in the target
+  for (auto& entry : entries_) {
+    if (entry.renamed) made.push_back(entry.name);
     result_.keys.push_back({entry.name, entry.input, entry.renamed, entry.recipe, entry.actions});
-  if (target_) {
-    std::set<std::string> produced;
-    for (const auto& key : result_.keys) produced.insert(key.name);
-    std::set<std::string> wanted;
-    for (const auto& record : target_->tensors) {
-      // A strict load ignores non-persistent buffers, and a tied name is not missing while its partner is loaded.
-      if (record.kind == TensorKind::buffer && !record.persistent) continue;
-      wanted.insert(record.name);
-      if (produced.contains(record.name)) continue;
-      if (record.tied_to && produced.contains(target_->tensors[*record.tied_to].name)) continue;
-      result_.missing.push_back(record.name);
-    }
-    for (const auto& key : result_.keys)
-      if (!wanted.contains(key.name)) result_.unexpected.push_back(key.name);
-    result_.strict_load_fails = result_.strict && (!result_.missing.empty() || !result_.unexpected.empty());
   }
+  if (target_) judge_load(result_, *target_, made);
   return std::move(result_);
 }
 

@@ -144,15 +144,39 @@ struct PlanResult {
     std::vector<int64_t> source_shape, target_shape;
   };
   std::vector<Mismatch> skipped;           // skip mismatched: shape differs from the target
+  std::vector<Mismatch> mismatched;        // in the result and the target with different shapes, unresolved
   std::vector<std::string> missing;        // in the target, not in the result
   std::vector<std::string> unexpected;     // in the result, not in the target
   std::vector<std::string> not_in_target;  // dropped by skip mismatched because the target lacks them
+  struct Stray {  // a key a step renamed or made that the target does not have
+    std::string name;
+    std::vector<std::string> closest;  // the target's names nearest to it that the result lacks
+  };
+  std::vector<Stray> strays;               // among unexpected and not_in_target
   std::vector<SurgeryRecord> surgery;      // in step order
   std::vector<const step::Transform*> transforms;  // to carry out, in order
   bool strict = true;
-  bool strict_load_fails = false;  // with a target: a strict load would fail
-  Diagnostics diagnostics;         // collisions and other errors stop the plan
+  // With a target: would PyTorch's load_state_dict(strict) accept the result?
+  // One verdict for `apply --dry-run`, `apply` and the trainer API.
+  struct Verdict {
+    bool load_fails = false;
+    std::size_t loaded = 0;            // keys the target takes as they are
+    std::vector<std::string> reasons;  // why it fails, one line each
+    std::string hint;                  // what to change, computed from the names
+  } verdict;
+  Diagnostics diagnostics;  // collisions and other errors stop the plan
 };
+
+// What is wrong with a rename template for `pattern`, if anything: a $N
+// beyond the regex's groups, a ${name} no group is named, arithmetic that is
+// not ${name+N} / ${name-N}. Empty when it is fine, or the regex itself does
+// not compile (that is reported on its own).
+struct TemplateProblem {
+  std::string message, hint;
+};
+// `supplied` names what the step itself provides (unstack's ${index}).
+std::optional<TemplateProblem> template_problem(const std::string& pattern, const std::string& replacement,
+                                                const std::vector<std::string>& supplied = {});
 
 // Runs `plan` over the tensors of `input` (their names and shapes); with a
 // target, also reports what a load would find missing or unexpected.
@@ -160,5 +184,11 @@ struct PlanResult {
 // the file they come from when several checkpoints are merged.
 PlanResult run_plan(const CheckpointPlan& plan, const TensorTable& input, const TensorTable* target,
                     const std::vector<std::string>& labels = {});
+
+// Fills `result`'s missing, unexpected, mismatched, strays and verdict from its
+// keys and the target, as PyTorch's load_state_dict would judge them: a shape
+// mismatch fails whatever `strict` says, and so does loading nothing at all.
+// `made` lists the keys a rename or surgery step produced (for strays); run_plan calls it.
+void judge_load(PlanResult& result, const TensorTable& target, const std::vector<std::string>& made);
 
 }  // namespace taxon

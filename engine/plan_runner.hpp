@@ -73,6 +73,7 @@ class PlanRunner {
   const std::vector<std::string>& labels_;
   std::vector<Entry> entries_;
   std::map<std::string, const TensorRecord*> target_by_name_;
+  std::vector<std::string> made_away_;  // keys a step renamed or made that skip mismatched dropped
   PlanResult result_;
 };
 

@@ -1,10 +1,13 @@
 // The tensor actions a plan's `resize`, `resample` and `transform` steps name:
-// which exist, the options each takes, and the shape and dtype each produces.
-// The language checks names and options with it; run_plan computes shapes
-// with it, so a plan's report is right before a byte moves.
+// which exist, the options each takes (type, values, when required), and the
+// shape and dtype each produces. The front ends check options with it when
+// rules are read; run_plan computes shapes with it. It knows every condition
+// the actions library checks, so a plan that passes here cannot fail there:
+// `--dry-run` and the real run reach one verdict.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,15 +17,34 @@
 
 namespace taxon {
 
+enum class ActionOptionType { integer, number, boolean, string, integer_pair, integer_list };
+
+struct ActionOptionSpec {
+  std::string_view name;
+  ActionOptionType type;
+  std::vector<std::string_view> choices = {};  // strings: the values allowed (empty: any)
+  int64_t min = std::numeric_limits<int64_t>::min();  // integers and pair items
+};
+
 struct TensorActionSpec {
   std::string_view name;
-  std::vector<std::string_view> options;
+  std::vector<ActionOptionSpec> options;
   bool library = true;  // runs in libtaxon_actions.so (LibTorch); otherwise taxon moves the bytes itself
   std::string_view summary;
 };
 
 const std::vector<TensorActionSpec>& tensor_actions();
 const TensorActionSpec* find_tensor_action(std::string_view name);
+
+// A problem with an action's options, found without any tensor: an unknown
+// key, a wrong type or value, a missing companion option. `key` names the
+// option at fault (empty: the step as a whole).
+struct OptionProblem {
+  std::string key;
+  std::string message, hint;
+  bool unknown_option = false;  // no such option (T0802), rather than a bad value (T0113)
+};
+std::vector<OptionProblem> check_action_options(const TensorActionSpec& spec, const std::vector<GroupOption>& options);
 
 // What an action makes of one tensor. `target` is the target's shape for
 // the same key, when there is a target holding it.

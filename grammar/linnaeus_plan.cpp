@@ -56,7 +56,10 @@ std::optional<CheckpointPlan> linnaeus_pretrained_plan(const YAML::Node& metadat
     OptionValue value = reader.option_value(node);
     if (const bool* flag = std::get_if<bool>(&value.value); flag && *flag) {
       Predicate tables{StringMatch{StringField::name, MatchOp::ends, {"relative_position_bias_table"}}, reader.span(node)};
-      plan.steps.push_back(PlanStep{step::Transform{"resize", "rel_pos_bias", tables, {}}, reader.span(node)});
+      // linnaeus keeps row 0 (the class-token bias) and resizes the rest (utils/model_utils.py).
+      std::vector<GroupOption> options{{"extra_rows", OptionValue{int64_t{1}}, reader.span(node)},
+                                       {"extra_position", OptionValue{std::string("leading")}, reader.span(node)}};
+      plan.steps.push_back(PlanStep{step::Transform{"resize", "rel_pos_bias", tables, std::move(options)}, reader.span(node)});
       plan.steps.push_back(PlanStep{step::Drop{Predicate{StringMatch{StringField::name, MatchOp::contains, {"relative_position_index"}},
                                                          reader.span(node)},
                                                false, "interpolate_rel_pos_bias: every relative_position_index"},

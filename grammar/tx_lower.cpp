@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/plan.hpp"
 #include "engine/regex.hpp"
 #include "engine/tensor_actions.hpp"
 #include "engine/value_expr.hpp"
@@ -244,12 +245,19 @@ class Lowering {
   }
   void lower_plan_item(const PlanRewrite& item, const SourceSpan& span, CheckpointPlan& plan) {
     check_pattern(item.pattern);
+    check_template(item.pattern, item.replacement);
     plan.steps.push_back(PlanStep{step::Rename{item.pattern.text, item.replacement.text, item.verb == "copy"}, span});
   }
   void lower_plan_item(const PlanTransform& item, const SourceSpan& span, CheckpointPlan& plan) {
-    std::vector<GroupOption> options = lower_options(item.options, {});
-    if (const TensorActionSpec* spec = find_tensor_action(item.action)) {
-      check_step_options(fmt::format("`{} {}`", item.verb, item.action), options, spec->options);
+    const TensorActionSpec* spec = find_tensor_action(item.action);
+    std::vector<GroupOption> options = lower_options(action_options(item.options, spec), {});
+    if (spec) {
+      for (const auto& problem : check_action_options(*spec, options)) {
+        auto option = std::find_if(options.begin(), options.end(), [&](const GroupOption& o) { return o.key == problem.key; });
+        diagnostics_.error(problem.unknown_option ? code::unknown_action : code::bad_value,
+                           option != options.end() ? option->span : span,
+                           fmt::format("`{} {}`: {}", item.verb, item.action, problem.message), problem.hint);
+      }
     } else {
       std::vector<std::string> names;
       for (const auto& known : tensor_actions()) names.emplace_back(known.name);
@@ -258,8 +266,24 @@ class Lowering {
     }
     plan.steps.push_back(PlanStep{step::Transform{item.verb, item.action, lower(item.where), std::move(options)}, span});
   }
+  // An action's string options read bare words as strings (`mode = bicubic`): they name a
+  // value from a fixed set, never a capture (actions have none).
+  static std::vector<Option> action_options(std::vector<Option> options, const TensorActionSpec* spec) {
+    if (!spec) return options;
+    for (auto& option : options) {
+      auto known = std::find_if(spec->options.begin(), spec->options.end(),
+                                [&](const ActionOptionSpec& s) { return s.name == option.key; });
+      auto* literal = std::get_if<Literal>(&option.value.node);
+      if (known != spec->options.end() && known->type == ActionOptionType::string && literal &&
+          literal->kind == Literal::Kind::word && literal->text != "true" && literal->text != "false" && literal->text != "null")
+        literal->kind = Literal::Kind::string;
+    }
+    return options;
+  }
   void lower_plan_item(const PlanSurgery& item, const SourceSpan& span, CheckpointPlan& plan) {
     check_pattern(item.pattern);
+    for (const auto& other : item.others) check_template(item.pattern, other);
+    for (const auto& output : item.outputs) check_template(item.pattern, output, item.verb == "unstack");
     std::vector<GroupOption> options = lower_options(item.options, {});
     const std::string& verb = item.verb;
     check_step_options("`" + verb + "`", options, verb == "split" ? std::vector<std::string_view>{"dim", "sizes"}
@@ -550,6 +574,11 @@ class Lowering {
 
   void check_pattern(const Literal& value) {
     if (auto problem = check_regex(value.text)) diagnostics_.error(problem->code, value.span, problem->message, problem->hint);
+  }
+  void check_template(const Literal& pattern, const Literal& replacement, bool supplies_index = false) {
+    if (auto problem = template_problem(pattern.text, replacement.text,
+                                        supplies_index ? std::vector<std::string>{"index"} : std::vector<std::string>{}))
+      diagnostics_.error(code::plan_template, replacement.span, problem->message, problem->hint);
   }
 
   // Options ---------------------------------------------------------------------

@@ -60,6 +60,8 @@ const Library& library() {
 
 }  // namespace
 
+void require_actions_library() { (void)library(); }
+
 TensorData run_action(const std::string& action, const std::vector<GroupOption>& options, const TensorData& input,
                       const std::vector<int64_t>& target_shape) {
   const Library& actions = library();

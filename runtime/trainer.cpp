@@ -227,9 +227,20 @@ LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::
   LoadReport report;
   report.plan = run_plan(*plan, merged.table, &target);
   if (report.plan.diagnostics.has_errors()) throw TrainerError(rendered(report.plan.diagnostics));
-  if (report.plan.strict_load_fails)
-    throw TrainerError(fmt::format("a strict load would fail: missing {}; unexpected {}; nothing was loaded",
-                                   fmt::join(report.plan.missing, ", "), fmt::join(report.plan.unexpected, ", ")));
+  if (report.plan.verdict.load_fails) {
+    const PlanResult& plan = report.plan;
+    std::string details;
+    if (!plan.mismatched.empty()) {
+      std::vector<std::string> shapes;
+      for (const auto& m : plan.mismatched)
+        shapes.push_back(fmt::format("{} {} vs {}", m.name, shape_text(m.source_shape), shape_text(m.target_shape)));
+      details += fmt::format("; shape mismatch: {}", fmt::join(shapes, ", "));
+    }
+    if (!plan.missing.empty()) details += fmt::format("; missing: {}", fmt::join(plan.missing, ", "));
+    if (!plan.unexpected.empty()) details += fmt::format("; unexpected: {}", fmt::join(plan.unexpected, ", "));
+    throw TrainerError(fmt::format("{}{}; nothing was loaded ({})", fmt::join(plan.verdict.reasons, "; "), details,
+                                   plan.verdict.hint));
+  }
 
   std::map<std::string, torch::Tensor> destination;
   for (auto& item : named_tensors(module)) destination.emplace(std::move(item.name), std::move(item.tensor));
@@ -271,6 +282,7 @@ std::string TrainerRules::describe(const LoadReport& report) {
   add("dropped", plan.dropped.size());
   add("made by split/fuse/stack/unstack", plan.surgery.size());
   add("skipped for shape", plan.skipped.size());
+  add("of another shape", plan.mismatched.size());
   add("not in the module", plan.not_in_target.size());
   add("missing", plan.missing.size());
   add("unexpected", plan.unexpected.size());

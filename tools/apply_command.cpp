@@ -1,6 +1,8 @@
 // `taxon apply PLAN CKPT... --target T -o OUT`: adapt checkpoints to a model.
 #include "tools/apply_command.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -10,12 +12,15 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/plan.hpp"
+#include "engine/tensor_actions.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/checkpoint_writer.hpp"
 #include "runtime/files.hpp"
 #include "runtime/input_error.hpp"
 #include "runtime/materialize.hpp"
+#include "runtime/actions.hpp"
 #include "runtime/model_dump.hpp"
+#include "tools/apply_report.hpp"
 #include "tools/cli_common.hpp"
 
 namespace taxon::cli {
@@ -30,12 +35,6 @@ std::string fnv1a(std::string_view text) {  // a stable fingerprint of the plan'
     hash *= 0x100000001b3ull;
   }
   return fmt::format("{:016x}", hash);
-}
-
-// "a, b, c", or "a, b, ... z (64 tensors)" for long lists (a stack of experts).
-std::string abbreviated(const std::vector<std::string>& names) {
-  if (names.size() <= 4) return fmt::format("{}", fmt::join(names, ", "));
-  return fmt::format("{}, {}, ..., {} ({} tensors)", names[0], names[1], names.back(), names.size());
 }
 
 TensorTable read_target(const std::string& path) {
@@ -59,9 +58,16 @@ void ApplyCommand::add_to(CLI::App& app) {
       "  taxon apply plans.tx ckpt.pt --target model.json -o out.safetensors\n"
       "  taxon apply plans.tx a.pt b.pt --plan stitch -o merged.safetensors --format json\n"
       "\n"
+      "With --target the load is judged as PyTorch's load_state_dict would: a key of another shape\n"
+      "fails it whatever `strict` says, and so does loading nothing; --dry-run reaches the same verdict\n"
+      "as the real run, and the report is printed only once it holds.\n"
+      "\n"
       "The input is never modified; the output is written atomically and an existing one is kept\n"
-      "unless --force. Exit status: 0 done; 1 a strict load would fail (nothing written);\n"
-      "2 the plan, an input or the output could not be read or written (nothing written).");
+      "unless --force. A .pt output of a nested checkpoint keeps its other entries (epoch, config), less\n"
+      "optimizer and scheduler state when the plan changed which tensors there are.\n"
+      "\n"
+      "Exit status: 0 done; 1 the load would fail (nothing written); 2 the plan, an input or the\n"
+      "output could not be read or written (nothing written).");
   command->add_option("PLAN", plan_file, "Rule file (.tx) holding the plan")->required();
   command->add_option("CHECKPOINTS", checkpoints,
                       "Checkpoints to read (merged in order); optional when the rules name one (anemoi's source)");
@@ -73,23 +79,62 @@ void ApplyCommand::add_to(CLI::App& app) {
   command->add_flag("--dry-run", dry_run, "Report what the plan would do; write nothing");
   command->add_flag("--force", force, "Overwrite an existing output");
   command->add_flag("--all", list_all, "List every name in the text report");
+  command->add_flag("--state-dict-only", state_dict_only,
+                    "For a .pt output of a nested checkpoint: write the state dict alone, without epoch, config, ...");
   command->callback([this]() { throw CLI::RuntimeError(run()); });
 }
 
+namespace {
+
+// Before any input is read: the output's format, its directory, and that it is
+// neither an input nor (without --force) an existing file.
+void check_output(const std::string& output, const std::vector<std::string>& inputs, bool force) {
+  namespace fs = std::filesystem;
+  if (!output.ends_with(".safetensors") && !output.ends_with(".pt") && !output.ends_with(".pth") && !output.ends_with(".bin"))
+    throw InputError(code::unsupported_input,
+                     fmt::format("{}: the output's suffix picks its format: .safetensors, or .pt/.pth/.bin (torch.save)", output));
+  std::error_code error;
+  fs::path directory = fs::path(output).parent_path();
+  if (directory.empty()) directory = ".";
+  if (!fs::is_directory(directory, error))
+    throw InputError(code::unwritable_output, fmt::format("cannot write {}: the directory {} does not exist; create it first "
+                                                          "(mkdir -p {})",
+                                                          output, directory.string(), directory.string()));
+  if (::access(directory.c_str(), W_OK | X_OK) != 0)
+    throw InputError(code::unwritable_output,
+                     fmt::format("cannot write {}: {} is not writable ({})", output, directory.string(), std::strerror(errno)));
+  if (!fs::exists(output, error)) return;
+  for (const auto& input : inputs)
+    if (fs::equivalent(output, input, error))
+      throw InputError(code::unwritable_output, fmt::format("{} is also an input; taxon never modifies its inputs: "
+                                                            "write to another file", output));
+  if (fs::is_directory(output, error)) throw InputError(code::unwritable_output, fmt::format("{} is a directory", output));
+  if (!force) throw InputError(code::unwritable_output, fmt::format("{} exists; pass --force to overwrite it", output));
+}
+
+// Whether the plan changed which tensors there are or their shapes: then an
+// optimizer's state, which names parameters by position, no longer fits.
+bool reshuffles(const PlanResult& result) {
+  if (!result.dropped.empty() || !result.renamed.empty() || !result.copied.empty() || !result.surgery.empty() ||
+      !result.skipped.empty() || !result.not_in_target.empty())
+    return true;
+  for (const auto& key : result.keys)
+    for (const auto& action : key.actions)
+      if (action.from != action.to) return true;
+  return false;
+}
+
+bool uses_library(const PlanResult& result) {
+  for (const auto* transform : result.transforms)
+    if (const TensorActionSpec* spec = find_tensor_action(transform->action); spec && spec->library) return true;
+  return false;
+}
+
+}  // namespace
+
 int ApplyCommand::run() const {
   if (!dry_run && output.empty()) throw CLI::RequiredError("-o/--output (or --dry-run)");
-  if (!output.empty()) {
-    if (!output.ends_with(".safetensors") && !output.ends_with(".pt") && !output.ends_with(".pth") &&
-        !output.ends_with(".bin"))
-      throw InputError(code::unsupported_input,
-                       fmt::format("{}: the output's suffix picks its format: .safetensors, or .pt/.pth/.bin (torch.save)",
-                                   output));
-    if (!dry_run && !force && std::filesystem::exists(output))
-      throw InputError(code::unwritable_output, fmt::format("{} exists; pass --force to overwrite it", output));
-    for (const auto& input : checkpoints)
-      if (std::filesystem::exists(output) && std::filesystem::equivalent(output, input))
-        throw InputError(code::unwritable_output, fmt::format("{} is also an input; taxon never modifies its inputs", output));
-  }
+  if (!output.empty()) check_output(output, checkpoints, force);
   RuleFile rules = load_rule_file(plan_file);
   if (rules.diagnostics.has_errors()) {
     print_diagnostics(rules.diagnostics.items(), 5);
@@ -103,7 +148,10 @@ int ApplyCommand::run() const {
                                                                 plan_file, fmt::join(names, ", ")));
 
   std::vector<std::string> inputs = checkpoints;
-  if (inputs.empty() && plan->checkpoint_path) inputs.push_back(*plan->checkpoint_path);
+  if (inputs.empty() && plan->checkpoint_path) {
+    inputs.push_back(*plan->checkpoint_path);
+    if (!output.empty()) check_output(output, inputs, force);
+  }
   if (inputs.empty()) throw CLI::RequiredError("CHECKPOINTS (the plan names none)");
 
   ReadOptions read_options;
@@ -124,99 +172,41 @@ int ApplyCommand::run() const {
     print_diagnostics(result.diagnostics.items(), 5);
     return kCouldNot;
   }
-  // The report.
-  std::size_t kept = 0;
-  for (const auto& key : result.keys) kept += !key.renamed;
-  if (format == "json") {
-    nlohmann::ordered_json out;
-    out["plan"] = plan->name;
-    out["sources"] = inputs;
-    out["output"] = dry_run ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(output);
-    out["tensors"] = nlohmann::ordered_json::array();
-    for (const auto& key : result.keys) out["tensors"].push_back({{"name", key.name}, {"from", input.tensors[key.input].name}});
-    auto pairs = [](const auto& list, const char* a, const char* b) {
-      auto array = nlohmann::ordered_json::array();
-      for (const auto& [x, y] : list) array.push_back({{a, x}, {b, y}});
-      return array;
-    };
-    out["kept"] = kept;
-    out["prefix_steps"] = nlohmann::ordered_json::array();
-    for (const auto& [step_text, changed] : result.prefix_steps) out["prefix_steps"].push_back({{"step", step_text}, {"changed", changed}});
-    out["renamed"] = pairs(result.renamed, "from", "to");
-    out["copied"] = pairs(result.copied, "from", "to");
-    out["dropped"] = pairs(result.dropped, "tensor", "rule");
-    out["surgery"] = nlohmann::ordered_json::array();
-    for (const auto& record : result.surgery)
-      out["surgery"].push_back({{"step", record.verb}, {"from", record.from}, {"to", record.to}});
-    out["transformed"] = nlohmann::ordered_json::array();
-    for (const auto& key : result.keys)
-      for (const auto& action : key.actions)
-        out["transformed"].push_back(
-            {{"tensor", key.name}, {"action", action.step->verb + " " + action.step->action}, {"shape", action.to}});
-    out["skipped_mismatched"] = nlohmann::ordered_json::array();
-    for (const auto& m : result.skipped)
-      out["skipped_mismatched"].push_back({{"tensor", m.name}, {"source_shape", m.source_shape}, {"target_shape", m.target_shape}});
-    out["not_in_target"] = result.not_in_target;
-    out["missing"] = result.missing;
-    out["unexpected"] = result.unexpected;
-    out["strict"] = result.strict;
-    out["strict_load_fails"] = result.strict_load_fails;
-    std::cout << out.dump(2) << "\n";
-  } else {
-    std::string text = fmt::format("plan {} on {}{}\n", plan->name, fmt::join(inputs, ", "),
-                                   target.empty() ? "" : fmt::format(" for {}", target));
-    auto section = [&](std::string_view title, std::size_t count, const std::function<std::string(std::size_t)>& line) {
-      text += fmt::format("  {:<14}{:>6}\n", title, count);
-      std::size_t shown = list_all ? count : std::min<std::size_t>(count, 10);
-      for (std::size_t i = 0; i < shown; ++i) text += "      " + line(i) + "\n";
-      if (shown < count) text += fmt::format("      ... and {} more (--all lists them)\n", count - shown);
-    };
-    for (const auto& [step_text, changed] : result.prefix_steps) text += fmt::format("  {:<14}{:>6}  keys changed by `{}`\n", "prefix", changed, step_text);
-    text += fmt::format("  {:<14}{:>6}\n", "kept", kept);
-    section("renamed", result.renamed.size(), [&](std::size_t i) { return result.renamed[i].first + " -> " + result.renamed[i].second; });
-    section("copied", result.copied.size(), [&](std::size_t i) { return result.copied[i].first + " -> " + result.copied[i].second; });
-    section("dropped", result.dropped.size(),
-            [&](std::size_t i) { return fmt::format("{}  (by `{}`)", result.dropped[i].first, result.dropped[i].second); });
-    for (std::string_view verb : {"split", "fuse", "stack", "unstack"}) {
-      std::vector<std::string> lines;
-      for (const auto& record : result.surgery)
-        if (record.verb == verb) lines.push_back(fmt::format("{} -> {}", abbreviated(record.from), abbreviated(record.to)));
-      if (!lines.empty())
-        section(verb == "split" ? "split" : verb == "fuse" ? "fused" : verb == "stack" ? "stacked" : "unstacked", lines.size(),
-                [&](std::size_t i) { return lines[i]; });
-    }
-    std::vector<std::string> transformed;
-    for (const auto& key : result.keys)
-      for (const auto& action : key.actions)
-        transformed.push_back(fmt::format("{}  `{} {}` {} -> {}", key.name, action.step->verb, action.step->action,
-                                          shape_text(action.from), shape_text(action.to)));
-    section("transformed", transformed.size(), [&](std::size_t i) { return transformed[i]; });
-    section("skipped", result.skipped.size(), [&](std::size_t i) {
-      const auto& m = result.skipped[i];
-      return fmt::format("{}  {} here, {} in the target", m.name, shape_text(m.source_shape), shape_text(m.target_shape));
-    });
-    section("not in target", result.not_in_target.size(), [&](std::size_t i) { return result.not_in_target[i]; });
-    if (target_table) {
-      section("missing", result.missing.size(), [&](std::size_t i) { return result.missing[i]; });
-      section("unexpected", result.unexpected.size(), [&](std::size_t i) { return result.unexpected[i]; });
-    }
-    text += fmt::format("result: {} tensors", result.keys.size());
-    if (target_table)
-      text += result.strict ? (result.strict_load_fails ? "; a strict load would fail" : "; a strict load succeeds")
-                            : "; loads with strict = false";
-    text += dry_run ? " (dry run: nothing written)\n"
-                    : result.strict_load_fails ? " (nothing written)\n"
-                                               : fmt::format(" -> {}\n", output);
-    std::cout << text;
+  if (uses_library(result)) require_actions_library();  // a dry run promises what the real run can do
+
+  ApplyReport report{plan->name, inputs, target, {}, &input, &result, {}, list_all};
+  bool to_pt = !output.ends_with(".safetensors");
+  const Checkpoint& first = sources.front();
+  bool nested = sources.size() == 1 && first.root && !first.state_dict_path.empty();
+  PyRef root;  // a .pt output's object, when the input was a nested checkpoint
+  std::vector<std::string> notes;
+  if (!output.empty() && to_pt && nested && !state_dict_only) {
+    root = nested_root(first.root, first.state_dict_path, nullptr, reshuffles(result), report.left_out);
+    if (!report.left_out.empty())
+      notes.push_back(fmt::format("note: {} left out of {}: {} refer{} to parameters by position, and the plan changed which "
+                                  "tensors there are; --state-dict-only writes the state dict alone",
+                                  fmt::join(report.left_out, ", "), output, report.left_out.size() == 1 ? "it" : "they",
+                                  report.left_out.size() == 1 ? "s" : ""));
   }
-  std::cout.flush();
-  if (result.strict_load_fails) {
-    std::cerr << fmt::format("error[{}]: a strict load would fail: {} missing, {} unexpected; nothing was written\n"
-                             " = hint: add `load strict = false` to the plan, or steps that produce the missing keys\n",
-                             code::plan_strict_fails, result.missing.size(), result.unexpected.size());
+  if (!output.empty() && !to_pt)
+    for (const auto& checkpoint : sources)
+      if (!checkpoint.state_dict_path.empty())
+        notes.push_back(fmt::format("note: {} holds more than the state dict; safetensors keeps tensors only, so the rest "
+                                    "(epoch, config, optimizer, ...) is not in {}",
+                                    checkpoint.path, output));
+
+  auto render = [&]() { return format == "json" ? apply_report_json(report) : apply_report_text(report); };
+  if (result.verdict.load_fails) {
+    std::cout << render() << std::flush;
+    std::cerr << fmt::format("error[{}]: the load would fail: {}; nothing was written\n", code::plan_load_fails,
+                             fmt::join(result.verdict.reasons, "; "));
+    if (!result.verdict.hint.empty()) std::cerr << fmt::format(" = hint: {}\n", result.verdict.hint);
     return kAnswerNo;
   }
-  if (dry_run) return kDone;
+  if (dry_run) {
+    std::cout << render() << std::flush;
+    return kDone;
+  }
 
   std::vector<OutputTensor> tensors;
   std::vector<std::shared_ptr<const TensorData>> made;  // alive until written
@@ -229,42 +219,34 @@ int ApplyCommand::run() const {
     }
     tensors.push_back({key.name, made.back().get()});
   }
-  std::vector<std::pair<std::string, std::string>> metadata;
-  for (const auto& checkpoint : sources)
-    if (!checkpoint.metadata.empty()) {
-      metadata = checkpoint.metadata;
-      break;
-    }
-  metadata.emplace_back("taxon.plan", plan->name);
-  metadata.emplace_back("taxon.plan_fnv1a", fnv1a(rules.source->text));
-  metadata.emplace_back("taxon.sources", fmt::format("{}", fmt::join(inputs, ",")));
   uint64_t total = 0;
   for (const auto& tensor : tensors) total += tensor.data->nbytes();
   bool show_progress = total > kProgressAbove && ::isatty(STDERR_FILENO);
   auto progress = [&](uint64_t done, uint64_t all) {
     if (show_progress) std::cerr << fmt::format("\rwriting {}: {:3}%", output, all ? done * 100 / all : 100) << std::flush;
   };
-  if (output.ends_with(".safetensors")) {
-    write_safetensors(output, tensors, metadata, progress);
+  if (!to_pt) {
+    std::vector<std::pair<std::string, std::string>> metadata;
     for (const auto& checkpoint : sources)
-      if (!checkpoint.state_dict_path.empty())
-        std::cerr << fmt::format("note: {} holds more than the state dict; safetensors keeps tensors only, so the rest "
-                                 "(epoch, config, optimizer, ...) is not in {}\n",
-                                 checkpoint.path, output);
-  } else {
-    // .pt: a nested torch checkpoint keeps everything else, with its state dict replaced in place.
-    PyRef state_dict = state_dict_value(tensors);
-    PyRef root = state_dict;
-    if (sources.size() == 1 && sources[0].root && sources[0].state_dict_path.size() == 1)
-      if (const PyDict* original = as_dict(sources[0].root)) {
-        PyDict copy = *original;
-        for (auto& [key, value] : copy.items)
-          if (const std::string* name = as_string(key); name && *name == sources[0].state_dict_path[0]) value = state_dict;
-        root = std::make_shared<PyValue>(PyValue{std::move(copy), sources[0].root->depth});
+      if (!checkpoint.metadata.empty()) {
+        metadata = checkpoint.metadata;
+        break;
       }
-    write_torch(output, root, progress);
+    metadata.emplace_back("taxon.plan", plan->name);
+    metadata.emplace_back("taxon.plan_fnv1a", fnv1a(rules.source->text));
+    metadata.emplace_back("taxon.sources", fmt::format("{}", fmt::join(inputs, ",")));
+    write_safetensors(output, tensors, metadata, progress);
+  } else {
+    PyRef state_dict = state_dict_value(tensors);
+    std::vector<std::string> ignored;
+    write_torch(output, root ? nested_root(first.root, first.state_dict_path, state_dict, reshuffles(result), ignored)
+                             : state_dict,
+                progress);
   }
   if (show_progress) std::cerr << "\n";
+  report.output = output;
+  std::cout << render() << std::flush;
+  for (const auto& note : notes) std::cerr << note << "\n";
   return kDone;
 }
 

@@ -18,6 +18,7 @@ struct ApplyCommand {
   bool dry_run = false;
   bool force = false;
   bool list_all = false;
+  bool state_dict_only = false;
 
   void add_to(CLI::App& app);
   int run() const;

@@ -96,12 +96,12 @@ TEST_CASE("skip mismatched, missing and unexpected against a target") {
   CHECK(result.skipped[0].source_shape == std::vector<int64_t>{100, 8});
   CHECK(result.not_in_target == Names{"extra"});
   CHECK(result.missing == Names{"embed", "lm_head"});  // lm_head's partner is missing too
-  CHECK_FALSE(result.strict_load_fails);              // strict = false
+  CHECK_FALSE(result.verdict.load_fails);              // strict = false
 
   CheckpointPlan strict;
   PlanResult loaded = run_plan(strict, table({tensor("embed", {120, 8}), tensor("w", {8, 8})}), &target);
   CHECK(loaded.missing.empty());  // lm_head is tied to embed, which is present; the index is not persistent
-  CHECK_FALSE(loaded.strict_load_fails);
+  CHECK_FALSE(loaded.verdict.load_fails);
 }
 
 TEST_CASE("rename templates: named captures and index arithmetic") {

@@ -84,7 +84,7 @@ TEST_CASE("every plan example in docs/actions.md runs and produces the target's 
                                               : checkpoint_table(read_checkpoint(root + "/" + target_path));
     PlanResult result = run_plan(lowered.checkpoint_plans[0], input, target ? &*target : nullptr);
     REQUIRE_FALSE(result.diagnostics.has_errors());
-    CHECK_FALSE(result.strict_load_fails);
+    CHECK_FALSE(result.verdict.load_fails);
     std::size_t acted = 0;
     Materializer materializer(result.keys, [&](std::size_t row) -> const TensorData& { return ckpt.tensors[row].data; });
     std::map<std::string, std::vector<int64_t>> target_shapes;

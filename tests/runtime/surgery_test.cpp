@@ -35,7 +35,7 @@ std::map<std::string, std::shared_ptr<const TensorData>> apply(const CheckpointP
                                                                const TensorTable* target) {
   PlanResult result = run_plan(plan, checkpoint_table(input), target);
   REQUIRE_FALSE(result.diagnostics.has_errors());
-  CHECK_FALSE(result.strict_load_fails);
+  CHECK_FALSE(result.verdict.load_fails);
   Materializer materializer(result.keys, [&](std::size_t row) -> const TensorData& { return input.tensors[row].data; });
   std::map<std::string, std::shared_ptr<const TensorData>> out;
   for (const auto& key : result.keys) {
