@@ -165,6 +165,7 @@ std::string_view describe_code(std::string_view code) {
       {"T0403", "stage_based without a stage map"},
       {"T0404", "a module path that names no module"},
       {"T0405", "a computed option whose capture is not a number"},
+      {"T0406", "a rule on parameter/buffer kinds, and the tensors come from a checkpoint"},
       {"T0501", "tensors matched by several groups"},
       {"T0502", "a rule that matches nothing"},
       {"T0503", "trainable parameters fall through to the default group"},

@@ -50,6 +50,7 @@ inline constexpr std::string_view invalid_regex = "T0301";
 inline constexpr std::string_view python_only_regex = "T0302";
 // T04xx: what a rule needs from the tensors it is evaluated on.
 inline constexpr std::string_view needs_module_types = "T0401";
+inline constexpr std::string_view needs_tensor_kinds = "T0406";
 inline constexpr std::string_view no_reference = "T0402";
 inline constexpr std::string_view no_stage_map = "T0403";
 inline constexpr std::string_view unknown_module = "T0404";

@@ -24,7 +24,8 @@ namespace taxon {
 // entries are seen once, under their first name; buffers only when asked.
 inline bool in_universe(const TensorRecord& tensor, Universe universe) {
   if (tensor.tied_to) return false;
-  return universe == Universe::all_tensors || tensor.kind == TensorKind::parameter;
+  // A checkpoint's tensor may be a parameter; rules on it see it as one.
+  return universe == Universe::all_tensors || tensor.kind != TensorKind::buffer;
 }
 
 // Everything a predicate needs that is computed once per table, not per tensor.
@@ -52,6 +53,12 @@ class Matcher {
               diagnostics.error(code::needs_module_types, predicate.span,
                                 "this rule needs module types, and the tensors evaluated have none",
                                 "give a model dump (with \"modules\" and \"module_type\"), not a checkpoint's dump");
+          } else if constexpr (std::is_same_v<Node, KindIs>) {
+            if (table_.has_unknown_kinds)
+              diagnostics.error(code::needs_tensor_kinds, predicate.span,
+                                "this rule asks whether a tensor is a parameter or a buffer, and the tensors evaluated come "
+                                "from a checkpoint, which does not say",
+                                "give a model dump (tools/dump_model.py) of the model instead of the checkpoint's dump");
           } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
             check_module_paths(node, predicate.span, diagnostics);
           } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {

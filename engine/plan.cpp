@@ -16,13 +16,14 @@ namespace {
 TensorTable current_table(const std::vector<Entry>& entries, const TensorTable& input) {
   TensorTable table;
   table.has_module_types = false;
+  table.has_unknown_kinds = true;
   for (const auto& entry : entries) {
     TensorRecord record = input.tensors[entry.input];
     record.name = entry.name;
     record.shape = entry.recipe->shape;
     record.dtype = entry.recipe->dtype;
     record.tied_to.reset();  // every key of a checkpoint is its own entry here
-    record.kind = TensorKind::parameter;
+    record.kind = TensorKind::unknown;
     table.tensors.push_back(std::move(record));
   }
   return table;

@@ -11,7 +11,9 @@
 
 namespace taxon {
 
-enum class TensorKind { parameter, buffer };
+// `unknown`: a checkpoint's tensors. A state dict holds parameters and
+// persistent buffers alike and does not say which is which.
+enum class TensorKind { parameter, buffer, unknown };
 
 struct TensorRecord {
   std::string name;
@@ -51,6 +53,7 @@ struct TensorTable {
   std::vector<std::pair<std::string, std::string>> modules;  // (path, class name), may be empty
   std::optional<StageMap> stage_map;
   bool has_module_types = false;  // false for a checkpoint's dump
+  bool has_unknown_kinds = false;  // a checkpoint's dump: parameters and buffers cannot be told apart
 };
 
 // Names and shapes of a reference checkpoint, for `initialization` filters.

@@ -277,6 +277,10 @@ class Lowering {
       if (known != spec->options.end() && known->type == ActionOptionType::string && literal &&
           literal->kind == Literal::Kind::word && literal->text != "true" && literal->text != "false" && literal->text != "null")
         literal->kind = Literal::Kind::string;
+      // `cast` takes every spelling of a dtype the language does (`to = bf16`), as PyTorch names it.
+      if (spec->name == "cast" && option.key == "to" && literal && literal->kind == Literal::Kind::string)
+        for (const auto& [spelling, dtype] : kDtypes)
+          if (literal->text == spelling) literal->text = dtype;
     }
     return options;
   }

@@ -112,10 +112,11 @@ class DumpParser {
 
       std::string_view kind = "parameter";
       if (auto found = fields.at_key("kind"); found.error() != simdjson::NO_SUCH_FIELD) {
-        if (found.get_string().get(kind) || (kind != "parameter" && kind != "buffer"))
-          fail_tensor(index, name, "\"kind\" must be \"parameter\" or \"buffer\"");
+        if (found.get_string().get(kind) || (kind != "parameter" && kind != "buffer" && kind != "unknown"))
+          fail_tensor(index, name, "\"kind\" must be \"parameter\", \"buffer\" or \"unknown\"");
       }
-      record.kind = kind == "buffer" ? TensorKind::buffer : TensorKind::parameter;
+      record.kind = kind == "buffer" ? TensorKind::buffer : kind == "unknown" ? TensorKind::unknown : TensorKind::parameter;
+      if (record.kind == TensorKind::unknown) table.has_unknown_kinds = true;
 
       record.module = optional_string(fields, "module", index, name);
       record.module_type = optional_string(fields, "module_type", index, name);

@@ -315,6 +315,7 @@ MergedCheckpoints read_merged_checkpoints(const std::vector<std::string>& paths,
 TensorTable checkpoint_table(const Checkpoint& checkpoint) {
   TensorTable table;
   table.model = fmt::format("checkpoint {}", checkpoint.path);
+  table.has_unknown_kinds = true;
   // Ties are found per storage, so a checkpoint of 100k tensors is not compared pairwise.
   std::unordered_map<const StorageBlock*, std::vector<std::size_t>> viewing;
   for (std::size_t i = 0; i < checkpoint.tensors.size(); ++i) {
@@ -324,6 +325,7 @@ TensorTable checkpoint_table(const Checkpoint& checkpoint) {
     record.shape = tensor.data.shape;
     record.dtype = std::string(dtype_name(tensor.data.dtype));
     record.requires_grad = tensor.data.requires_grad;
+    record.kind = TensorKind::unknown;
     auto& earlier = viewing[tensor.data.storage.get()];
     for (std::size_t j : earlier)
       if (tensor.data.numel() > 0 && tensor.data.same_view(checkpoint.tensors[j].data)) {

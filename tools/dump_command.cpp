@@ -46,7 +46,7 @@ int DumpCommand::run() const {
     tensor["name"] = record.name;
     tensor["shape"] = record.shape;
     tensor["dtype"] = record.dtype;
-    tensor["kind"] = "parameter";
+    tensor["kind"] = "unknown";  // a state dict holds parameters and buffers alike
     if (record.tied_to) tensor["tied_to"] = table.tensors[*record.tied_to].name;
     out["tensors"].push_back(std::move(tensor));
   }

@@ -74,15 +74,23 @@ std::string count_line(const TensorTable& table, const std::vector<std::size_t>&
 
 std::string render_eval_text(const EvalResult& result, const TensorTable& table, const std::string& rules_path,
                              const std::string& dump_path, const TextReportOptions& options) {
-  std::size_t parameters = 0, buffers = 0, tied = 0;
+  std::size_t parameters = 0, buffers = 0, unknown = 0, tied = 0;
   for (const auto& tensor : table.tensors) {
     if (tensor.tied_to) ++tied;
     else if (tensor.kind == TensorKind::parameter) ++parameters;
-    else ++buffers;
+    else if (tensor.kind == TensorKind::buffer) ++buffers;
+    else ++unknown;
   }
   std::string out = fmt::format("{} on {}{}\n", rules_path, table.model.empty() ? dump_path : table.model,
                                 table.model.empty() ? "" : fmt::format(" ({})", dump_path));
-  out += fmt::format("  {} parameters, {} buffers", parameters, buffers);
+  if (unknown > 0 && parameters + buffers == 0)
+    out += fmt::format("  {} tensors from a checkpoint, which does not say which are parameters and which buffers: rules "
+                       "see them all as parameters",
+                       unknown);
+  else if (unknown > 0)
+    out += fmt::format("  {} parameters, {} buffers, {} of unknown kind", parameters, buffers, unknown);
+  else
+    out += fmt::format("  {} parameters, {} buffers", parameters, buffers);
   if (tied > 0) out += fmt::format(", {} more names tied to them (counted once)", tied);
   out += "\n";
 

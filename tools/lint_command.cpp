@@ -202,9 +202,17 @@ int ExplainCommand::run() const {
   Explanation explanation = explain(loaded.program, table, index, options);
   const TensorRecord& record = table.tensors[index];
   std::string out = fmt::format("{}  [{}] {} {}", tensor, fmt::join(record.shape, ", "), record.dtype,
-                                record.kind == TensorKind::buffer ? "buffer" : "parameter");
+                                record.kind == TensorKind::buffer    ? "buffer"
+                                : record.kind == TensorKind::unknown ? "parameter or buffer"
+                                                                     : "parameter");
   if (!record.module_type.empty()) out += fmt::format(", owned by {} ({})", record.module.empty() ? "the root" : record.module, record.module_type);
-  out += explanation.trainable ? ", trainable\n" : ", frozen\n";
+  if (record.kind == TensorKind::buffer)
+    out += ", never trained (buffers take no gradient)\n";
+  else if (record.kind == TensorKind::unknown)
+    out += explanation.trainable ? " (a checkpoint does not say; rules see a parameter), not frozen by any rule\n"
+                                 : " (a checkpoint does not say; rules see a parameter), frozen\n";
+  else
+    out += explanation.trainable ? ", trainable\n" : ", frozen\n";
   if (table.tensors[explanation.tensor].name != tensor)
     out += fmt::format("  tied to {}: rules see that name\n", table.tensors[explanation.tensor].name);
   if (explanation.match_name != table.tensors[explanation.tensor].name)

@@ -73,7 +73,7 @@ TEST_CASE("bad dumps fail with the file, the place and the problem") {
   CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"shape": [], "dtype": "float32"}]})") ==
         "d.json: tensors[0]: \"name\" is missing or not a string");
   CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"name": "a", "shape": [], "dtype": "f", "kind": "state"}]})") ==
-        "d.json: tensors[0] (\"a\"): \"kind\" must be \"parameter\" or \"buffer\"");
+        "d.json: tensors[0] (\"a\"): \"kind\" must be \"parameter\", \"buffer\" or \"unknown\"");
   CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"name": "a", "shape": [], "dtype": "f", "tied_to": "b"}]})") ==
         "d.json: tensors[0] (\"a\"): \"tied_to\" names \"b\", which is not an earlier tensor");
   CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"name": "a", "shape": [], "dtype": "f", "requires_grad": 1}]})") ==
