@@ -37,3 +37,24 @@ TEST_CASE("every documented diagnostic code appears in a golden file") {
     CHECK(shown);
   }
 }
+
+// CTest runs each doctest case by name through --test-case, whose filter splits at commas, and
+// CMake cuts test names at semicolons: a case named with either would silently run nothing.
+TEST_CASE("no test case name holds a comma or a semicolon") {
+  fs::path root(TAXON_SOURCE_DIR);
+  std::regex test_case(R"re(TEST_CASE\("((?:[^"\\]|\\.)*)"\))re");
+  std::size_t cases = 0;
+  for (const auto& folder : {root / "tests", root / "fuzz"})
+    for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+      if (entry.path().extension() != ".cpp") continue;
+      std::string text = read(entry.path());
+      for (auto it = std::sregex_iterator(text.begin(), text.end(), test_case); it != std::sregex_iterator(); ++it) {
+        ++cases;
+        std::string name = (*it)[1];
+        CAPTURE(entry.path().string());
+        CAPTURE(name);
+        CHECK(name.find_first_of(",;") == std::string::npos);
+      }
+    }
+  CHECK(cases > 50);
+}

@@ -4,7 +4,7 @@
 
 using namespace taxon;
 
-TEST_CASE("a diagnostic renders header, source line, caret and hint") {
+TEST_CASE("a diagnostic renders header - source line - caret and hint") {
   auto file = std::make_shared<SourceFile>(SourceFile{"rules.yaml", "FILTER:\n  TYPE: nmae\n  PATTERNS: [x]\n"});
   Diagnostic d{"T0201", Severity::error, SourceSpan{file, 2, 9, 4}, "unknown filter TYPE 'nmae'", "did you mean 'name'?"};
   CHECK(render_text(d) ==
@@ -14,7 +14,7 @@ TEST_CASE("a diagnostic renders header, source line, caret and hint") {
         "  = hint: did you mean 'name'?\n");
 }
 
-TEST_CASE("the caret never runs past the end of the line, and tabs do not shift it") {
+TEST_CASE("the caret never runs past the end of the line - and tabs do not shift it") {
   auto file = std::make_shared<SourceFile>(SourceFile{"r.yaml", "\tab\r\n"});
   Diagnostic d{"T0101", Severity::warning, SourceSpan{file, 1, 2, 10}, "m", ""};
   CHECK(render_text(d) == "warning[T0101]: r.yaml:1:2: m\n1 |  ab\n  |  ^^\n");

@@ -55,7 +55,7 @@ using Names = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("string operators compare literally; regex is an unanchored search") {
+TEST_CASE("string operators compare literally - regex is an unanchored search") {
   TensorTable table = small_table();
   CHECK(select(table, p(StringMatch{StringField::name, MatchOp::equals, {"head.weight"}})) == Names{"head.weight"});
   CHECK(select(table, p(StringMatch{StringField::name, MatchOp::starts, {"blocks.0.norm"}})) ==
@@ -71,7 +71,7 @@ TEST_CASE("string operators compare literally; regex is an unanchored search") {
         Names{"blocks.0.fc.weight", "blocks.0.fc.bias"});
 }
 
-TEST_CASE("rank, dtype, module type and requires_grad") {
+TEST_CASE("rank - dtype - module type and requires_grad") {
   TensorTable table = small_table();
   table.tensors[6].dtype = "bfloat16";
   table.tensors[6].requires_grad = false;
@@ -89,7 +89,7 @@ TEST_CASE("buffers are seen only by selections over all tensors") {
   CHECK(select(table, p(KindIs{TensorKind::buffer}), Universe::all_tensors) == Names{"blocks.0.norm.running_mean"});
 }
 
-TEST_CASE("combinators: empty and matches all, empty or matches none") {
+TEST_CASE("combinators: empty and matches all - empty or matches none") {
   TensorTable table = small_table();
   CHECK(select(table, p(AllOf{})).size() == 7);
   CHECK(select(table, p(AnyOf{})).empty());
@@ -98,7 +98,7 @@ TEST_CASE("combinators: empty and matches all, empty or matches none") {
         Names{"blocks.0.fc.bias"});
 }
 
-TEST_CASE("a stripped prefix is invisible to name rules, and output keeps the real names") {
+TEST_CASE("a stripped prefix is invisible to name rules - and output keeps the real names") {
   TensorTable table = small_table();
   for (auto& tensor : table.tensors) tensor.name = "module." + tensor.name;
   Program program;
@@ -108,7 +108,7 @@ TEST_CASE("a stripped prefix is invisible to name rules, and output keeps the re
   CHECK(select(table, p(StringMatch{StringField::name, MatchOp::starts, {"head"}})).empty());
 }
 
-TEST_CASE("a tied tensor is selected once, under its first name, and owns every alias's module type") {
+TEST_CASE("a tied tensor is selected once - under its first name - and owns every alias's module type") {
   TensorTable table = small_table();
   TensorRecord tied = param("lm_head.weight", {100, 8}, "Linear");
   tied.tied_to = 0;  // shares storage with embed.weight
@@ -136,7 +136,7 @@ TEST_CASE("initialization: absent from the reference or another shape") {
   CHECK(without.diagnostics.items()[0].code == code::no_reference);
 }
 
-TEST_CASE("stage map: contains, the last stage listed wins, the rule file's map beats the table's") {
+TEST_CASE("stage map: contains - the last stage listed wins - the rule file's map beats the table's") {
   TensorTable table = small_table();
   table.stage_map = StageMap{{{"0", {"embed", "blocks.0."}}, {"1", {"blocks.0.fc"}}}};
   CHECK(select(table, p(StageIn{{"0"}})) == Names{"embed.weight", "blocks.0.norm.weight", "blocks.0.norm.bias"});
@@ -153,7 +153,7 @@ TEST_CASE("stage map: contains, the last stage listed wins, the rule file's map 
   CHECK(result.diagnostics.items().at(0).code == code::no_stage_map);
 }
 
-TEST_CASE("module types missing: an error, never a silent empty set") {
+TEST_CASE("module types missing: an error - never a silent empty set") {
   TensorTable table = small_table();
   table.has_module_types = false;
   for (auto& tensor : table.tensors) tensor.module_type.clear();
@@ -178,7 +178,7 @@ GroupSet two_groups(GroupMode mode) {
 
 }  // namespace
 
-TEST_CASE("overlap mode: a tensor joins every matching group, and the overlap is listed") {
+TEST_CASE("overlap mode: a tensor joins every matching group - and the overlap is listed") {
   TensorTable table = small_table();
   table.tensors[6].requires_grad = false;  // head.weight: frozen, so never DEFAULT
   Program program;
@@ -212,7 +212,7 @@ TEST_CASE("first-match mode: a tensor joins the first matching group only") {
   CHECK(names(table, result.groups[2].tensors) == Names{"embed.weight", "conv.weight", "head.weight"});
 }
 
-TEST_CASE("disabled groups: DEFAULT holds every trainable parameter, and a note says so") {
+TEST_CASE("disabled groups: DEFAULT holds every trainable parameter - and a note says so") {
   TensorTable table = small_table();
   table.tensors[0].requires_grad = false;
   Program program;
@@ -227,7 +227,7 @@ TEST_CASE("disabled groups: DEFAULT holds every trainable parameter, and a note 
   CHECK(result.diagnostics.items()[0].severity == Severity::note);
 }
 
-TEST_CASE("evaluation warns about overlaps, groups that match nothing and fall-through to DEFAULT") {
+TEST_CASE("evaluation warns about overlaps - groups that match nothing and fall-through to DEFAULT") {
   TensorTable table = small_table();
   Program program;
   program.groups = two_groups(GroupMode::overlap);
@@ -244,7 +244,7 @@ TEST_CASE("evaluation warns about overlaps, groups that match nothing and fall-t
         "3 trainable parameters fall through to DEFAULT: embed.weight, conv.weight, head.weight");
 }
 
-TEST_CASE("the compiled evaluator answers names with non-ASCII bytes through its fallbacks, as written") {
+TEST_CASE("the compiled evaluator answers names with non-ASCII bytes through its fallbacks - as written") {
   TensorTable table;
   table.has_module_types = true;
   for (const char* name : {"blöcks.0.weight", "blocks.0.weight", "blöcks.1.bias", "köpf.weight", "blocks.1.bias"})

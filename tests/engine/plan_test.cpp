@@ -34,7 +34,7 @@ using Names = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("strip, drop, rename with captures, copy, in order") {
+TEST_CASE("strip - drop - rename with captures - copy - in order") {
   TensorTable input = table({tensor("module.blocks.0.w", {4}), tensor("module.blocks.1.w", {4}), tensor("module.head.w", {2}),
                              tensor("module.cls", {1})});
   CheckpointPlan plan;
@@ -59,7 +59,7 @@ TEST_CASE("keep drops everything else") {
   CHECK(names(result) == Names{"a"});
 }
 
-TEST_CASE("two keys onto one name is an error, never an overwrite") {
+TEST_CASE("two keys onto one name is an error - never an overwrite") {
   CheckpointPlan plan;
   plan.steps.push_back(make(step::Rename{R"(\.(weight|bias)$)", ".p", false}));
   PlanResult result = run_plan(plan, table({tensor("x.weight", {2}), tensor("x.bias", {2})}), nullptr);
@@ -78,7 +78,7 @@ TEST_CASE("merged inputs may share keys until a step tells them apart") {
   CHECK_FALSE(run_plan(plan, input, nullptr).diagnostics.has_errors());
 }
 
-TEST_CASE("skip mismatched, missing and unexpected against a target") {
+TEST_CASE("skip mismatched - missing and unexpected against a target") {
   TensorTable input = table({tensor("embed", {100, 8}), tensor("w", {8, 8}), tensor("extra", {3})});
   TensorRecord index = tensor("rel_index", {49});
   index.kind = TensorKind::buffer;
@@ -130,7 +130,7 @@ TEST_CASE("rewrap adds the prefix back only for a wrapped target") {
   CHECK(names(run_plan(plan, input, nullptr)) == Names{"w", "b"});
 }
 
-TEST_CASE("an empty replacement removes nested FSDP wrappers, one level per step") {
+TEST_CASE("an empty replacement removes nested FSDP wrappers - one level per step") {
   CheckpointPlan plan;
   for (int i = 0; i < 3; ++i) plan.steps.push_back(make(step::Rename{R"(_fsdp_wrapped_module\.)", "", false}));
   TensorTable input = table({tensor("_fsdp_wrapped_module.layers.0._fsdp_wrapped_module.attn.w", {2}),

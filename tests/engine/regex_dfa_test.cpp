@@ -90,7 +90,7 @@ TEST_CASE("the resumable DFA finds exactly the matches RE2 finds") {
   }
 }
 
-TEST_CASE("the DFA refuses what it does not take, and non-ASCII names") {
+TEST_CASE("the DFA refuses what it does not take - and non-ASCII names") {
   RegexDfa dfa;
   for (const char* pattern : {"(?i)abc", "\\bword", "\\pL", "\\x41", "[[:alpha:]]", "é", "a{200}"}) {
     CAPTURE(pattern);

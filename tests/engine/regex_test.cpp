@@ -5,7 +5,7 @@
 
 using namespace taxon;
 
-TEST_CASE("RE2 syntax is accepted, including Python's (?P<name>...) groups") {
+TEST_CASE("RE2 syntax is accepted - including Python's (?P<name>...) groups") {
   CHECK_FALSE(check_regex(R"(^blocks\.(?P<i>\d+)\.)").has_value());
   CHECK_FALSE(check_regex("a|b").has_value());
 }

@@ -35,7 +35,7 @@ std::string codes(const Diagnostics& diagnostics) {
 
 }  // namespace
 
-TEST_CASE("a name filter: contains by default, TYPE and MATCH_TYPE case-insensitive, DDP prefix stripped") {
+TEST_CASE("a name filter: contains by default - TYPE and MATCH_TYPE case-insensitive - DDP prefix stripped") {
   auto lowered = lower("TYPE: Name\nPATTERNS: [head, meta_]\n");
   CHECK(lowered.diagnostics.items().empty());
   const auto& match = std::get<StringMatch>(root_filter(lowered).node);
@@ -87,14 +87,14 @@ TEST_CASE("errors carry the position of the offending node") {
   CHECK(codes(lower("MODEL: {NAME: x}\n").diagnostics) == "T0206@1:1");
 }
 
-TEST_CASE("a lower-case key is named in the error, with the spelling to use") {
+TEST_CASE("a lower-case key is named in the error - with the spelling to use") {
   auto lowered = lower("type: name\npatterns: [a]\n");
   REQUIRE(lowered.diagnostics.items().size() == 1);
   CHECK(lowered.diagnostics.items()[0].message == "a filter needs the key TYPE; found 'type'");
   CHECK(lowered.diagnostics.items()[0].hint == "keys are case-sensitive: write TYPE");
 }
 
-TEST_CASE("every error in a file is reported, not just the first") {
+TEST_CASE("every error in a file is reported - not just the first") {
   auto lowered = lower(
       "TYPE: or\nFILTERS:\n  - {TYPE: nmae, PATTERNS: [a]}\n  - {TYPE: name, MATCH_TYPE: bogus, PATTERNS: [a]}\n"
       "  - {TYPE: dimension}\n");
@@ -108,7 +108,7 @@ TEST_CASE("unknown keys warn with a suggestion and do not fail") {
   CHECK(lowered.diagnostics.items()[0].hint == "did you mean 'PATTERNS'?");
 }
 
-TEST_CASE("a config: groups in overlap mode with typed options, DEFAULT's settings inherited") {
+TEST_CASE("a config: groups in overlap mode with typed options - DEFAULT's settings inherited") {
   auto lowered = lower(R"(OPTIMIZER:
   PARAMETER_GROUPS:
     ENABLED: True
@@ -148,7 +148,7 @@ LOSS: {GRAD_WEIGHTING: {TASK: {EXCLUDE_PATTERNS: [head]}}}
   CHECK(std::get<RequiresGrad>(any.terms[1].node).value == false);
 }
 
-TEST_CASE("ENABLED: false, a group without FILTER, a TASK without exclusions") {
+TEST_CASE("ENABLED: false - a group without FILTER - a TASK without exclusions") {
   auto disabled = lower("OPTIMIZER: {PARAMETER_GROUPS: {ENABLED: false}}\n");
   CHECK_FALSE(disabled.program.groups->enabled);
 
@@ -160,7 +160,7 @@ TEST_CASE("ENABLED: false, a group without FILTER, a TASK without exclusions") {
   CHECK(std::get<StringMatch>(any.terms[0].node).patterns == std::vector<std::string>{"head", "meta_"});
 }
 
-TEST_CASE("a stage map in the rule file, beside a root filter tree") {
+TEST_CASE("a stage map in the rule file - beside a root filter tree") {
   auto lowered = lower("TYPE: stage_based\nSTAGES: [late]\nparameter_groups_metadata:\n  stages:\n    early: [a]\n    late: [b, c]\n");
   CHECK(lowered.diagnostics.items().empty());
   REQUIRE(lowered.program.stage_map);

@@ -61,7 +61,7 @@ std::map<std::string, const TensorData*> by_name(const Checkpoint& checkpoint) {
 
 }  // namespace
 
-TEST_CASE("every extra fixture reads as expected.json says, or is refused by name") {
+TEST_CASE("every extra fixture reads as expected.json says - or is refused by name") {
   json files = expected()["files"];
   REQUIRE(files.size() == 20);
   for (const auto& [file, want] : files.items()) {
@@ -176,7 +176,7 @@ TEST_CASE("every on-disk form of a model reads to identical tensors") {
   }
 }
 
-TEST_CASE("written safetensors read back to the same tensors; strided views come out row-major") {
+TEST_CASE("written safetensors read back to the same tensors - strided views come out row-major") {
   for (const char* file : {"extra/views.pt", "llama_tiny/legacy.pt", "extra/dtypes.safetensors"}) {
     CAPTURE(file);
     Checkpoint in = read_checkpoint(kData + file);

@@ -16,7 +16,7 @@
 
 using namespace taxon;
 
-TEST_CASE("every example in docs/language.md parses, is formatted, and evaluates") {
+TEST_CASE("every example in docs/language.md parses - is formatted - and evaluates") {
   std::string root = TAXON_SOURCE_DIR;
   std::ifstream in(root + "/docs/language.md");
   std::ostringstream text;

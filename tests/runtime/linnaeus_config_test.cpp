@@ -13,7 +13,7 @@
 
 using namespace taxon;
 
-TEST_CASE("linnaeus mFormerV1 groups: sizes, DEFAULT and overlaps as linnaeus computes them") {
+TEST_CASE("linnaeus mFormerV1 groups: sizes - DEFAULT and overlaps as linnaeus computes them") {
   Diagnostics diagnostics;
   Program program = lower_linnaeus_yaml(load_source(std::string(TAXON_SOURCE_DIR) + "/examples/linnaeus/mformer_groups.yaml"),
                                         diagnostics);

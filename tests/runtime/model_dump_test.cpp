@@ -18,7 +18,7 @@ std::string error_of(const std::string& text) {
 }
 }  // namespace
 
-TEST_CASE("every shared dump reads, with modules, kinds and ties") {
+TEST_CASE("every shared dump reads - with modules - kinds and ties") {
   for (const char* name : {"bert_base", "llama2_7b", "llama_tiny", "llama_tiny_target", "mformer_tiny", "mixtral_8x7b",
                            "swin_t", "swin_tiny", "swin_tiny_target", "vit_b16", "vit_tiny", "vit_tiny_target"}) {
     CAPTURE(name);
@@ -48,7 +48,7 @@ TEST_CASE("every shared dump reads, with modules, kinds and ties") {
   CHECK(index.module_type == "SwinRelativePositionBias");
 }
 
-TEST_CASE("a checkpoint's dump has no module types; a dump may carry a stage map") {
+TEST_CASE("a checkpoint's dump has no module types - a dump may carry a stage map") {
   TensorTable checkpoint = read_model_dump(kData + "derived/vit_tiny_checkpoint.json");
   CHECK_FALSE(checkpoint.has_module_types);
   TensorTable staged = read_model_dump(kData + "derived/vit_tiny_stages.json");
@@ -58,7 +58,7 @@ TEST_CASE("a checkpoint's dump has no module types; a dump may carry a stage map
   CHECK_FALSE(staged.stage_map->stage_of("nowhere").has_value());
 }
 
-TEST_CASE("bad dumps fail with the file, the place and the problem") {
+TEST_CASE("bad dumps fail with the file - the place and the problem") {
   CHECK(error_of("{\"format\": \"model-dump/1\",\n \"tensors\": [}") ==
         "d.json:2:14: not valid JSON (The JSON document has an improper structure: missing or superfluous commas, braces, "
         "missing keys, etc.); a model dump is one JSON object (docs/model-dump.md)");

@@ -91,7 +91,7 @@ Program each_predicate(const Program& program, const std::function<Predicate(con
 
 }  // namespace
 
-TEST_CASE("each optimizer pass, and the compiled evaluator, preserve every result on every shared dump") {
+TEST_CASE("each optimizer pass - and the compiled evaluator - preserve every result on every shared dump") {
   std::vector<Rules> rules = corpus();
   auto tables = dumps();
   REQUIRE(rules.size() >= 40);

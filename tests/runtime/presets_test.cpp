@@ -45,7 +45,7 @@ std::map<std::string, double> multipliers(const std::string& preset, const std::
 
 }  // namespace
 
-TEST_CASE("ViT-B/16 layer decay: embeddings 0.75^13, block N 0.75^(12-N), the top 1") {
+TEST_CASE("ViT-B/16 layer decay: embeddings 0.75^13 - block N 0.75^(12-N) - the top 1") {
   auto lr = multipliers("layer_decay/hf_vit_b16.tx", "vit_b16.json");
   CHECK(lr.size() == 200);  // every parameter has a multiplier
   CHECK(lr["vit.embeddings.cls_token"] == doctest::Approx(std::pow(0.75, 13)));
@@ -55,7 +55,7 @@ TEST_CASE("ViT-B/16 layer decay: embeddings 0.75^13, block N 0.75^(12-N), the to
   CHECK(lr["classifier.weight"] == doctest::Approx(1.0));
 }
 
-TEST_CASE("Swin-T layer decay: blocks by stage offsets 0, 2, 4, 10; downsampling with its stage's last block") {
+TEST_CASE("Swin-T layer decay: blocks by stage offsets 0 - 2 - 4 - 10 - downsampling with its stage's last block") {
   auto lr = multipliers("layer_decay/hf_swin_t.tx", "swin_t.json");
   CHECK(lr.size() == 221);
   CHECK(lr["swin.embeddings.norm.weight"] == doctest::Approx(std::pow(0.9, 13)));
@@ -66,7 +66,7 @@ TEST_CASE("Swin-T layer decay: blocks by stage offsets 0, 2, 4, 10; downsampling
   CHECK(lr["classifier.bias"] == doctest::Approx(1.0));
 }
 
-TEST_CASE("BEiT-B/16 (timm naming) layer decay: stem 0.65^13, block N 0.65^(12-N), fc_norm and head 1") {
+TEST_CASE("BEiT-B/16 (timm naming) layer decay: stem 0.65^13 - block N 0.65^(12-N) - fc_norm and head 1") {
   auto lr = multipliers("layer_decay/timm_beit_b16.tx", "beit_b16.json");
   CHECK(lr.size() == 199);  // every parameter; the buffers (relative_position_index, k_bias) take none
   CHECK(lr["cls_token"] == doctest::Approx(std::pow(0.65, 13)));

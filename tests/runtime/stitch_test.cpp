@@ -18,7 +18,7 @@
 
 using namespace taxon;
 
-TEST_CASE("the stitched ConvNeXt + RoPE-ViT preset gives linnaeus's mFormerV1 state dict, byte for byte") {
+TEST_CASE("the stitched ConvNeXt + RoPE-ViT preset gives linnaeus's mFormerV1 state dict - byte for byte") {
   std::string root = TAXON_SOURCE_DIR;
   std::string stitch = root + "/tests/data/ckpt/stitch/";
   Diagnostics diagnostics;

@@ -81,7 +81,7 @@ TEST_CASE("every kind of surgery gives what PyTorch gives") {
   check_equal(got, expected, {"embed.weight", "lm_head.weight"});
 }
 
-TEST_CASE("a transformers 4 Mixtral becomes the transformers 5 layout, and back, byte for byte") {
+TEST_CASE("a transformers 4 Mixtral becomes the transformers 5 layout - and back - byte for byte") {
   Checkpoint v4 = read_checkpoint(kDir + "mixtral_v4.safetensors");
   Checkpoint v5 = read_checkpoint(kDir + "mixtral_v5.safetensors");
   TensorTable v5_table = checkpoint_table(v5), v4_table = checkpoint_table(v4);
@@ -112,7 +112,7 @@ TEST_CASE("split sizes come from the target when it holds the parts") {
     if (tensor.name.starts_with("gqa.")) CHECK(got.at(tensor.name)->contiguous_bytes() == tensor.data.contiguous_bytes());
 }
 
-TEST_CASE("byte operations on a strided view read the view, not its storage") {
+TEST_CASE("byte operations on a strided view read the view - not its storage") {
   Checkpoint input = read_checkpoint(kDir + "input.safetensors");
   const TensorData* packed = nullptr;
   for (const auto& tensor : input.tensors)
