@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/plan.hpp"
+#include "engine/tensor_actions.hpp"
 
 using namespace taxon;
 
@@ -136,4 +137,124 @@ TEST_CASE("an empty replacement removes nested FSDP wrappers - one level per ste
   TensorTable input = table({tensor("_fsdp_wrapped_module.layers.0._fsdp_wrapped_module.attn.w", {2}),
                              tensor("_fsdp_wrapped_module.head.w", {2})});
   CHECK(names(run_plan(plan, input, nullptr)) == Names{"layers.0.attn.w", "head.w"});
+}
+
+// The verdict: what PyTorch's load_state_dict would say, decided over names and shapes.
+TEST_CASE("verdict: a key of another shape fails the load whatever strict says") {
+  TensorTable checkpoint = table({tensor("conv.weight", {8, 3}), tensor("fc.weight", {1000, 8}), tensor("fc.bias", {1000})});
+  TensorTable target = table({tensor("conv.weight", {8, 3}), tensor("fc.weight", {10, 8}), tensor("fc.bias", {10})});
+  for (bool strict : {true, false}) {
+    CAPTURE(strict);
+    CheckpointPlan plan;
+    plan.steps.push_back(make(step::Load{strict}));
+    PlanResult result = run_plan(plan, checkpoint, &target);
+    CHECK(result.verdict.load_fails);
+    REQUIRE(result.mismatched.size() == 2);
+    CHECK(result.mismatched[0].name == "fc.weight");
+    CHECK(result.mismatched[0].source_shape == std::vector<int64_t>{1000, 8});
+    CHECK(result.mismatched[0].target_shape == std::vector<int64_t>{10, 8});
+    CHECK(result.missing.empty());
+    CHECK(result.unexpected.empty());
+    CHECK(result.verdict.loaded == 1);
+    CHECK(result.verdict.hint.find("skip mismatched") != std::string::npos);
+  }
+  CheckpointPlan skipping;
+  skipping.steps.push_back(make(step::SkipMismatched{}));
+  skipping.steps.push_back(make(step::Load{false}));
+  PlanResult skipped = run_plan(skipping, checkpoint, &target);
+  CHECK_FALSE(skipped.verdict.load_fails);
+  CHECK(skipped.skipped.size() == 2);
+  CHECK(skipped.mismatched.empty());
+}
+
+TEST_CASE("verdict: loading nothing fails under strict = false - and the hint is the strip line") {
+  TensorTable checkpoint = table({tensor("module.a.w", {2}), tensor("module.b.w", {3})});
+  TensorTable target = table({tensor("a.w", {2}), tensor("b.w", {3})});
+  CheckpointPlan plan;
+  plan.steps.push_back(make(step::Load{false}));
+  PlanResult result = run_plan(plan, checkpoint, &target);
+  CHECK(result.verdict.load_fails);
+  CHECK(result.verdict.loaded == 0);
+  CHECK(result.verdict.hint.find("add `strip \"module.\"`") != std::string::npos);
+
+  // The other way round: the target is wrapped, the checkpoint is not.
+  PlanResult reversed = run_plan(plan, target, &checkpoint);
+  CHECK(reversed.verdict.load_fails);
+  CHECK(reversed.verdict.hint.find("add `prefix \"module.\"`") != std::string::npos);
+
+  // An empty target takes nothing and misses nothing: no failure.
+  TensorTable empty;
+  CHECK_FALSE(run_plan(plan, checkpoint, &empty).verdict.load_fails);
+}
+
+TEST_CASE("verdict: keys a rename made that the target lacks come with the nearest target names") {
+  TensorTable checkpoint = table({tensor("downsample.0.weight", {4}), tensor("downsample.1.weight", {4, 4}), tensor("stem.w", {1})});
+  TensorTable target = table({tensor("layers.0.norm.weight", {4}), tensor("layers.0.conv.weight", {4, 4}), tensor("stem.w", {1})});
+  CheckpointPlan plan;
+  plan.steps.push_back(make(step::Rename{R"(^downsample\.)", "layers.0.", false}));
+  plan.steps.push_back(make(step::Load{false}));
+  PlanResult result = run_plan(plan, checkpoint, &target);
+  CHECK_FALSE(result.verdict.load_fails);  // stem.w loads; the rest is neither strict nor a shape mismatch
+  REQUIRE(result.strays.size() == 2);
+  CHECK(result.strays[0].name == "layers.0.0.weight");
+  CHECK(result.strays[0].closest == Names{"layers.0.conv.weight", "layers.0.norm.weight"});  // equally near: both
+  CHECK(result.unexpected == Names{"layers.0.0.weight", "layers.0.1.weight"});
+  CHECK(result.missing == Names{"layers.0.norm.weight", "layers.0.conv.weight"});
+}
+
+TEST_CASE("templates are checked against their regex's groups") {
+  CHECK_FALSE(template_problem(R"(^blocks\.(\d+)\.)", "stages.2.$1."));
+  CHECK_FALSE(template_problem(R"(^blocks\.(?P<i>\d+)\.)", "stages.${i+5}."));
+  CHECK_FALSE(template_problem(R"(^experts$)", "experts.${index}", {"index"}));  // unstack supplies ${index}
+  auto beyond = template_problem(R"(^(fc)\.weight$)", "head$2.weight");
+  REQUIRE(beyond);
+  CHECK(beyond->message.find("uses $2") != std::string::npos);
+  auto unnamed = template_problem(R"(^vit\.layers\.(?P<i>\d+)\.)", "stages.${layer}.");
+  REQUIRE(unnamed);
+  CHECK(unnamed->message.find("named i") != std::string::npos);
+  CHECK(template_problem(R"(^b\.(?P<i>\d+))", "${i*2}"));
+  CHECK(template_problem(R"(^b\.(?P<i>\d+))", "${i+x}"));
+  CHECK(template_problem(R"(^b\.(?P<i>\d+))", "${i"));
+}
+
+// Action options and shapes: what the actions library would refuse, refused first.
+TEST_CASE("action options: types - values - companions") {
+  auto problems = [](std::string_view action, std::vector<GroupOption> options) {
+    std::vector<std::string> out;
+    for (const auto& problem : check_action_options(*find_tensor_action(action), options)) out.push_back(problem.key);
+    return out;
+  };
+  auto option = [](std::string key, OptionValue value) { return GroupOption{std::move(key), std::move(value), {}}; };
+  CHECK(problems("pos_embed", {option("prefix_tokens", {int64_t{1}}), option("mode", {std::string("bicubic")})}).empty());
+  CHECK(problems("pos_embed", {option("antialias", {std::string("yes")})}) == Names{"antialias"});
+  CHECK(problems("pos_embed", {option("mode", {std::string("area")})}) == Names{"mode"});
+  CHECK(problems("pos_embed", {option("prefix_tokens", {int64_t{-1}})}) == Names{"prefix_tokens"});
+  CHECK(problems("pos_embed", {option("grid", {OptionValue::List{{int64_t{14}}}})}) == Names{"grid"});
+  CHECK(problems("pos_embed", {option("mode", {std::string("nearest")}), option("antialias", {true})}) == Names{"antialias"});
+  CHECK(problems("rel_pos_bias", {option("extra_rows", {int64_t{3}})}) == Names{"extra_rows"});
+  CHECK(problems("rel_pos_bias", {option("extra_position", {std::string("trailing")})}) == Names{"extra_position"});
+  CHECK(problems("rel_pos_bias", {option("extra_rows", {int64_t{3}}), option("extra_position", {std::string("trailing")})}).empty());
+  CHECK(problems("cast", {}) == Names{""});
+  CHECK(problems("rows", {option("std", {0.02})}) == Names{"std"});  // std is for init = "normal"
+  CHECK(problems("rows", {option("init", {std::string("normal")}), option("std", {0.0})}) == Names{"std"});
+  CHECK(problems("transpose", {option("dimz", {int64_t{1}})}) == Names{"dimz"});
+}
+
+TEST_CASE("action shapes: a grid that is not there is an error whose hint computes the extra rows") {
+  std::vector<GroupOption> none;
+  std::vector<int64_t> beit_384{2212, 12};
+  ActionOutcome table = action_outcome("rel_pos_bias", none, {732, 12}, "float32", &beit_384);
+  CHECK(table.error.find("732 cells do not form a square grid") != std::string::npos);
+  CHECK(table.hint.find("732 = 27\u00b2 + 3 and 2212 = 47\u00b2 + 3: add `extra_rows = 3`") != std::string::npos);
+  std::vector<int64_t> vit_384{1, 577, 768};
+  ActionOutcome embed = action_outcome("pos_embed", none, {1, 197, 768}, "float32", &vit_384);
+  CHECK(embed.hint.find("197 = 14\u00b2 + 1 and 577 = 24\u00b2 + 1: add `prefix_tokens = 1`") != std::string::npos);
+  std::vector<GroupOption> prefix{{"prefix_tokens", OptionValue{int64_t{1}}, {}}};
+  ActionOutcome fine = action_outcome("pos_embed", prefix, {1, 197, 768}, "float32", &vit_384);
+  CHECK(fine.error.empty());
+  CHECK(fine.shape == vit_384);
+  std::vector<int64_t> other_dim{1, 577, 512};
+  CHECK_FALSE(action_outcome("pos_embed", prefix, {1, 197, 768}, "float32", &other_dim).error.empty());
+  CHECK_FALSE(action_outcome("pos_embed", prefix, {1, 197, 768}, "int64", &vit_384).error.empty());
+  CHECK_FALSE(action_outcome("cast", {{"to", OptionValue{std::string("float16")}, {}}}, {4}, "float8_e4m3fn", nullptr).error.empty());
 }
