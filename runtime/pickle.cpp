@@ -1,5 +1,6 @@
 #include "runtime/pickle.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <unordered_map>
@@ -11,8 +12,8 @@
 namespace taxon {
 namespace {
 
-constexpr std::size_t kMaxDepth = 200;          // real checkpoints nest < 10 deep
-constexpr std::size_t kMaxStack = 4'000'000;    // values on the stack at once
+constexpr std::size_t kMaxDepth = kMaxPickleDepth;  // real checkpoints nest < 10 deep
+constexpr std::size_t kMaxStack = 4'000'000;        // values on the stack at once
 
 // What a global is allowed to be.
 enum class Allowed { no, value, ordered_dict, rebuild_tensor_v2, rebuild_tensor, rebuild_parameter,
@@ -66,6 +67,21 @@ Allowed classify(std::string_view module, std::string_view name) {
   return Allowed::no;
 }
 
+// A container's children by index: list and tuple items; a dict's keys, values, then its state.
+std::size_t child_count(const PyValue& value) {
+  if (const auto* list = std::get_if<PyList>(&value.value)) return list->items.size();
+  if (const auto* tuple = std::get_if<PyTuple>(&value.value)) return tuple->items.size();
+  if (const auto* dict = std::get_if<PyDict>(&value.value)) return 2 * dict->items.size() + 1;
+  return 0;
+}
+const PyValue* child(const PyValue& value, std::size_t i) {
+  if (const auto* list = std::get_if<PyList>(&value.value)) return list->items[i].get();
+  if (const auto* tuple = std::get_if<PyTuple>(&value.value)) return tuple->items[i].get();
+  const auto& dict = std::get<PyDict>(value.value);
+  if (i == 2 * dict.items.size()) return dict.state.get();
+  return i % 2 == 0 ? dict.items[i / 2].first.get() : dict.items[i / 2].second.get();
+}
+
 class Unpickler {
  public:
   Unpickler(std::string_view bytes, const UnpickleOptions& options) : in_(bytes), options_(options) {}
@@ -95,9 +111,11 @@ class Unpickler {
       if (op == '.') {  // STOP
         if (stack_.empty()) fail("STOP with an empty stack");
         if (consumed) *consumed = pos_;
-        if (holds_cycle(stack_.back(), result_)) {
-          result_.clear();  // so that ~Unpickler empties every container, the cycle's too
-          fail("a container holds itself; no checkpoint does");
+        Shape shape = measure(stack_.back(), result_);
+        if (shape != Shape::fine) {
+          result_.clear();  // so that ~Unpickler empties every container, a cycle's too
+          if (shape == Shape::cycle) fail("a container holds itself; no checkpoint does");
+          fail(too_deep());
         }
         return stack_.back();
       }
@@ -158,56 +176,60 @@ class Unpickler {
   void push(PyRef value) { stack_.push_back(std::move(value)); }
 
   PyRef make(decltype(PyValue::value) value) {
-    PyRef out = std::make_shared<PyValue>(PyValue{std::move(value), 1});
+    PyRef out = std::make_shared<PyValue>(std::move(value), 1);
     if (std::holds_alternative<PyList>(out->value) || std::holds_alternative<PyTuple>(out->value) ||
         std::holds_alternative<PyDict>(out->value))
       containers_.push_back(out);
     return out;
   }
 
-  // Depth-first, without recursion: a cycle's depth marks are no bound. `marks` gets every
-  // non-empty container reached (true once all below it is done); leaves cannot close a cycle.
-  static bool holds_cycle(const PyRef& root, std::unordered_map<const PyValue*, bool>& marks) {
-    std::vector<std::pair<const PyValue*, std::size_t>> path;  // a value and its next child to visit
-    // A container's children by index: list and tuple items; a dict's keys, values, then its state.
-    auto child_count = [](const PyValue* value) -> std::size_t {
-      if (const auto* list = std::get_if<PyList>(&value->value)) return list->items.size();
-      if (const auto* tuple = std::get_if<PyTuple>(&value->value)) return tuple->items.size();
-      if (const auto* dict = std::get_if<PyDict>(&value->value)) return 2 * dict->items.size() + 1;
-      return 0;
+  enum class Shape { fine, cycle, too_deep };
+
+  // The finished value's real depth: `nest` sees a container's depth only when an item goes in,
+  // and through the memo a container can be filled after it was put inside another. Depth-first,
+  // without recursion, each container once however many hold it (so a shared subtree costs
+  // nothing more); `heights` gets every non-empty container reached and its height (0 while it is
+  // still on the path). Leaves cannot close a cycle; a path kMaxDepth long is already too deep.
+  static Shape measure(const PyRef& root, std::unordered_map<const PyValue*, std::size_t>& heights) {
+    struct Open {
+      const PyValue* value;
+      std::size_t* height_out;  // its entry in `heights` (rehashing moves no entry)
+      std::size_t next = 0, height = 1;
     };
-    auto child = [](const PyValue* value, std::size_t i) -> const PyValue* {
-      if (const auto* list = std::get_if<PyList>(&value->value)) return list->items[i].get();
-      if (const auto* tuple = std::get_if<PyTuple>(&value->value)) return tuple->items[i].get();
-      const auto& dict = std::get<PyDict>(value->value);
-      if (i == 2 * dict.items.size()) return dict.state.get();
-      return i % 2 == 0 ? dict.items[i / 2].first.get() : dict.items[i / 2].second.get();
-    };
-    if (!root) return false;
-    marks[root.get()] = false;
-    path.emplace_back(root.get(), 0);
+    std::vector<Open> path;
+    if (!root || child_count(*root) == 0) return Shape::fine;
+    path.push_back({root.get(), &(heights[root.get()] = 0)});
     while (!path.empty()) {
-      auto& [value, next] = path.back();
-      if (next == child_count(value)) {
-        marks[value] = true;
+      Open& open = path.back();
+      if (open.next == child_count(*open.value)) {
+        std::size_t height = *open.height_out = open.height;
+        if (height > kMaxDepth) return Shape::too_deep;
         path.pop_back();
+        if (!path.empty()) path.back().height = std::max(path.back().height, height + 1);
         continue;
       }
-      const PyValue* below = child(value, next++);
-      if (!below || child_count(below) == 0) continue;
-      auto [mark, fresh] = marks.try_emplace(below, false);
+      const PyValue* below = child(*open.value, open.next++);
+      if (!below) continue;
+      if (child_count(*below) == 0) {
+        open.height = std::max<std::size_t>(open.height, 2);
+        continue;
+      }
+      auto [entry, fresh] = heights.try_emplace(below, 0);
       if (!fresh) {
-        if (!mark->second) return true;  // still open: a way back up the path
+        if (entry->second == 0) return Shape::cycle;  // still open: a way back up the path
+        open.height = std::max(open.height, entry->second + 1);
         continue;
       }
-      path.emplace_back(below, 0);
+      if (path.size() == kMaxDepth) return Shape::too_deep;
+      path.push_back({below, &entry->second});
     }
-    return false;
+    return Shape::fine;
   }
 
+  static std::string too_deep() { return fmt::format("containers nested more than {} levels deep", kMaxDepth); }
   void nest(PyValue& container, const PyRef& item) {
     if (item && item->depth + 1 > container.depth) container.depth = item->depth + 1;
-    if (container.depth > kMaxDepth) fail(fmt::format("containers nested more than {} levels deep", kMaxDepth));
+    if (container.depth > kMaxDepth) fail(too_deep());
   }
   PyRef container(decltype(PyValue::value) value, const std::vector<PyRef>& items) {
     PyRef out = make(std::move(value));
@@ -562,10 +584,40 @@ class Unpickler {
   std::vector<std::size_t> marks_;
   std::unordered_map<uint64_t, PyRef> memo_;
   std::vector<std::weak_ptr<PyValue>> containers_;  // every list, tuple and dict made, for ~Unpickler
-  std::unordered_map<const PyValue*, bool> result_;  // the containers the returned value holds
+  std::unordered_map<const PyValue*, std::size_t> result_;  // the containers the returned value holds
 };
 
+// While the outermost ~PyValue on this thread runs, the containers it has yet to free.
+thread_local std::vector<PyRef>* releasing = nullptr;
+
 }  // namespace
+
+PyValue::~PyValue() {
+  std::vector<PyRef> pending;
+  std::vector<PyRef>& into = releasing ? *releasing : pending;
+  // Every container child is deferred, shared or not: a list holding its child twice sees a count
+  // of 2 on each, and the second drop would free it here, recursively. A leaf frees nothing more.
+  auto defer = [&into](PyRef& child) {
+    if (child && child_count(*child) > 0) into.push_back(std::move(child));
+  };
+  if (auto* list = std::get_if<PyList>(&value)) std::for_each(list->items.begin(), list->items.end(), defer);
+  else if (auto* tuple = std::get_if<PyTuple>(&value)) std::for_each(tuple->items.begin(), tuple->items.end(), defer);
+  else if (auto* dict = std::get_if<PyDict>(&value)) {
+    for (auto& [key, item] : dict->items) {
+      defer(key);
+      defer(item);
+    }
+    defer(dict->state);
+  }
+  if (releasing || pending.empty()) return;
+  releasing = &pending;
+  while (!pending.empty()) {
+    PyRef next = std::move(pending.back());
+    pending.pop_back();
+    next.reset();  // its own containers go onto `pending`, not deeper into this stack
+  }
+  releasing = nullptr;
+}
 
 PyRef unpickle(std::string_view bytes, const UnpickleOptions& options, std::size_t* consumed) {
   return Unpickler(bytes, options).run(consumed);

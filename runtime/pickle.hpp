@@ -50,11 +50,25 @@ struct PyStorage {
 };
 
 struct PyValue {
-  std::variant<PyNone, bool, int64_t, PyBigInt, double, std::string, PyBytes, PyList, PyTuple, PyDict, PyGlobal, PyTensor,
-               PyStorage>
-      value;
-  std::size_t depth = 1;  // nesting depth of containers, bounded while reading
+  using Value = std::variant<PyNone, bool, int64_t, PyBigInt, double, std::string, PyBytes, PyList, PyTuple, PyDict,
+                             PyGlobal, PyTensor, PyStorage>;
+
+  PyValue(Value value, std::size_t depth) : value(std::move(value)), depth(depth) {}
+  PyValue(const PyValue&) = default;  // declared, since the destructor is, to keep the moves
+  PyValue(PyValue&&) = default;
+  PyValue& operator=(const PyValue&) = default;
+  PyValue& operator=(PyValue&&) = default;
+  // Frees the containers below it from a worklist: the shared_ptr chain's recursion would overflow
+  // the stack on a structure 200,000 deep, which the memo lets a pickle build.
+  ~PyValue();
+
+  Value value;
+  std::size_t depth = 1;  // containers' nesting depth as far as seen when items were added; see kMaxPickleDepth
 };
+
+// unpickle refuses (T0606) a value whose containers nest deeper than this, however they were
+// filled, so callers may walk what it returns recursively.
+inline constexpr std::size_t kMaxPickleDepth = 200;
 
 struct UnpickleOptions {
   std::string context;  // "file.pt (data.pkl)", for messages

@@ -167,3 +167,25 @@ torch_zip("no_stop.pt", b"\x80\x02}q\x00")
 torch_zip("persistent_id_garbage.pt", b"\x80\x02}(X\x01\x00\x00\x00wK\x07Qu.")
 torch_zip("unknown_opcode.pt", b"\x80\x02\xfe.")
 torch_zip("cycle.pt", b"\x80\x02]q\x00h\x00a.")  # a list that holds itself
+
+# Structures deeper than the stack, built through the memo: each container goes inside the last
+# one while still empty and is filled afterwards, so no container sees its real depth when an item
+# goes in; the limit must hold for the finished value. Each burst writes 100 levels in about 200
+# bytes: the last container remembered (BINGET 0), 100 empty ones, the innermost remembered
+# (BINPUT 0), each closed into the one before, POP. 200,000 levels crashed taxon on a default
+# 8 MB stack: freeing them was a recursion.
+memo_depth, burst = 200_000, 100
+
+
+def memo_chain(head, one_burst, end=b"."):
+    return b"\x80\x02" + head + b"q\x00" + one_burst * (memo_depth // burst) + end
+
+
+torch_zip("deep_memo_lists.pt", memo_chain(b"]", b"h\x00" + b"]" * burst + b"q\x00" + b"a" * burst + b"0"))
+torch_zip("deep_memo_dicts.pt", memo_chain(b"}", b"h\x00" + b"N}" * burst + b"q\x00" + b"s" * burst + b"0"))  # key None
+torch_zip("deep_memo_state.pt", memo_chain(b"}", b"h\x00" + b"}" * burst + b"q\x00" + b"b" * burst + b"0"))  # BUILD
+# Every link held twice ([x, x], by DUP and LIST or APPENDS), and the data ends before STOP: the
+# error comes mid-parse, with the whole chain to free. A teardown that defers only children it
+# holds the last reference to sees a count of 2 on both and recursed here.
+torch_zip("deep_memo_shared.pt", memo_chain(
+    b"]", b"h\x00(" + b"(" * (burst - 1) + b"]q\x00" + b"2l" * (burst - 1) + b"2e0", end=b""))
