@@ -90,3 +90,20 @@ write("safetensors_reader", "small.safetensors",
 write("safetensors_reader", "empty_tensor.safetensors",
       safetensors({"empty": torch.zeros(0, 4), "h": torch.ones(2, dtype=torch.float16), "u": torch.ones(1, dtype=torch.uint8)}))
 write("safetensors_reader", "no_tensors.safetensors", safetensors({}, {"note": "nothing"}))
+
+
+# Containers nested through the memo, each filled after it went into the one before, so that no
+# APPEND sees the depth it makes: 50 levels of lists as the issue had them (LONG_BINGET i,
+# EMPTY_LIST, LONG_BINPUT i+1, APPEND, POP), then of dicts by SETITEM and of dicts' state by BUILD
+# through memo slot 0, in one dict. The mutator in fuzz/pickle.cpp and the entries in
+# fuzz/pickle.dict repeat such levels (slot 0 still holds the last dict) past the depth limit.
+def memo_nesting(levels=50):
+    out = b"\x80\x02}\x8c\x05lists]r" + struct.pack("<I", 0)
+    for i in range(levels):
+        out += b"j" + struct.pack("<I", i) + b"]r" + struct.pack("<I", i + 1) + b"a0"
+    out += b"s\x8c\x05dicts}q\x00" + b"h\x00N}q\x00s0" * levels
+    out += b"s\x8c\x05state}q\x00" + b"h\x00}q\x00b0" * levels
+    return out + b"s."
+
+
+write("pickle", "memo_nesting.pkl", memo_nesting())
