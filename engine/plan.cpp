@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -353,8 +354,39 @@ PlanResult PlanRunner::run() {
     if (entry.renamed) made.push_back(entry.name);
     result_.keys.push_back({entry.name, entry.input, entry.renamed, entry.recipe, entry.actions});
   }
-  if (target_) judge_load(result_, *target_, made);
+  if (target_) {
+    complete_ties();
+    judge_load(result_, *target_, made);
+  }
   return std::move(result_);
+}
+
+// A target's tie (tied_to) names one tensor twice; a checkpoint often holds one name only
+// (transformers drops lm_head.weight). The other name is the same tensor, so it is added
+// as such, whichever of the two the result has, when its shape is the target's.
+void PlanRunner::complete_ties() {
+  std::unordered_map<std::string_view, std::size_t> produced;
+  for (std::size_t i = 0; i < result_.keys.size(); ++i) produced.emplace(result_.keys[i].name, i);
+  std::vector<PlannedKey> added;
+  for (const auto& record : target_->tensors) {
+    if (!record.tied_to) continue;
+    const TensorRecord& first = target_->tensors[*record.tied_to];
+    auto have_first = produced.find(first.name), have_tied = produced.find(record.name);
+    bool first_present = have_first != produced.end(), tied_present = have_tied != produced.end();
+    if (first_present == tied_present) continue;
+    std::size_t at = first_present ? have_first->second : have_tied->second;  // a name added here may be the partner
+    const PlannedKey& partner = at < result_.keys.size() ? result_.keys[at] : added[at - result_.keys.size()];
+    const TensorRecord& wanted = first_present ? record : first;
+    if (partner.recipe->shape != wanted.shape) continue;  // reported as a mismatch of the partner
+    PlannedKey copy = partner;
+    copy.name = wanted.name;
+    copy.renamed = true;  // made here, not kept from the checkpoint
+    copy.actions.clear();
+    result_.tied.emplace_back(wanted.name, partner.name);
+    produced.emplace(wanted.name, result_.keys.size() + added.size());
+    added.push_back(std::move(copy));  // after the last use of `partner`, which may live in `added`
+  }
+  for (auto& key : added) result_.keys.push_back(std::move(key));
 }
 
 }  // namespace detail

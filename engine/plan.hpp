@@ -153,6 +153,10 @@ struct PlanResult {
     std::vector<std::string> closest;  // the target's names nearest to it that the result lacks
   };
   std::vector<Stray> strays;               // among unexpected and not_in_target
+  // Names the target ties to a name the result has (embed.weight and lm_head.weight), added
+  // as that tensor: PyTorch's state_dict holds both names of a tie, and a strict load wants both.
+  std::vector<std::pair<std::string, std::string>> tied;  // added name -> the name it shares
+
   std::vector<SurgeryRecord> surgery;      // in step order
   std::vector<const step::Transform*> transforms;  // to carry out, in order
   bool strict = true;

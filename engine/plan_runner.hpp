@@ -65,6 +65,7 @@ class PlanRunner {
   void replace(const std::vector<std::vector<std::size_t>>& consumed, std::vector<std::vector<Entry>> made);
   void snapshot();
   void check_collisions(const SourceSpan& span, bool final_check);
+  void complete_ties();
   std::string label(const Entry& entry) const;
 
   const CheckpointPlan& plan_;

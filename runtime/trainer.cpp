@@ -279,6 +279,7 @@ std::string TrainerRules::describe(const LoadReport& report) {
   };
   add("renamed", plan.renamed.size());
   add("copied", plan.copied.size());
+  add("tied as in the module", plan.tied.size());
   add("dropped", plan.dropped.size());
   add("made by split/fuse/stack/unstack", plan.surgery.size());
   add("skipped for shape", plan.skipped.size());

@@ -15,6 +15,7 @@
 #include "engine/tensor_actions.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/checkpoint_writer.hpp"
+#include "runtime/dtype.hpp"
 #include "runtime/files.hpp"
 #include "runtime/input_error.hpp"
 #include "runtime/materialize.hpp"
@@ -173,6 +174,12 @@ int ApplyCommand::run() const {
     return kCouldNot;
   }
   if (uses_library(result)) require_actions_library();  // a dry run promises what the real run can do
+  if (output.ends_with(".safetensors"))
+    for (const auto& key : result.keys)
+      if (auto dtype = dtype_from_name(key.recipe->dtype); dtype && !safetensors_code(*dtype))
+        throw InputError(code::unsupported_input,
+                         fmt::format("{}: tensor \"{}\" is {}, which safetensors cannot hold; write .pt instead", output,
+                                     key.name, key.recipe->dtype));
 
   ApplyReport report{plan->name, inputs, target, {}, &input, &result, {}, list_all};
   bool to_pt = !output.ends_with(".safetensors");

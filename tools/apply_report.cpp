@@ -59,6 +59,9 @@ std::string apply_report_text(const ApplyReport& report) {
   text += fmt::format("  {:<14}{:>6}\n", "kept", kept_count(result));
   section("renamed", result.renamed.size(), [&](std::size_t i) { return result.renamed[i].first + " -> " + result.renamed[i].second; });
   section("copied", result.copied.size(), [&](std::size_t i) { return result.copied[i].first + " -> " + result.copied[i].second; });
+  section("tied", result.tied.size(), [&](std::size_t i) {
+    return fmt::format("{} = {}  (one tensor under both names, as the target ties them)", result.tied[i].first, result.tied[i].second);
+  });
   section("dropped", result.dropped.size(),
           [&](std::size_t i) { return fmt::format("{}  (by `{}`)", result.dropped[i].first, result.dropped[i].second); });
   for (std::string_view verb : {"split", "fuse", "stack", "unstack"}) {
@@ -128,6 +131,7 @@ std::string apply_report_json(const ApplyReport& report) {
   for (const auto& [step_text, changed] : result.prefix_steps) out["prefix_steps"].push_back({{"step", step_text}, {"changed", changed}});
   out["renamed"] = pairs(result.renamed, "from", "to");
   out["copied"] = pairs(result.copied, "from", "to");
+  out["tied"] = pairs(result.tied, "tensor", "shares");
   out["dropped"] = pairs(result.dropped, "tensor", "rule");
   out["surgery"] = json::array();
   for (const auto& record : result.surgery) out["surgery"].push_back({{"step", record.verb}, {"from", record.from}, {"to", record.to}});

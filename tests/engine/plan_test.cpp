@@ -258,3 +258,25 @@ TEST_CASE("action shapes: a grid that is not there is an error whose hint comput
   CHECK_FALSE(action_outcome("pos_embed", prefix, {1, 197, 768}, "int64", &vit_384).error.empty());
   CHECK_FALSE(action_outcome("cast", {{"to", OptionValue{std::string("float16")}, {}}}, {4}, "float8_e4m3fn", nullptr).error.empty());
 }
+
+TEST_CASE("verdict: a tie the target has gets both of its names - whichever one the checkpoint kept") {
+  TensorRecord head = tensor("head.weight", {10, 4});
+  head.tied_to = 0;
+  TensorTable target = table({tensor("embed.weight", {10, 4}), tensor("norm.weight", {4}), head});
+  CheckpointPlan plan;  // strict by default
+  for (const char* kept : {"embed.weight", "head.weight"}) {
+    CAPTURE(kept);
+    PlanResult result = run_plan(plan, table({tensor(kept, {10, 4}), tensor("norm.weight", {4})}), &target);
+    CHECK_FALSE(result.verdict.load_fails);
+    CHECK(result.missing.empty());
+    REQUIRE(result.tied.size() == 1);
+    CHECK(result.tied[0].second == kept);
+    CHECK(result.keys.size() == 3);
+    CHECK(result.keys.back().input == 0);  // the same tensor as its partner
+  }
+  // A partner of another shape is not copied into the tie: the mismatch is reported instead.
+  PlanResult wrong = run_plan(plan, table({tensor("embed.weight", {12, 4}), tensor("norm.weight", {4})}), &target);
+  CHECK(wrong.tied.empty());
+  CHECK(wrong.verdict.load_fails);
+  CHECK(wrong.mismatched.size() == 1);
+}
