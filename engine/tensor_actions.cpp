@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -300,6 +301,22 @@ std::optional<std::pair<int64_t, int64_t>> grid_of(const std::vector<GroupOption
   return std::nullopt;
 }
 
+// A table resized from one grid to another: both grids must be there, as
+// `grid`/`target_grid` say or as squares. `cells` counts each side's grid cells;
+// `extra_text` says what was set aside ("less 3 extra rows"); `guess` computes the hint.
+ActionOutcome grid_outcome(std::string_view action, const std::vector<GroupOption>& options, const std::vector<int64_t>& shape,
+                           const std::vector<int64_t>& target, std::pair<int64_t, int64_t> cells, const std::string& extra_text,
+                           const std::function<std::string()>& guess) {
+  std::string error;
+  if (!grid_of(options, "grid", cells.first, error))
+    return failure(fmt::format("`{}` on {}{}: {}", action, shape_text(shape), extra_text, error), guess());
+  if (!grid_of(options, "target_grid", cells.second, error))
+    return failure(fmt::format("`{}` to the target's {}{}: {}", action, shape_text(target), extra_text, error), guess());
+  ActionOutcome out;
+  out.shape = target;
+  return out;
+}
+
 // Relative-position-bias tables: (grid rows + extra rows, heads).
 ActionOutcome rel_pos_bias_outcome(const std::vector<GroupOption>& options, const std::vector<int64_t>& shape,
                                    const std::vector<int64_t>& target) {
@@ -318,18 +335,8 @@ ActionOutcome rel_pos_bias_outcome(const std::vector<GroupOption>& options, cons
   };
   if (shape[0] - extra <= 0 || target[0] - extra <= 0)
     return failure(fmt::format("`extra_rows = {}` leaves no grid in {} rows (target {})", extra, shape[0], target[0]));
-  std::string error;
-  if (!grid_of(options, "grid", shape[0] - extra, error))
-    return failure(fmt::format("`rel_pos_bias` on a {} table{}: {}", shape_text(shape),
-                               extra ? fmt::format(" less {} extra rows", extra) : "", error),
-                   guess());
-  if (!grid_of(options, "target_grid", target[0] - extra, error))
-    return failure(fmt::format("`rel_pos_bias` to the target's {} table{}: {}", shape_text(target),
-                               extra ? fmt::format(" less {} extra rows", extra) : "", error),
-                   guess());
-  ActionOutcome out;
-  out.shape = target;
-  return out;
+  return grid_outcome("rel_pos_bias", options, shape, target, {shape[0] - extra, target[0] - extra},
+                      extra ? fmt::format(" less {} extra rows", extra) : "", guess);
 }
 
 // Absolute position embeddings: (1, prefix + h*w, dim) or (prefix + h*w, dim).
@@ -351,18 +358,8 @@ ActionOutcome pos_embed_outcome(const std::vector<GroupOption>& options, const s
   };
   if (tokens - prefix <= 0 || target_tokens - prefix <= 0)
     return failure(fmt::format("`prefix_tokens = {}` leaves no grid in {} tokens (target {})", prefix, tokens, target_tokens));
-  std::string error;
-  if (!grid_of(options, "grid", tokens - prefix, error))
-    return failure(fmt::format("`pos_embed` on {}{}: {}", shape_text(shape),
-                               prefix ? fmt::format(" less {} prefix tokens", prefix) : "", error),
-                   guess());
-  if (!grid_of(options, "target_grid", target_tokens - prefix, error))
-    return failure(fmt::format("`pos_embed` to the target's {}{}: {}", shape_text(target),
-                               prefix ? fmt::format(" less {} prefix tokens", prefix) : "", error),
-                   guess());
-  ActionOutcome out;
-  out.shape = target;
-  return out;
+  return grid_outcome("pos_embed", options, shape, target, {tokens - prefix, target_tokens - prefix},
+                      prefix ? fmt::format(" less {} prefix tokens", prefix) : "", guess);
 }
 
 }  // namespace
