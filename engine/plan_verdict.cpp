@@ -3,8 +3,6 @@
 // moves. PyTorch refuses a tensor of another shape whatever `strict` says, and a
 // load that takes nothing is a failure even when nothing is "missing" by rule.
 #include <algorithm>
-#include <map>
-#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,7 +50,7 @@ std::string wrapper_hint(const std::vector<std::string>& produced_only, const st
 // Finds the target's missing names nearest to a stray key: its neighbours in
 // sorted order (sharing the longest prefix) and in sorted reversed order
 // (sharing the longest suffix: a renamed trunk), ranked by edit distance.
-// Linear overall, whatever the number of names.
+// O(n log n) overall, however many names there are.
 class NearestNames {
  public:
   explicit NearestNames(const std::vector<std::string>& names) : forward_(names) {
