@@ -26,10 +26,6 @@ bool contains(const std::vector<std::string_view>& list, std::string_view item) 
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-int64_t count(const std::vector<int64_t>& shape) {
-  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
-}
-
 ActionOutcome failure(std::string error, std::string hint = {}) {
   ActionOutcome out;
   out.error = std::move(error);
@@ -47,8 +43,25 @@ ActionOutcome no_target(std::string_view action) {
 std::optional<int64_t> square_root(int64_t n) {
   if (n <= 0) return std::nullopt;
   auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
-  if (side * side == n) return side;
+  int64_t square = 0;
+  if (!__builtin_mul_overflow(side, side, &square) && square == n) return side;
   return std::nullopt;
+}
+
+// a * b, or nullopt where int64 cannot hold it (grids and shapes are the user's numbers).
+std::optional<int64_t> product(int64_t a, int64_t b) {
+  int64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out)) return std::nullopt;
+  return out;
+}
+
+// Elements in a shape; -1 where int64 cannot hold the count (no real tensor has that many).
+int64_t count(const std::vector<int64_t>& shape) {
+  int64_t out = 1;
+  for (int64_t dim : shape)
+    if (auto next = product(out, dim)) out = *next;
+    else return -1;
+  return out;
 }
 
 // The smallest k in [1, most] for which both counts are a square plus k: the
@@ -291,9 +304,10 @@ namespace {
 std::optional<std::pair<int64_t, int64_t>> grid_of(const std::vector<GroupOption>& options, std::string_view key,
                                                    int64_t cells, std::string& error) {
   if (auto given = int_list_option(options, key)) {
-    if ((*given)[0] * (*given)[1] == cells) return std::pair{(*given)[0], (*given)[1]};
+    auto covered = product((*given)[0], (*given)[1]);
+    if (covered == cells) return std::pair{(*given)[0], (*given)[1]};
     error = fmt::format("`{} = [{}, {}]` covers {} cells, and there are {}", key, (*given)[0], (*given)[1],
-                        (*given)[0] * (*given)[1], cells);
+                        covered ? std::to_string(*covered) : std::string("more"), cells);
     return std::nullopt;
   }
   if (auto side = square_root(cells)) return std::pair{*side, *side};
@@ -400,7 +414,7 @@ ActionOutcome action_outcome(std::string_view action, const std::vector<GroupOpt
       auto unknown = std::count(wanted.begin(), wanted.end(), -1);
       int64_t known = 1;
       for (int64_t dim : wanted)
-        if (dim != -1) known *= dim;
+        if (dim != -1 && known >= 0) known = product(known, dim).value_or(-1);  // -1: past int64, matches nothing
       if (unknown > 1 || std::any_of(wanted.begin(), wanted.end(), [](int64_t d) { return d < -1; }))
         return failure(fmt::format("`reshape` to {}: sizes are positive, and at most one is -1", shape_text(wanted)));
       if (unknown == 1 && known > 0 && count(shape) % known == 0)

@@ -280,3 +280,11 @@ TEST_CASE("verdict: a tie the target has gets both of its names - whichever one 
   CHECK(wrong.verdict.load_fails);
   CHECK(wrong.mismatched.size() == 1);
 }
+
+TEST_CASE("action shapes: numbers past int64 are refused - never multiplied into undefined behaviour") {
+  std::vector<int64_t> target{16, 4};
+  std::vector<GroupOption> huge_grid{{"grid", OptionValue{OptionValue::List{{int64_t{1} << 62}, {int64_t{8}}}}, {}}};
+  CHECK(action_outcome("rel_pos_bias", huge_grid, {16, 4}, "float32", &target).error.find("covers more cells") != std::string::npos);
+  std::vector<GroupOption> huge_shape{{"shape", OptionValue{OptionValue::List{{int64_t{1} << 40}, {int64_t{1} << 40}, {int64_t{-1}}}}, {}}};
+  CHECK_FALSE(action_outcome("reshape", huge_shape, {16, 4}, "float32", nullptr).error.empty());
+}
