@@ -36,7 +36,7 @@ bool refers_by_position(std::string_view key, const PyRef& value) {
 }
 
 PyRef replaced(const PyRef& node, const std::vector<std::string>& path, std::size_t at, const PyRef& state_dict,
-               bool drop_positional, std::vector<std::string>& left_out) {
+               const std::vector<std::string>& left_out) {
   if (at == path.size()) return state_dict;
   const PyDict* dict = as_dict(node);
   if (!dict) return state_dict;
@@ -45,23 +45,28 @@ PyRef replaced(const PyRef& node, const std::vector<std::string>& path, std::siz
   copy.state = dict->state;
   for (const auto& [key, value] : dict->items) {
     const std::string* name = as_string(key);
-    if (name && *name == path[at]) {
-      copy.items.emplace_back(key, replaced(value, path, at + 1, state_dict, drop_positional, left_out));
-    } else if (at == 0 && drop_positional && name && refers_by_position(*name, value)) {
-      left_out.push_back(*name);
-    } else {
+    if (name && *name == path[at])
+      copy.items.emplace_back(key, replaced(value, path, at + 1, state_dict, left_out));
+    else if (!(at == 0 && name && std::find(left_out.begin(), left_out.end(), *name) != left_out.end()))
       copy.items.emplace_back(key, value);
-    }
   }
   return std::make_shared<PyValue>(std::move(copy), node->depth);
 }
 
 }  // namespace
 
+std::vector<std::string> positional_entries(const PyRef& root) {
+  std::vector<std::string> out;
+  if (const PyDict* dict = as_dict(root))
+    for (const auto& [key, value] : dict->items)
+      if (const std::string* name = as_string(key); name && refers_by_position(*name, value)) out.push_back(*name);
+  return out;
+}
+
 PyRef nested_root(const PyRef& root, const std::vector<std::string>& state_dict_path, const PyRef& state_dict,
-                  bool drop_positional, std::vector<std::string>& left_out) {
+                  const std::vector<std::string>& left_out) {
   if (!root || state_dict_path.empty()) return state_dict;
-  return replaced(root, state_dict_path, 0, state_dict, drop_positional, left_out);
+  return replaced(root, state_dict_path, 0, state_dict, left_out);
 }
 
 }  // namespace taxon

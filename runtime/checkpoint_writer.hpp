@@ -33,13 +33,16 @@ void write_torch(const std::string& path, const PyRef& root, const WriteProgress
 // An OrderedDict of the tensors, as model.state_dict() returns.
 PyRef state_dict_value(const std::vector<OutputTensor>& tensors);
 
+// The top-level entries of a nested checkpoint that refer to parameters by
+// position (optimizer state dicts, Lightning's `optimizer_states` and
+// `lr_schedulers`): they no longer fit once a plan changes which tensors there are.
+std::vector<std::string> positional_entries(const PyRef& root);
+
 // What a .pt output of a nested checkpoint holds: its root object with the
-// state dict replaced in place (at `state_dict_path`), everything else kept,
-// except that with `drop_positional` the top-level entries that refer to
-// parameters by position (optimizer state dicts, Lightning's
-// `optimizer_states` and `lr_schedulers`) are left out and named in
-// `left_out`. A root that is the state dict itself gives `state_dict`.
+// state dict replaced in place (at `state_dict_path`), everything else kept
+// but the top-level entries named in `left_out`. A root that is the state
+// dict itself gives `state_dict`.
 PyRef nested_root(const PyRef& root, const std::vector<std::string>& state_dict_path, const PyRef& state_dict,
-                  bool drop_positional, std::vector<std::string>& left_out);
+                  const std::vector<std::string>& left_out);
 
 }  // namespace taxon

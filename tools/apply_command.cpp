@@ -185,10 +185,11 @@ int ApplyCommand::run() const {
   bool to_pt = !output.ends_with(".safetensors");
   const Checkpoint& first = sources.front();
   bool nested = sources.size() == 1 && first.root && !first.state_dict_path.empty();
-  PyRef root;  // a .pt output's object, when the input was a nested checkpoint
+  // A .pt output of a nested checkpoint keeps its other entries, less those the plan made stale.
+  bool write_nested = !output.empty() && to_pt && nested && !state_dict_only;
   std::vector<std::string> notes;
-  if (!output.empty() && to_pt && nested && !state_dict_only) {
-    root = nested_root(first.root, first.state_dict_path, nullptr, reshuffles(result), report.left_out);
+  if (write_nested && reshuffles(result)) {
+    report.left_out = positional_entries(first.root);
     if (!report.left_out.empty())
       notes.push_back(fmt::format("note: {} left out of {}: {} refer{} to parameters by position, and the plan changed which "
                                   "tensors there are; --state-dict-only writes the state dict alone",
@@ -245,9 +246,7 @@ int ApplyCommand::run() const {
     write_safetensors(output, tensors, metadata, progress);
   } else {
     PyRef state_dict = state_dict_value(tensors);
-    std::vector<std::string> ignored;
-    write_torch(output, root ? nested_root(first.root, first.state_dict_path, state_dict, reshuffles(result), ignored)
-                             : state_dict,
+    write_torch(output, write_nested ? nested_root(first.root, first.state_dict_path, state_dict, report.left_out) : state_dict,
                 progress);
   }
   if (show_progress) std::cerr << "\n";
