@@ -35,7 +35,7 @@ struct Checkpoint {
 
 struct ReadOptions {
   // Where to look for the state dict in a torch file, first match wins
-  // (DECISIONS.md: the DSL/dump/apply default). "" stands for the root.
+  // (docs/checkpoints.md: the DSL/dump/apply default). "" stands for the root.
   std::vector<std::string> source_order{"state_dict", "model_state_dict", "model", "module", ""};
   // Set by --source / `from`: exactly this entry (dotted path), or fail.
   std::optional<std::string> source;

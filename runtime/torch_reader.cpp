@@ -92,7 +92,7 @@ std::string describe_entries(const PyRef& root) {
   return "top-level entries: " + fmt::format("{}", fmt::join(parts, ", "));
 }
 
-// Picks the state dict out of the unpickled root (DECISIONS.md order).
+// Picks the state dict out of the unpickled root (in the order docs/checkpoints.md gives).
 void locate_state_dict(Checkpoint& checkpoint, const ReadOptions& options) {
   PyRef found;
   std::vector<std::string> path;

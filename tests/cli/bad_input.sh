@@ -4,7 +4,7 @@
 #   bad_input.sh TAXON SOURCE_DIR INPUT
 # Checkpoints go through `taxon dump` and `taxon apply` (over an earlier output, with --force, which
 # must survive byte for byte); rule files through `taxon eval`, `taxon lint` (which reports the error
-# as its one error-level finding on stdout, exit 1: DECISIONS.md) and `taxon fmt --check` (which reads
+# as its one error-level finding on stdout, exit 1: docs/cli.md) and `taxon fmt --check` (which reads
 # syntax only, so it may also pass; it must not crash).
 set -uo pipefail
 taxon=$1
