@@ -189,3 +189,153 @@ torch_zip("deep_memo_state.pt", memo_chain(b"}", b"h\x00" + b"}" * burst + b"q\x
 # holds the last reference to sees a count of 2 on both and recursed here.
 torch_zip("deep_memo_shared.pt", memo_chain(
     b"]", b"h\x00(" + b"(" * (burst - 1) + b"]q\x00" + b"2l" * (burst - 1) + b"2e0", end=b""))
+
+
+# ---- Checkpoints from the wild (issue 15). taxon reads numpy, argparse, omegaconf, pathlib,
+# datetime, collections and builtins classes as data, holds other classes as opaque records, and
+# refuses a hostile callable wherever it sits. Each file below is a real checkpoint ({"state_dict":
+# {"w": 4 floats}, "extra": ENTRY}) with one thing in ENTRY: a hostile callable hidden where a
+# reader that checks only what it calls, or only the top of the tree, would miss it (T0607), or a
+# data class whose arguments or state do not hold together (T0606). The pickles are protocol 2
+# (unless marked) as torch.save writes them (Python 3 spells builtins `__builtin__` and copyreg `copy_reg` there).
+def text(value):  # BINUNICODE
+    raw = value.encode()
+    return b"X" + struct.pack("<I", len(raw)) + raw
+
+
+def short_text(value):  # SHORT_BINUNICODE (protocol 4)
+    raw = value.encode()
+    return b"\x8c" + bytes([len(raw)]) + raw
+
+
+def glob(module, name):  # GLOBAL
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def data_bytes(raw):  # bytes as protocol 2 writes them: _codecs.encode(text, "latin1")
+    return glob("_codecs", "encode") + text(raw.decode("latin-1")) + text("latin1") + b"\x86R"
+
+
+WEIGHT = (glob("torch._utils", "_rebuild_tensor_v2") + b"((" + text("storage") + glob("torch", "FloatStorage") +
+          text("0") + text("cpu") + b"K\x04tQK\x00K\x04\x85K\x01\x85\x89)tR")
+
+
+def wild_checkpoint(name, entry, protocol=2, prefix=b""):
+    pickle = (bytes([0x80, protocol]) + prefix + b"}(" + text("state_dict") + b"}" + text("w") + WEIGHT + b"s" +
+              text("extra") + entry + b"u.")
+    stem = pathlib.Path(name).stem
+    with zipfile.ZipFile(HERE / name, "w", zipfile.ZIP_STORED) as archive:  # a fixed date: the same bytes every run
+        for record, data in {"data.pkl": pickle, "data/0": struct.pack("<4f", 1, 2, 3, 4), "version": b"3\n"}.items():
+            archive.writestr(zipfile.ZipInfo(f"{stem}/{record}", date_time=(2024, 1, 1, 0, 0, 0)), data)
+
+
+def numpy_dtype(code, order=b"<", flags=0):  # numpy.dtype(code, False, True), then BUILD its state (flags 63: objects)
+    return (glob("numpy", "dtype") + text(code) + b"\x89\x88\x87R" + b"(K\x03" + text(order.decode()) +
+            b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK" + bytes([flags]) + b"tb")
+
+
+def numpy_array(shape, dtype, raw):  # _reconstruct(ndarray, (0,), b"b"), then BUILD (1, shape, dtype, fortran, raw)
+    return (glob("numpy.core.multiarray", "_reconstruct") + glob("numpy", "ndarray") + b"K\x00\x85" + data_bytes(b"b") +
+            b"\x87R" + b"(K\x01" + shape + dtype + b"\x89" + raw + b"tb")
+
+
+def omegaconf_metadata(cls, object_type, key):  # omegaconf 2.2's Metadata / ContainerMetadata
+    fields = (text("ref_type") + glob("typing", "Any") + text("object_type") + object_type + text("optional") + b"\x88" +
+              text("key") + key + text("flags") + b"}" + text("flags_root") + b"\x89" + text("resolver_cache") +
+              glob("collections", "defaultdict") + glob("__builtin__", "dict") + b"\x85R")
+    if cls == "ContainerMetadata":
+        fields += text("key_type") + glob("typing", "Any") + text("element_type") + glob("typing", "Any")
+    return glob("omegaconf.base", cls) + b")\x81}(" + fields + b"ub"
+
+
+def dict_config(content):  # DictConfig (memo 50); content's nodes point back at it with BINGET 50
+    return (glob("omegaconf.dictconfig", "DictConfig") + b")\x81q\x32}(" + text("_metadata") +
+            omegaconf_metadata("ContainerMetadata", glob("__builtin__", "dict"), b"N") + text("_parent") + b"N" +
+            text("_content") + content + b"ub")
+
+
+def any_node(key, value):  # an AnyNode whose parent is the DictConfig in memo 50
+    return (glob("omegaconf.nodes", "AnyNode") + b")\x81}(" + text("_metadata") +
+            omegaconf_metadata("Metadata", b"N", text(key)) + text("_parent") + b"h\x32" + text("_val") + value + b"ub")
+
+
+def namespace(state):
+    return glob("argparse", "Namespace") + b")\x81" + state + b"b"
+
+
+# Hostile: the callable is refused by name, wherever it sits (T0607).
+# (a) in an opaque object's constructor arguments: called while the arguments are built ...
+wild_checkpoint("hostile_opaque_args_call.pt", glob("mypkg", "Thing") + b"(" + glob("os", "system") +
+                text("echo pwned") + b"\x85Rt\x81")
+# ... or handed over uncalled, for the class to call
+wild_checkpoint("hostile_opaque_args_callable.pt", glob("mypkg", "Thing") + b"(" + glob("os", "system") +
+                text("echo pwned") + b"tR")
+# (b) in the state BUILD gives an opaque object
+wild_checkpoint("hostile_opaque_state.pt", glob("mypkg", "Thing") + b")\x81}(" + text("name") + text("thing") +
+                text("hook") + glob("posix", "system") + text("id") + b"\x85Rub")
+# (c) behind copyreg._reconstructor (its protocol-2 spelling): Popen.__new__ and Popen.__init__ run `id`
+wild_checkpoint("hostile_copyreg_reconstructor.pt", glob("copy_reg", "_reconstructor") + b"(" +
+                glob("subprocess", "Popen") + b"q\x01h\x01]" + text("id") + b"atR")
+# (d) remembered, then dropped from the stack before the root starts, then fetched from the memo and
+#     called four containers deep: it never sits in the finished value
+wild_checkpoint("hostile_memo_deep.pt", b"}" + text("a") + b"}" + text("b") + b"]}" + text("run") + b"h\x09" +
+                text("id") + b"\x85Rsass", prefix=glob("posix", "system") + b"q\x090")
+# (e) functools.partial around subprocess.Popen and posix.system, then called
+wild_checkpoint("hostile_partial_popen.pt", glob("functools", "partial") + b"(" + glob("subprocess", "Popen") + b"]" +
+                text("id") + b"atR)R")
+wild_checkpoint("hostile_partial_posix_system.pt", glob("functools", "partial") + b"(" + glob("posix", "system") +
+                text("id") + b"tR)R")
+# (f) builtins.getattr fetching `system` from the os module, reached as posixpath's attribute `os`
+wild_checkpoint("hostile_getattr_os_module.pt", glob("builtins", "getattr") + b"(" + glob("posixpath", "os") +
+                text("system") + b"tR(" + text("id") + b"tR")
+# (g) protocol 4's STACK_GLOBAL walks dotted names: a special attribute, and torch.serialization's `os`
+wild_checkpoint("hostile_dotted_subclasses.pt", short_text("builtins") + short_text("object.__subclasses__") +
+                b"\x93)R", protocol=4)
+wild_checkpoint("hostile_dotted_module_attribute.pt", short_text("torch") + short_text("serialization.os.system") +
+                b"\x93" + short_text("id") + b"\x85R", protocol=4)
+# (h) importing, running code, loading code or another pickle
+wild_checkpoint("hostile_importlib.pt", glob("importlib", "import_module") + text("os") + b"\x85R")
+wild_checkpoint("hostile_runpy.pt", glob("runpy", "_run_code") + b"(" + text("import os; os.system('id')") + b"}tR")
+# (the bytes are no real code object: the name must be refused before they matter)
+wild_checkpoint("hostile_marshal_loads.pt", glob("marshal", "loads") + data_bytes(b"\xe3\x00\x00\x00\x00") + b"\x85R")
+wild_checkpoint("hostile_pickle_loads.pt", glob("pickle", "loads") +
+                data_bytes(b"\x80\x02cposix\nsystem\nX\x02\x00\x00\x00id\x85R.") + b"\x85R")
+# (i) numpy's own: runstring is exec; numpy.load(path, None, allow_pickle=True) unpickles another file
+wild_checkpoint("hostile_numpy_runstring.pt", glob("numpy.testing._private.utils", "runstring") + b"(" +
+                text("import os; os.system('id')") + b"}tR")
+wild_checkpoint("hostile_numpy_load.pt", glob("numpy", "load") + b"(" + text("/tmp/evil.npy") + b"N\x88tR")
+# Python 2 spellings that Python 3's unpickler maps back (fix_imports): __builtin__.eval is eval,
+# commands.getoutput is subprocess.getoutput, __builtin__.reduce is functools.reduce (how Python 3
+# itself pickles functools.reduce at protocol 2)
+wild_checkpoint("hostile_py2_builtin_eval.pt", glob("__builtin__", "eval") + text("__import__('os').system('id')") + b"\x85R")
+wild_checkpoint("hostile_py2_commands.pt", glob("commands", "getoutput") + text("id") + b"\x85R")
+wild_checkpoint("hostile_py2_builtin_reduce.pt", glob("__builtin__", "reduce") + b"(" + glob("mypkg", "step") + b"]" +
+                text("a") + text("b") + b"\x86" + b"atR")
+# Inside data classes: a DictConfig node's value, numpy's _reconstruct arguments, a Namespace's state,
+# a dict key, a defaultdict's factory (called on the first missing key), a list item
+wild_checkpoint("hostile_in_dictconfig.pt", dict_config(b"}(" + text("lr") + any_node(
+    "lr", glob("__builtin__", "exec") + text("import os; os.system('id')") + b"\x85R") + b"u"))
+wild_checkpoint("hostile_in_numpy_args.pt", glob("numpy.core.multiarray", "_reconstruct") + b"(" +
+                glob("numpy", "ndarray") + b"K\x00\x85" + glob("builtins", "eval") + text("__import__('os').system('id') or b'b'") +
+                b"\x85RtR")
+wild_checkpoint("hostile_in_namespace.pt", namespace(b"}(" + text("lr") + b"G?\xb9\x99\x99\x99\x99\x99\x9a" + text("log") +
+                                                    glob("builtins", "open") + text("/etc/passwd") + b"\x85Ru"))
+wild_checkpoint("hostile_dict_key.pt", b"}" + glob("os", "system") + b"K\x01s")
+wild_checkpoint("hostile_defaultdict_factory.pt", glob("collections", "defaultdict") + glob("os", "abort") + b"\x85R")
+wild_checkpoint("hostile_nt_in_list.pt", b"](K\x01" + glob("nt", "system") + text("calc.exe") + b"\x85Re")
+
+# Malformed data classes: one clear error each (T0606), never a crash or an allocation the bytes do not back.
+wild_checkpoint("malformed_dictconfig_content_list.pt", dict_config(b"](K\x01K\x02e"))
+wild_checkpoint("malformed_numpy_shape_lie.pt", numpy_array(b"M\xe8\x03M\xe8\x03\x86", numpy_dtype("f4"),
+                                                            data_bytes(b"\x00" * 16)))  # (1000, 1000) float32 in 16 bytes
+wild_checkpoint("malformed_numpy_negative_shape.pt", numpy_array(b"J\xfc\xff\xff\xff\x85", numpy_dtype("f4"),
+                                                                 data_bytes(b"\x00" * 16)))  # (-4,)
+wild_checkpoint("malformed_numpy_dtype_unknown.pt", numpy_array(b"K\x04\x85", numpy_dtype("q9"), data_bytes(b"\x00" * 16)))
+wild_checkpoint("malformed_numpy_object_count.pt", numpy_array(b"K\x05\x85", numpy_dtype("O8", b"|", 63),
+                                                               b"](K\x01K\x02e"))  # 5 objects, 2 given
+# (numpy 1.24 itself reads past the list on this one: torch.load segfaults, or returns stray objects)
+wild_checkpoint("malformed_numpy_scalar_short.pt", glob("numpy.core.multiarray", "scalar") + numpy_dtype("f8") +
+                data_bytes(b"\x00\x00\x00") + b"\x86R")  # 3 bytes for a float64
+wild_checkpoint("malformed_datetime_length.pt", glob("datetime", "datetime") + data_bytes(b"\x07\xe8\x02") + b"\x85R")
+wild_checkpoint("malformed_namespace_state_list.pt", namespace(b"](K\x01K\x02e"))
+wild_checkpoint("malformed_deque_maxlen.pt", glob("collections", "deque") + b")" + text("five") + b"\x86R")
