@@ -107,3 +107,26 @@ def memo_nesting(levels=50):
 
 
 write("pickle", "memo_nesting.pkl", memo_nesting())
+
+
+# Checkpoints from the wild (issue 15): the data.pkl of each fixture in tests/data/wild (numpy
+# arrays, scalars and dtypes, omegaconf configs whose nodes point back at their parent,
+# argparse.Namespace, datetime, collections, pathlib, opaque user classes; protocols 2 and 4), the
+# smallest whole files, and a few hostile and malformed pickles from tests/data/bad. Copied from the
+# committed files, which their own generators write.
+WILD = HERE.parent.parent / "tests" / "data" / "wild"
+BAD = HERE.parent.parent / "tests" / "data" / "bad"
+
+
+def data_pkl(path):
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(next(n for n in archive.namelist() if n.endswith("/data.pkl")))
+
+
+for fixture in ["lightning_hydra.ckpt", "research.pth", "data_zoo.pt", "data_zoo_p4.pt", "opaque_in_list.pt"]:
+    write("pickle", f"wild_{pathlib.Path(fixture).stem}.pkl", data_pkl(WILD / fixture))
+for fixture in ["opaque_in_list.pt", "data_zoo_p4.pt"]:
+    write("torch_reader", f"wild_{fixture}", (WILD / fixture).read_bytes())
+for bad in ["hostile_memo_deep", "hostile_in_dictconfig", "hostile_dotted_module_attribute", "hostile_opaque_state",
+            "malformed_numpy_shape_lie", "malformed_numpy_object_count", "malformed_dictconfig_content_list"]:
+    write("pickle", f"{bad}.pkl", data_pkl(BAD / f"{bad}.pt"))
