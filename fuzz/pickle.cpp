@@ -1,7 +1,9 @@
 // The unpickler: any bytes, with a persistent_load that hands out heap storages of 64 bytes (so
 // AddressSanitizer sees any read past one). Every tensor built whose view check_view accepts is
-// then read element by element; the value tree is walked to its leaves, and its height, measured
-// here apart from the unpickler's own check, must be within kMaxPickleDepth.
+// then read element by element; the value tree is walked to its leaves (objects' arguments, items
+// and state included), its height, measured here apart from the unpickler's own check, must be
+// within kMaxPickleDepth, every back reference's target must be alive, and opaque_entries must
+// walk it too.
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
+#include "runtime/checkpoint.hpp"
 #include "runtime/input_error.hpp"
 #include "runtime/pickle.hpp"
 
@@ -20,22 +23,16 @@ using namespace taxon;
 
 std::vector<const PyRef*> children(const PyRef& value) {
   std::vector<const PyRef*> out;
-  if (const auto* list = std::get_if<PyList>(&value->value))
-    for (const auto& item : list->items) out.push_back(&item);
-  else if (const auto* tuple = std::get_if<PyTuple>(&value->value))
-    for (const auto& item : tuple->items) out.push_back(&item);
-  else if (const auto* dict = std::get_if<PyDict>(&value->value)) {
-    for (const auto& [key, item] : dict->items) {
-      out.push_back(&key);
-      out.push_back(&item);
-    }
-    if (dict->state) out.push_back(&dict->state);
-  }
+  for (std::size_t i = 0, n = child_count(*value); i < n; ++i)
+    if (const PyRef& below = child(*value, i)) out.push_back(&below);
   return out;
 }
 
 void visit(const PyRef& value) {
   (void)describe_type(value);
+  // A reference back up the tree points at a value the root still holds (an ancestor).
+  if (const auto* back = std::get_if<PyBackRef>(&value->value); back && !back->target.lock())
+    fuzz::fail("a back reference whose target is gone");
   if (const auto* tensor = std::get_if<PyTensor>(&value->value)) {
     if (check_view(tensor->tensor).empty() && tensor->tensor.storage && tensor->tensor.nbytes() <= (1u << 16))
       (void)tensor->tensor.contiguous_bytes();
@@ -123,6 +120,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     PyRef root = unpickle(std::string_view(reinterpret_cast<const char*>(data), size), options, &consumed);
     if (consumed > size) fuzz::fail("the unpickler consumed more bytes than it was given");
     walk(root);
+    (void)opaque_entries(root);
   } catch (const InputError&) {
   }
   return 0;

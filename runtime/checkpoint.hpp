@@ -64,6 +64,20 @@ struct MergedCheckpoints {
 };
 MergedCheckpoints read_merged_checkpoints(const std::vector<std::string>& paths, const ReadOptions& options = {});
 
+// A value in a torch file whose class taxon does not know (docs/checkpoints.md):
+// an object kept as a record, never imported or called, or such a class named
+// as a value.
+struct OpaqueEntry {
+  std::string path;                // where it sits: "hyper_parameters.data_indices", "callbacks[1]"
+  std::string type;                // its class: "anemoi.models.data_indices.collection.IndexCollection"
+  std::size_t tensors = 0;         // tensors inside it
+  std::vector<std::string> entry;  // the dict entry holding it, keys from the root: what a .pt output leaves out
+};
+
+// The outermost opaque values under `root` (objects inside them are not
+// listed again), in the order the pickle holds them. Linear in the values.
+std::vector<OpaqueEntry> opaque_entries(const PyRef& root);
+
 // A prefix every key carries (module., _orig_mod., model.), if any.
 std::optional<std::string> common_wrapper_prefix(const Checkpoint& checkpoint);
 

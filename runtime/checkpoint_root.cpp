@@ -35,20 +35,36 @@ bool refers_by_position(std::string_view key, const PyRef& value) {
   return false;
 }
 
-PyRef replaced(const PyRef& node, const std::vector<std::string>& path, std::size_t at, const PyRef& state_dict,
-               const std::vector<std::string>& left_out) {
-  if (at == path.size()) return state_dict;
+bool starts_with(const std::vector<std::string>& path, const std::vector<std::string>& prefix, std::size_t length) {
+  return path.size() >= length && prefix.size() >= length && std::equal(prefix.begin(), prefix.begin() + length, path.begin());
+}
+
+// A copy of the dicts along the edited paths, the rest shared: the state dict put in at
+// `state_dict_path`, the entries at `left_out` taken away. `at` keys of each path are behind us.
+PyRef edited(const PyRef& node, std::size_t at, const std::vector<std::string>& state_dict_path, const PyRef& state_dict,
+             const std::vector<std::vector<std::string>>& left_out, const std::vector<std::string>& here) {
+  bool on_state_dict = starts_with(state_dict_path, here, at);
+  if (on_state_dict && at == state_dict_path.size()) return state_dict;
   const PyDict* dict = as_dict(node);
-  if (!dict) return state_dict;
+  if (!dict) return on_state_dict ? state_dict : node;
+  bool touched = on_state_dict;
+  for (const auto& path : left_out) touched = touched || (path.size() > at && starts_with(path, here, at));
+  if (!touched) return node;
   PyDict copy;
   copy.ordered = dict->ordered;
   copy.state = dict->state;
+  std::vector<std::string> below = here;
   for (const auto& [key, value] : dict->items) {
     const std::string* name = as_string(key);
-    if (name && *name == path[at])
-      copy.items.emplace_back(key, replaced(value, path, at + 1, state_dict, left_out));
-    else if (!(at == 0 && name && std::find(left_out.begin(), left_out.end(), *name) != left_out.end()))
+    if (!name) {
       copy.items.emplace_back(key, value);
+      continue;
+    }
+    below.resize(at);
+    below.push_back(*name);
+    bool removed = std::any_of(left_out.begin(), left_out.end(),
+                               [&](const auto& path) { return path.size() == at + 1 && starts_with(path, below, at + 1); });
+    if (!removed) copy.items.emplace_back(key, edited(value, at + 1, state_dict_path, state_dict, left_out, below));
   }
   return std::make_shared<PyValue>(std::move(copy), node->depth);
 }
@@ -64,9 +80,9 @@ std::vector<std::string> positional_entries(const PyRef& root) {
 }
 
 PyRef nested_root(const PyRef& root, const std::vector<std::string>& state_dict_path, const PyRef& state_dict,
-                  const std::vector<std::string>& left_out) {
+                  const std::vector<std::vector<std::string>>& left_out) {
   if (!root || state_dict_path.empty()) return state_dict;
-  return replaced(root, state_dict_path, 0, state_dict, left_out);
+  return edited(root, 0, state_dict_path, state_dict, left_out, {});
 }
 
 }  // namespace taxon

@@ -40,9 +40,10 @@ std::vector<std::string> positional_entries(const PyRef& root);
 
 // What a .pt output of a nested checkpoint holds: its root object with the
 // state dict replaced in place (at `state_dict_path`), everything else kept
-// but the top-level entries named in `left_out`. A root that is the state
-// dict itself gives `state_dict`.
+// but the dict entries at `left_out` (each a path of keys from the root:
+// {"optimizer"}, {"hyper_parameters", "data_indices"}). A root that is the
+// state dict itself gives `state_dict`. Dicts off the edited paths are shared.
 PyRef nested_root(const PyRef& root, const std::vector<std::string>& state_dict_path, const PyRef& state_dict,
-                  const std::vector<std::string>& left_out);
+                  const std::vector<std::vector<std::string>>& left_out);
 
 }  // namespace taxon

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "runtime/input_error.hpp"
+#include "runtime/pickle_classes.hpp"
 
 namespace taxon {
 namespace {
@@ -15,72 +16,7 @@ namespace {
 constexpr std::size_t kMaxDepth = kMaxPickleDepth;  // real checkpoints nest < 10 deep
 constexpr std::size_t kMaxStack = 4'000'000;        // values on the stack at once
 
-// What a global is allowed to be.
-enum class Allowed { no, value, ordered_dict, rebuild_tensor_v2, rebuild_tensor, rebuild_parameter,
-                     rebuild_parameter_with_state, rebuild_from_type_v2, device, size, codecs_encode, set };
-
-struct AllowedGlobal {
-  std::string_view module, name;
-  Allowed kind;
-};
-
-constexpr std::array<AllowedGlobal, 16> kAllowed{{
-    {"collections", "OrderedDict", Allowed::ordered_dict},
-    {"torch._utils", "_rebuild_tensor_v2", Allowed::rebuild_tensor_v2},
-    {"torch._utils", "_rebuild_tensor", Allowed::rebuild_tensor},
-    {"torch._utils", "_rebuild_parameter", Allowed::rebuild_parameter},
-    {"torch._utils", "_rebuild_parameter_with_state", Allowed::rebuild_parameter_with_state},
-    {"torch._tensor", "_rebuild_from_type_v2", Allowed::rebuild_from_type_v2},
-    {"torch", "device", Allowed::device},
-    {"torch", "Size", Allowed::size},
-    {"torch", "Tensor", Allowed::value},
-    {"torch.nn.parameter", "Parameter", Allowed::value},
-    {"_codecs", "encode", Allowed::codecs_encode},
-    {"builtins", "set", Allowed::set},
-    {"builtins", "frozenset", Allowed::set},
-    {"__builtin__", "set", Allowed::set},
-    {"torch", "UntypedStorage", Allowed::value},
-    {"torch.storage", "UntypedStorage", Allowed::value},
-}};
-
-// Globals that are recognised, and refused with a reason rather than a bare "not allowed".
-std::string refusal_reason(std::string_view module, std::string_view name) {
-  if (module == "torch._utils" && name == "_rebuild_qtensor")
-    return "it rebuilds a quantized tensor, which taxon does not read; dequantize before saving";
-  if (module == "torch._utils" && name == "_rebuild_sparse_tensor")
-    return "it rebuilds a sparse tensor, which taxon does not read; save `.to_dense()` instead";
-  if (module.starts_with("__torch__"))
-    return "it is a TorchScript class: this is a torch.jit.save archive, not a torch.save checkpoint";
-  if (module.starts_with("numpy")) return "numpy objects are not tensors; save torch tensors and plain numbers";
-  return "taxon reads data only and never runs code from a checkpoint";
-}
-
-Allowed classify(std::string_view module, std::string_view name) {
-  for (const auto& allowed : kAllowed)
-    if (allowed.module == module && allowed.name == name) return allowed.kind;
-  if (module == "torch") {
-    if (name.ends_with("Storage") && dtype_from_storage_class(name)) return Allowed::value;
-    if (dtype_from_name(name) || name == "float" || name == "half" || name == "double" || name == "long" ||
-        name == "int" || name == "bool" || name == "uint8" || name == "qint8" || name == "quint8")
-      return Allowed::value;  // dtypes as values
-  }
-  return Allowed::no;
-}
-
-// A container's children by index: list and tuple items; a dict's keys, values, then its state.
-std::size_t child_count(const PyValue& value) {
-  if (const auto* list = std::get_if<PyList>(&value.value)) return list->items.size();
-  if (const auto* tuple = std::get_if<PyTuple>(&value.value)) return tuple->items.size();
-  if (const auto* dict = std::get_if<PyDict>(&value.value)) return 2 * dict->items.size() + 1;
-  return 0;
-}
-const PyValue* child(const PyValue& value, std::size_t i) {
-  if (const auto* list = std::get_if<PyList>(&value.value)) return list->items[i].get();
-  if (const auto* tuple = std::get_if<PyTuple>(&value.value)) return tuple->items[i].get();
-  const auto& dict = std::get<PyDict>(value.value);
-  if (i == 2 * dict.items.size()) return dict.state.get();
-  return i % 2 == 0 ? dict.items[i / 2].first.get() : dict.items[i / 2].second.get();
-}
+bool is_set(const PyObject& object) { return object.type == "builtins.set" || object.type == "builtins.frozenset"; }
 
 class Unpickler {
  public:
@@ -99,6 +35,11 @@ class Unpickler {
         else if (auto* dict = std::get_if<PyDict>(&value->value)) {
           dict->items.clear();
           dict->state.reset();
+        } else if (auto* object = std::get_if<PyObject>(&value->value)) {
+          object->args.clear();
+          object->items.clear();
+          object->entries.clear();
+          object->state.reset();
         }
       }
   }
@@ -114,7 +55,7 @@ class Unpickler {
         Shape shape = measure(stack_.back(), result_);
         if (shape != Shape::fine) {
           result_.clear();  // so that ~Unpickler empties every container, a cycle's too
-          if (shape == Shape::cycle) fail("a container holds itself; no checkpoint does");
+          if (shape == Shape::cycle) fail("a tuple holds itself");
           fail(too_deep());
         }
         return stack_.back();
@@ -178,9 +119,26 @@ class Unpickler {
   PyRef make(decltype(PyValue::value) value) {
     PyRef out = std::make_shared<PyValue>(std::move(value), 1);
     if (std::holds_alternative<PyList>(out->value) || std::holds_alternative<PyTuple>(out->value) ||
-        std::holds_alternative<PyDict>(out->value))
+        std::holds_alternative<PyDict>(out->value) || std::holds_alternative<PyObject>(out->value))
       containers_.push_back(out);
     return out;
+  }
+
+  // An object built by calling `callable` (never called here): recognised as data, or kept opaque.
+  PyRef make_object(const PyGlobal& callable, std::vector<PyRef> args, bool newobj) {
+    PyObject object;
+    object.callable = callable;
+    object.newobj = newobj;
+    object.args = std::move(args);
+    std::string problem = recognise_object(object);
+    if (!problem.empty()) fail(problem);
+    PyRef out = make(std::move(object));
+    for (const auto& item : std::get<PyObject>(out->value).args) nest(*out, item);
+    return out;
+  }
+  PyRef make_set(std::string_view name, std::vector<PyRef> items) {
+    PyRef list = container(PyList{items}, items);
+    return make_object(PyGlobal{"builtins", std::string(name)}, {std::move(list)}, false);
   }
 
   enum class Shape { fine, cycle, too_deep };
@@ -189,10 +147,13 @@ class Unpickler {
   // and through the memo a container can be filled after it was put inside another. Depth-first,
   // without recursion, each container once however many hold it (so a shared subtree costs
   // nothing more); `heights` gets every non-empty container reached and its height (0 while it is
-  // still on the path). Leaves cannot close a cycle; a path kMaxDepth long is already too deep.
-  static Shape measure(const PyRef& root, std::unordered_map<const PyValue*, std::size_t>& heights) {
+  // still on the path). A way back up the path (omegaconf's nodes point at their parent) becomes a
+  // PyBackRef, so the result owns no cycle; the children are visited in the order a pickle writes
+  // them, so a writer meets each PyBackRef after its target. A tuple cannot be written before its
+  // items, so a tuple on such a loop is refused. A path kMaxDepth long is already too deep.
+  Shape measure(const PyRef& root, std::unordered_map<const PyValue*, std::size_t>& heights) {
     struct Open {
-      const PyValue* value;
+      PyValue* value;
       std::size_t* height_out;  // its entry in `heights` (rehashing moves no entry)
       std::size_t next = 0, height = 1;
     };
@@ -208,20 +169,25 @@ class Unpickler {
         if (!path.empty()) path.back().height = std::max(path.back().height, height + 1);
         continue;
       }
-      const PyValue* below = child(*open.value, open.next++);
-      if (!below) continue;
-      if (child_count(*below) == 0) {
+      PyRef& slot = child(*open.value, open.next++);
+      if (!slot) continue;
+      if (child_count(*slot) == 0) {
         open.height = std::max<std::size_t>(open.height, 2);
         continue;
       }
-      auto [entry, fresh] = heights.try_emplace(below, 0);
+      auto [entry, fresh] = heights.try_emplace(slot.get(), 0);
       if (!fresh) {
-        if (entry->second == 0) return Shape::cycle;  // still open: a way back up the path
+        if (entry->second == 0) {  // still open: a way back up the path
+          if (std::holds_alternative<PyTuple>(slot->value)) return Shape::cycle;
+          PyRef target = slot;
+          slot = make(PyBackRef{target});
+          continue;
+        }
         open.height = std::max(open.height, entry->second + 1);
         continue;
       }
       if (path.size() == kMaxDepth) return Shape::too_deep;
-      path.push_back({below, &entry->second});
+      path.push_back({slot.get(), &entry->second});
     }
     return Shape::fine;
   }
@@ -244,29 +210,51 @@ class Unpickler {
     push(found->second);
   }
 
-  void append(PyRef& list_ref, PyRef item) {
-    auto* list = std::get_if<PyList>(&list_ref->value);
-    if (auto* dict = std::get_if<PyDict>(&list_ref->value); !list && dict) fail("APPEND on a dict");
-    if (!list) {
-      if (std::holds_alternative<PyTuple>(list_ref->value)) fail("APPEND on a tuple");
-      fail(fmt::format("APPEND on a {}", describe_type(list_ref)));
+  void append(PyRef& target, PyRef item) {
+    if (auto* list = std::get_if<PyList>(&target->value)) {
+      nest(*target, item);
+      list->items.push_back(std::move(item));
+      return;
     }
-    nest(*list_ref, item);
+    if (auto* object = std::get_if<PyObject>(&target->value)) {
+      nest(*target, item);
+      object->items.push_back(std::move(item));
+      return;
+    }
+    fail(fmt::format("APPEND on a {}", describe_type(target)));
+  }
+  void add_to_set(PyRef& target, PyRef item) {  // ADDITEMS: into the list a set is built from
+    auto* object = std::get_if<PyObject>(&target->value);
+    if (!object || !is_set(*object)) fail(fmt::format("ADDITEMS on a {}", describe_type(target)));
+    if (object->args.empty()) object->args.push_back(make(PyList{}));
+    auto* list = std::get_if<PyList>(&object->args[0]->value);
+    if (!list) fail("ADDITEMS on a set built from something other than a list");
+    nest(*object->args[0], item);
+    nest(*target, object->args[0]);
     list->items.push_back(std::move(item));
   }
-  void set_item(PyRef& dict_ref, PyRef key, PyRef value) {
-    auto* dict = std::get_if<PyDict>(&dict_ref->value);
-    if (!dict) fail(fmt::format("SETITEM on a {}", describe_type(dict_ref)));
-    nest(*dict_ref, value);
-    dict->items.emplace_back(std::move(key), std::move(value));
+  void set_item(PyRef& target, PyRef key, PyRef value) {
+    if (auto* dict = std::get_if<PyDict>(&target->value)) {
+      nest(*target, value);
+      dict->items.emplace_back(std::move(key), std::move(value));
+      return;
+    }
+    if (auto* object = std::get_if<PyObject>(&target->value)) {
+      nest(*target, key);
+      nest(*target, value);
+      object->entries.emplace_back(std::move(key), std::move(value));
+      return;
+    }
+    fail(fmt::format("SETITEM on a {}", describe_type(target)));
   }
 
   PyRef global(std::string module, std::string name) {
-    if (classify(module, name) == Allowed::no)
+    GlobalClass found = classify_global(module, name);
+    if (found.role == GlobalRole::hostile || found.role == GlobalRole::refused)
       throw InputError(code::forbidden_global,
-                       fmt::format("{}: refusing the pickled global {}.{}: {}", options_.context, module, name,
-                                   refusal_reason(module, name)));
-    return make(PyGlobal{std::move(module), std::move(name)});
+                       fmt::format("{}: refusing the pickled global {}.{}: {}{}", options_.context, module, name, found.reason,
+                                   found.role == GlobalRole::hostile ? "; taxon refuses the whole file" : ""));
+    return make(PyGlobal{std::move(module), std::move(name), found.role == GlobalRole::opaque});
   }
 
   static std::string text(const PyRef& value) {
@@ -312,16 +300,23 @@ class Unpickler {
     const auto* tuple = std::get_if<PyTuple>(&arguments->value);
     if (!tuple) fail("REDUCE's arguments must be a tuple");
     const std::vector<PyRef>& args = tuple->items;
-    switch (classify(function->module, function->name)) {
-      case Allowed::ordered_dict: {
+    switch (classify_global(function->module, function->name).role) {
+      case GlobalRole::ordered_dict: {
         PyDict dict;
         dict.ordered = true;
-        return make(std::move(dict));
+        PyRef out = make(std::move(dict));
+        if (!args.empty())  // OrderedDict([(key, value), ...])
+          if (const auto* pairs = std::get_if<PyList>(&args[0]->value))
+            for (const auto& pair : pairs->items) {
+              const auto* kv = std::get_if<PyTuple>(&pair->value);
+              if (!kv || kv->items.size() != 2) fail("OrderedDict is built from (key, value) pairs");
+              set_item(out, kv->items[0], kv->items[1]);
+            }
+        return out;
       }
-      case Allowed::rebuild_tensor_v2: return rebuild_tensor(args, true);
-      case Allowed::rebuild_tensor: return rebuild_tensor(args, false);
-      case Allowed::rebuild_parameter:
-      case Allowed::rebuild_parameter_with_state: {
+      case GlobalRole::rebuild_tensor_v2: return rebuild_tensor(args, true);
+      case GlobalRole::rebuild_tensor: return rebuild_tensor(args, false);
+      case GlobalRole::rebuild_parameter: {
         if (args.size() < 2) fail("a parameter is rebuilt from (data, requires_grad, ...)");
         const auto* data = std::get_if<PyTensor>(&args[0]->value);
         if (!data) fail("a parameter's data must be a tensor");
@@ -329,18 +324,25 @@ class Unpickler {
         if (const auto* flag = std::get_if<bool>(&args[1]->value)) parameter.tensor.requires_grad = *flag;
         return make(std::move(parameter));
       }
-      case Allowed::rebuild_from_type_v2: {
+      case GlobalRole::rebuild_from_type_v2: {
         // (function, type, args, state): only the tensor rebuilders, applied to their arguments.
         if (args.size() < 3) fail("_rebuild_from_type_v2 takes (function, type, args, state)");
         return call(args[0], args[2]);
       }
-      case Allowed::device: return make(args.empty() ? std::string("cpu") : text(args[0]));
-      case Allowed::size: {
+      case GlobalRole::torch_size: {
         if (args.empty()) return make(PyTuple{});
         return args[0];
       }
-      case Allowed::codecs_encode: {  // protocol 2 writes bytes as _codecs.encode(str, "latin1")
+      case GlobalRole::builtins_bytes:
+        if (args.empty()) return make(PyBytes{});
+        if (const auto* bytes = std::get_if<PyBytes>(&args[0]->value)) return make(PyBytes{bytes->data});
+        if (args.size() == 2 && as_string(args[0]) && as_string(args[1]) && *as_string(args[1]) != "latin1" &&
+            *as_string(args[1]) != "latin-1")
+          return make(PyBytes{*as_string(args[0])});  // bytes(text, "utf-8"): text is kept as UTF-8
+        [[fallthrough]];
+      case GlobalRole::codecs_encode: {  // protocol 2 writes bytes as _codecs.encode(str, "latin1")
         if (args.empty()) fail("_codecs.encode needs a string");
+        if (!as_string(args[0])) fail(fmt::format("bytes from a {}", describe_type(args[0])));
         std::string utf8 = text(args[0]), latin1;
         for (std::size_t i = 0; i < utf8.size(); ++i) {
           auto c = static_cast<unsigned char>(utf8[i]);
@@ -351,17 +353,56 @@ class Unpickler {
         }
         return make(PyBytes{std::move(latin1)});
       }
-      case Allowed::set: {
-        PyList list;
-        if (!args.empty()) {
-          if (const auto* items = std::get_if<PyList>(&args[0]->value)) list = *items;
-        }
-        return make(std::move(list));
+      case GlobalRole::getattr_: {
+        // Protocols 0-3 spell a nested class Outer.Inner as getattr(Outer, "Inner"): read it as the
+        // dotted global protocol 4 would name, judged like one. No other attribute lookup is data.
+        const auto* owner = args.size() == 2 ? std::get_if<PyGlobal>(&args[0]->value) : nullptr;
+        const std::string* attribute = args.size() == 2 ? as_string(args[1]) : nullptr;
+        bool plain = attribute && !attribute->empty() && !(attribute->front() >= '0' && attribute->front() <= '9') &&
+                     !attribute->starts_with("__") &&
+                     std::all_of(attribute->begin(), attribute->end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+                     });
+        if (!owner || !plain)
+          throw InputError(code::forbidden_global,
+                           fmt::format("{}: refusing builtins.getattr on {}: an attribute lookup other than a nested "
+                                       "class's name runs code when the file is unpickled; taxon refuses the whole file",
+                                       options_.context, args.empty() ? std::string("nothing") : describe_type(args[0])));
+        return global(owner->module, owner->name + "." + *attribute);
       }
-      case Allowed::value:
-      case Allowed::no: break;
+      case GlobalRole::data:
+      case GlobalRole::opaque: return make_object(*function, args, false);
+      case GlobalRole::hostile:
+      case GlobalRole::refused: break;  // refused when the global was read
     }
-    fail(fmt::format("{}.{} cannot be called here", function->module, function->name));
+    fail(fmt::format("{} cannot be called here", function->path()));
+  }
+
+  PyRef new_object(const PyRef& cls, std::vector<PyRef> args) {  // NEWOBJ: cls.__new__(cls, *args)
+    const auto* type = std::get_if<PyGlobal>(&cls->value);
+    if (!type) fail(fmt::format("NEWOBJ of a {}, not a class", describe_type(cls)));
+    if (classify_global(type->module, type->name).role == GlobalRole::ordered_dict) {
+      PyDict dict;
+      dict.ordered = true;
+      return make(std::move(dict));
+    }
+    return make_object(*type, std::move(args), true);
+  }
+
+  void build(PyRef state) {  // BUILD: a dict's attributes (a state_dict's _metadata), an object's state
+    PyRef& target = top();
+    if (auto* dict = std::get_if<PyDict>(&target->value)) {
+      nest(*target, state);
+      dict->state = std::move(state);
+    } else if (auto* object = std::get_if<PyObject>(&target->value)) {
+      if (object->state) fail(fmt::format("a second BUILD on one {}", object->type));
+      nest(*target, state);
+      object->state = std::move(state);
+      std::string problem = check_object_state(*object);
+      if (!problem.empty()) fail(problem);
+    } else if (!std::holds_alternative<PyTensor>(target->value)) {  // a tensor's attributes are not needed
+      fail(fmt::format("BUILD on a {}", describe_type(target)));
+    }
   }
 
   void step(uint8_t op) {
@@ -415,7 +456,11 @@ class Unpickler {
       case 'B': push(make(PyBytes{std::string(take(little<uint32_t>()))})); return;     // BINBYTES
       case 'C': push(make(PyBytes{std::string(take(little<uint8_t>()))})); return;      // SHORT_BINBYTES
       case 0x8e: push(make(PyBytes{std::string(take(little<uint64_t>()))})); return;    // BINBYTES8
-      case 0x96: push(make(PyBytes{std::string(take(little<uint64_t>()))})); return;    // BYTEARRAY8
+      case 0x96: {                                                                     // BYTEARRAY8
+        PyRef bytes = make(PyBytes{std::string(take(little<uint64_t>()))});
+        push(make_object(PyGlobal{"builtins", "bytearray"}, {std::move(bytes)}, false));
+        return;
+      }
       case 'V': push(make(std::string(line()))); return;  // UNICODE (raw-unicode-escape; ASCII in practice)
       case 'S': {                                        // STRING (quoted repr)
         std::string_view quoted = line();
@@ -426,7 +471,7 @@ class Unpickler {
       case ']': push(make(PyList{})); return;   // EMPTY_LIST
       case ')': push(make(PyTuple{})); return;  // EMPTY_TUPLE
       case '}': push(make(PyDict{})); return;   // EMPTY_DICT
-      case 0x8f: push(make(PyList{})); return;  // EMPTY_SET (as a list: data only)
+      case 0x8f: push(make_set("set", {})); return;  // EMPTY_SET
       case 'l': {                               // LIST
         auto items = pop_mark();
         push(container(PyList{items}, items));
@@ -437,11 +482,7 @@ class Unpickler {
         push(container(PyTuple{items}, items));
         return;
       }
-      case 0x91: {  // FROZENSET
-        auto items = pop_mark();
-        push(container(PyList{items}, items));
-        return;
-      }
+      case 0x91: push(make_set("frozenset", pop_mark())); return;  // FROZENSET
       case 0x85:
       case 0x86:
       case 0x87: {  // TUPLE1, TUPLE2, TUPLE3
@@ -464,10 +505,14 @@ class Unpickler {
         append(top(), std::move(item));
         return;
       }
-      case 'e':
-      case 0x90: {  // APPENDS, ADDITEMS
+      case 'e': {  // APPENDS
         auto items = pop_mark();
         for (auto& item : items) append(top(), std::move(item));
+        return;
+      }
+      case 0x90: {  // ADDITEMS
+        auto items = pop_mark();
+        for (auto& item : items) add_to_set(top(), std::move(item));
         return;
       }
       case 's': {  // SETITEM
@@ -501,30 +546,42 @@ class Unpickler {
         push(call(callable, arguments));
         return;
       }
-      case 0x81: {  // NEWOBJ: cls.__new__(cls, *args)
+      case 0x81: {  // NEWOBJ
         PyRef arguments = pop();
         PyRef cls = pop();
-        const auto* global_value = std::get_if<PyGlobal>(&cls->value);
-        if (global_value && classify(global_value->module, global_value->name) == Allowed::ordered_dict) {
-          PyDict dict;
-          dict.ordered = true;
-          push(make(std::move(dict)));
-          return;
-        }
-        fail(fmt::format("NEWOBJ of {}: taxon builds no objects but dicts, lists and tensors",
-                         global_value ? global_value->module + "." + global_value->name : describe_type(cls)));
-      }
-      case 'b': {  // BUILD: a dict's attributes (state_dict's _metadata) are kept; a tensor's are not needed
-        PyRef state = pop();
-        PyRef& target = top();
-        if (auto* dict = std::get_if<PyDict>(&target->value)) {
-          nest(*target, state);
-          dict->state = std::move(state);
-        } else if (!std::holds_alternative<PyTensor>(target->value)) {
-          fail(fmt::format("BUILD on a {}", describe_type(target)));
-        }
+        const auto* tuple = std::get_if<PyTuple>(&arguments->value);
+        if (!tuple) fail("NEWOBJ's arguments must be a tuple");
+        push(new_object(cls, tuple->items));
         return;
       }
+      case 0x92: {  // NEWOBJ_EX: cls.__new__(cls, *args, **kwargs)
+        PyRef kwargs = pop();
+        PyRef arguments = pop();
+        PyRef cls = pop();
+        const auto* tuple = std::get_if<PyTuple>(&arguments->value);
+        const PyDict* named = as_dict(kwargs);
+        if (!tuple || !named) fail("NEWOBJ_EX takes a class, a tuple and a dict");
+        if (!named->items.empty()) fail("NEWOBJ_EX with keyword arguments; taxon writes objects back without them");
+        push(new_object(cls, tuple->items));
+        return;
+      }
+      case 'i': {  // INST (protocols 0 and 1): module, name, then the arguments above a MARK
+        std::string module(line());
+        std::string name(line());
+        PyRef cls = global(std::move(module), std::move(name));
+        auto args = pop_mark();
+        push(call(cls, make(PyTuple{std::move(args)})));
+        return;
+      }
+      case 'o': {  // OBJ: MARK, the class, its arguments
+        auto items = pop_mark();
+        if (items.empty()) fail("OBJ without a class");
+        PyRef cls = items.front();
+        items.erase(items.begin());
+        push(call(cls, make(PyTuple{std::move(items)})));
+        return;
+      }
+      case 'b': build(pop()); return;  // BUILD
       case 'Q': {  // BINPERSID
         PyRef id = pop();
         if (!options_.persistent_load) fail("a persistent id where none is expected");
@@ -544,13 +601,10 @@ class Unpickler {
       case 'h': memo_get(little<uint8_t>()); return;    // BINGET
       case 'j': memo_get(little<uint32_t>()); return;   // LONG_BINGET
       case 'g': memo_get(static_cast<uint64_t>(parse_int(line()))); return;  // GET
-      case 'i':
-      case 'o':
       case 0x82:
       case 0x83:
-      case 0x84:
-      case 0x92:
-        fail(fmt::format("opcode 0x{:02x} builds arbitrary objects; taxon reads data only", op));
+      case 0x84:  // EXT1, EXT2, EXT4: globals from copyreg's extension registry, which only the writer's Python knows
+        fail(fmt::format("opcode 0x{:02x} names a global through copyreg's extension registry; taxon cannot tell what it is", op));
       default: fail(fmt::format("unknown opcode 0x{:02x}", op));
     }
   }
@@ -608,6 +662,14 @@ PyValue::~PyValue() {
       defer(item);
     }
     defer(dict->state);
+  } else if (auto* object = std::get_if<PyObject>(&value)) {
+    std::for_each(object->args.begin(), object->args.end(), defer);
+    std::for_each(object->items.begin(), object->items.end(), defer);
+    for (auto& [key, item] : object->entries) {
+      defer(key);
+      defer(item);
+    }
+    defer(object->state);
   }
   if (releasing || pending.empty()) return;
   releasing = &pending;
@@ -626,6 +688,34 @@ PyRef unpickle(std::string_view bytes, const UnpickleOptions& options, std::size
 const std::string* as_string(const PyRef& value) { return value ? std::get_if<std::string>(&value->value) : nullptr; }
 const PyDict* as_dict(const PyRef& value) { return value ? std::get_if<PyDict>(&value->value) : nullptr; }
 const PyTensor* as_tensor(const PyRef& value) { return value ? std::get_if<PyTensor>(&value->value) : nullptr; }
+const PyObject* as_object(const PyRef& value) { return value ? std::get_if<PyObject>(&value->value) : nullptr; }
+
+std::size_t child_count(const PyValue& value) {
+  if (const auto* list = std::get_if<PyList>(&value.value)) return list->items.size();
+  if (const auto* tuple = std::get_if<PyTuple>(&value.value)) return tuple->items.size();
+  if (const auto* dict = std::get_if<PyDict>(&value.value)) return 2 * dict->items.size() + 1;
+  if (const auto* object = std::get_if<PyObject>(&value.value))
+    return object->args.size() + object->items.size() + 2 * object->entries.size() + 1;
+  return 0;
+}
+
+PyRef& child(PyValue& value, std::size_t i) {
+  if (auto* list = std::get_if<PyList>(&value.value)) return list->items[i];
+  if (auto* tuple = std::get_if<PyTuple>(&value.value)) return tuple->items[i];
+  if (auto* dict = std::get_if<PyDict>(&value.value)) {
+    if (i == 2 * dict->items.size()) return dict->state;
+    return i % 2 == 0 ? dict->items[i / 2].first : dict->items[i / 2].second;
+  }
+  auto& object = std::get<PyObject>(value.value);
+  if (i < object.args.size()) return object.args[i];
+  i -= object.args.size();
+  if (i < object.items.size()) return object.items[i];
+  i -= object.items.size();
+  if (i == 2 * object.entries.size()) return object.state;
+  return i % 2 == 0 ? object.entries[i / 2].first : object.entries[i / 2].second;
+}
+
+const PyRef& child(const PyValue& value, std::size_t i) { return child(const_cast<PyValue&>(value), i); }
 
 std::string describe_type(const PyRef& value) {
   if (!value) return "nothing";
@@ -641,8 +731,10 @@ std::string describe_type(const PyRef& value) {
         else if constexpr (std::is_same_v<V, PyList>) return "list";
         else if constexpr (std::is_same_v<V, PyTuple>) return "tuple";
         else if constexpr (std::is_same_v<V, PyDict>) return v.ordered ? "OrderedDict" : "dict";
-        else if constexpr (std::is_same_v<V, PyGlobal>) return v.module + "." + v.name;
+        else if constexpr (std::is_same_v<V, PyGlobal>) return v.path();
         else if constexpr (std::is_same_v<V, PyTensor>) return "Tensor";
+        else if constexpr (std::is_same_v<V, PyObject>) return v.type;
+        else if constexpr (std::is_same_v<V, PyBackRef>) return "reference to an enclosing value";
         else return "storage";
       },
       value->value);

@@ -1,8 +1,13 @@
-// A data-only unpickler for PyTorch checkpoints. It builds plain values
-// (None, bools, numbers, strings, bytes, lists, tuples, dicts, tensors) and
-// never runs code: a global outside a short allow-list (OrderedDict, torch's
-// tensor, parameter and storage rebuilders, dtypes) is refused by name before
-// anything could call it.
+// A data-only unpickler for PyTorch checkpoints. It never imports or calls
+// anything a pickle names. Each global is one of three things
+// (runtime/pickle_classes.hpp, docs/checkpoints.md):
+//  - data: torch's tensor and storage rebuilders, OrderedDict, numpy arrays,
+//    scalars and dtypes, argparse.Namespace, omegaconf containers, paths,
+//    datetimes, collections, sets...: kept as values that write back as they came;
+//  - hostile: a callable that runs code when unpickled (os.system, eval,
+//    importlib, ...): the whole file is refused (T0607), wherever it sits;
+//  - opaque: any other class or function: kept as a record (class path,
+//    arguments, state), tensors inside still found.
 #pragma once
 
 #include <cstdint>
@@ -39,8 +44,30 @@ struct PyDict {
   bool ordered = false;  // a collections.OrderedDict
   PyRef state;           // what BUILD set on it (a state_dict's `_metadata`)
 };
-struct PyGlobal {  // an allowed class or constant used as a value (torch.float32, torch.FloatStorage)
+struct PyGlobal {  // a class, function or constant the pickle names (torch.float32, builtins.dict, a user's class)
   std::string module, name;
+  bool opaque = false;  // not one taxon knows (runtime/pickle_classes.hpp)
+
+  std::string path() const { return module + "." + name; }
+};
+// An object the pickle builds by calling a class or function (REDUCE, NEWOBJ,
+// INST, OBJ), then filling it (APPENDS, SETITEMS, BUILD). Nothing is called:
+// the record is what Python's unpickler would have been told, so it writes
+// back to the same object.
+struct PyObject {
+  PyGlobal callable;  // what the pickle calls (numpy.core.multiarray._reconstruct, argparse.Namespace)
+  std::string type;   // the class of what it makes (numpy.ndarray, argparse.Namespace), for messages and listings
+  bool newobj = false;  // cls.__new__(cls, *args) (NEWOBJ) rather than callable(*args) (REDUCE)
+  std::vector<PyRef> args;
+  std::vector<PyRef> items;                       // APPEND(S) onto it (a deque, a list subclass)
+  std::vector<std::pair<PyRef, PyRef>> entries;  // SETITEM(S) onto it (a defaultdict, a dict subclass)
+  PyRef state;                                    // BUILD
+  bool opaque = false;  // its class is not one taxon knows
+};
+// A reference back up to a container that holds this one (omegaconf nodes
+// point at their parent). Weak, so values form no cycle of owners.
+struct PyBackRef {
+  std::weak_ptr<PyValue> target;
 };
 struct PyTensor {
   TensorData tensor;
@@ -51,7 +78,7 @@ struct PyStorage {
 
 struct PyValue {
   using Value = std::variant<PyNone, bool, int64_t, PyBigInt, double, std::string, PyBytes, PyList, PyTuple, PyDict,
-                             PyGlobal, PyTensor, PyStorage>;
+                             PyGlobal, PyTensor, PyStorage, PyObject, PyBackRef>;
 
   PyValue(Value value, std::size_t depth) : value(std::move(value)), depth(depth) {}
   PyValue(const PyValue&) = default;  // declared, since the destructor is, to keep the moves
@@ -84,6 +111,14 @@ PyRef unpickle(std::string_view bytes, const UnpickleOptions& options, std::size
 const std::string* as_string(const PyRef& value);
 const PyDict* as_dict(const PyRef& value);
 const PyTensor* as_tensor(const PyRef& value);
-std::string describe_type(const PyRef& value);  // "dict", "OrderedDict", "int", ...
+const PyObject* as_object(const PyRef& value);
+std::string describe_type(const PyRef& value);  // "dict", "OrderedDict", "int", "argparse.Namespace", ...
+
+// A value's children in the order a pickle writes them: list and tuple items;
+// a dict's keys and values, then its state; an object's arguments, items,
+// entries (keys and values), then its state. Null slots are skipped by callers.
+std::size_t child_count(const PyValue& value);
+const PyRef& child(const PyValue& value, std::size_t i);
+PyRef& child(PyValue& value, std::size_t i);
 
 }  // namespace taxon

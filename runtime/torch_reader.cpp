@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -58,19 +59,24 @@ bool is_tensor_map(const PyRef& value) {
   return true;
 }
 
-bool holds_tensors(const PyRef& value, std::size_t depth = 0) {
-  if (!value || depth > 64) return false;
-  if (as_tensor(value)) return true;
-  if (const PyDict* dict = as_dict(value))
-    return std::any_of(dict->items.begin(), dict->items.end(), [&](const auto& item) { return holds_tensors(item.second, depth + 1); });
-  const std::vector<PyRef>* items = nullptr;
-  if (const auto* list = std::get_if<PyList>(&value->value)) items = &list->items;
-  if (const auto* tuple = as_tuple(value)) items = &tuple->items;
-  return items && std::any_of(items->begin(), items->end(), [&](const PyRef& item) { return holds_tensors(item, depth + 1); });
+// Linear in the values below `value`: each shared one is looked at once.
+bool holds_tensors(const PyRef& value) {
+  std::vector<const PyValue*> pending{value.get()};
+  std::unordered_set<const PyValue*> seen;
+  while (!pending.empty()) {
+    const PyValue* at = pending.back();
+    pending.pop_back();
+    if (!at || !seen.insert(at).second) continue;
+    if (std::holds_alternative<PyTensor>(at->value)) return true;
+    for (std::size_t i = 0, n = child_count(*at); i < n; ++i) pending.push_back(child(*at, i).get());
+  }
+  return false;
 }
 
+// A dict's entry, or an object's attribute (its BUILD state's entry: an EMA wrapper's `module`).
 PyRef entry(const PyRef& value, std::string_view key) {
   const PyDict* dict = as_dict(value);
+  if (const PyObject* object = as_object(value); object && !dict) dict = as_dict(object->state);
   if (!dict) return nullptr;
   for (const auto& [k, v] : dict->items)
     if (const std::string* name = as_string(k); name && *name == key) return v;
@@ -79,6 +85,15 @@ PyRef entry(const PyRef& value, std::string_view key) {
 
 std::string describe_entries(const PyRef& root) {
   const PyDict* dict = as_dict(root);
+  if (const PyObject* object = as_object(root); object && object->opaque && !dict) {
+    const PyDict* state = as_dict(object->state);
+    bool module = state && entry(root, "_parameters") && entry(root, "_modules");
+    if (module)
+      return fmt::format("the file holds a whole pickled model ({}), not a state dict; taxon does not run its code: save "
+                         "model.state_dict() instead",
+                         object->type);
+    return fmt::format("the file holds a {} object, which taxon keeps but does not know", object->type);
+  }
   if (!dict) return "the file holds a " + describe_type(root);
   std::vector<std::string> parts;
   for (const auto& [key, value] : dict->items) {

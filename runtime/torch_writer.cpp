@@ -108,7 +108,18 @@ class Pickler {
   }
 
  private:
+  // A dotted name (a nested class) as protocol 2 must spell it: getattr(Outer, "Inner").
   void global(std::string_view module, std::string_view name) {
+    std::size_t dot = name.rfind('.');
+    if (dot != std::string_view::npos) {
+      global("builtins", "getattr");
+      out += '(';
+      global(module, name.substr(0, dot));
+      text(name.substr(dot + 1));
+      out += 't';
+      out += 'R';
+      return;
+    }
     out += 'c';
     out += module;
     out += '\n';
@@ -204,6 +215,40 @@ class Pickler {
   }
   void write(const PyStorage&, const PyRef&) {
     throw InputError(code::unsupported_input, "a bare storage outside a tensor cannot be written");
+  }
+  // Replays what built it: the callable, its arguments, NEWOBJ or REDUCE, then what filled it.
+  void write(const PyObject& object, const PyRef& self) {
+    global(object.callable.module, object.callable.name);
+    out += '(';
+    for (const auto& item : object.args) value(item);
+    out += 't';
+    out += object.newobj ? '\x81' : 'R';
+    put(self.get());
+    if (!object.items.empty()) {
+      out += '(';
+      for (const auto& item : object.items) value(item);
+      out += 'e';
+    }
+    if (!object.entries.empty()) {
+      out += '(';
+      for (const auto& [key, item] : object.entries) {
+        value(key);
+        value(item);
+      }
+      out += 'u';
+    }
+    if (object.state) {
+      value(object.state);
+      out += 'b';
+    }
+  }
+  void write(const PyBackRef& reference, const PyRef&) {
+    PyRef target = reference.target.lock();
+    auto found = target ? memo_.find(target.get()) : memo_.end();
+    if (found == memo_.end())
+      throw InputError(code::unsupported_input,
+                       "an object that holds itself through its own constructor's arguments cannot be written back");
+    get(found->second);
   }
 
   std::unordered_map<const PyValue*, uint32_t> memo_;

@@ -12,7 +12,7 @@ packages=(
   # reliability (docs/reliability.md): libFuzzer and the sanitizers' runtimes, fault injection
   clang libclang-rt-14-dev strace util-linux
   # reference values and cross-checks only; never a run-time dependency
-  python3-torch python3-torchvision python3-yaml
+  python3-torch python3-torchvision python3-yaml python3-numpy python3-omegaconf python3-pytest
 )
 
 missing=()

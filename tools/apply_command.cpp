@@ -1,6 +1,7 @@
 // `taxon apply PLAN CKPT... --target T -o OUT`: adapt checkpoints to a model.
 #include "tools/apply_command.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -64,8 +65,10 @@ void ApplyCommand::add_to(CLI::App& app) {
       "as the real run, and the report is printed only once it holds.\n"
       "\n"
       "The input is never modified; the output is written atomically and an existing one is kept\n"
-      "unless --force. A .pt output of a nested checkpoint keeps its other entries (epoch, config), less\n"
-      "optimizer and scheduler state when the plan changed which tensors there are.\n"
+      "unless --force. A .pt output of a nested checkpoint keeps its other entries (epoch, config,\n"
+      "numpy values, Namespace and omegaconf objects), less optimizer and scheduler state when the plan\n"
+      "changed which tensors there are, and less entries holding objects of classes taxon does not know\n"
+      "(it never runs their code, so it does not vouch for them): --keep-objects writes those back.\n"
       "\n"
       "Exit status: 0 done; 1 the load would fail (nothing written); 2 the plan, an input or the\n"
       "output could not be read or written (nothing written).");
@@ -82,6 +85,8 @@ void ApplyCommand::add_to(CLI::App& app) {
   command->add_flag("--all", list_all, "List every name in the text report");
   command->add_flag("--state-dict-only", state_dict_only,
                     "For a .pt output of a nested checkpoint: write the state dict alone, without epoch, config, ...");
+  command->add_flag("--keep-objects", keep_objects,
+                    "For a .pt output: write back objects of classes taxon does not know (left out otherwise)");
   command->callback([this]() { throw CLI::RuntimeError(run()); });
 }
 
@@ -91,9 +96,11 @@ namespace {
 // neither an input nor (without --force) an existing file.
 void check_output(const std::string& output, const std::vector<std::string>& inputs, bool force) {
   namespace fs = std::filesystem;
-  if (!output.ends_with(".safetensors") && !output.ends_with(".pt") && !output.ends_with(".pth") && !output.ends_with(".bin"))
+  if (!output.ends_with(".safetensors") && !output.ends_with(".pt") && !output.ends_with(".pth") && !output.ends_with(".bin") &&
+      !output.ends_with(".ckpt"))
     throw InputError(code::unsupported_input,
-                     fmt::format("{}: the output's suffix picks its format: .safetensors, or .pt/.pth/.bin (torch.save)", output));
+                     fmt::format("{}: the output's suffix picks its format: .safetensors, or .pt/.pth/.bin/.ckpt (torch.save)",
+                                 output));
   std::error_code error;
   fs::path directory = fs::path(output).parent_path();
   if (directory.empty()) directory = ".";
@@ -123,6 +130,55 @@ bool reshuffles(const PlanResult& result) {
     for (const auto& action : key.actions)
       if (action.from != action.to) return true;
   return false;
+}
+
+std::vector<std::string> top_level_entries(const PyRef& root) {
+  std::vector<std::string> names;
+  if (const PyDict* dict = as_dict(root))
+    for (const auto& [key, value] : dict->items)
+      if (const std::string* name = as_string(key)) names.push_back(*name);
+  return names;
+}
+
+bool is_prefix(const std::vector<std::string>& prefix, const std::vector<std::string>& path) {
+  return prefix.size() <= path.size() && std::equal(prefix.begin(), prefix.end(), path.begin());
+}
+
+struct ObjectEntry {
+  std::string entry, reason, types;
+};
+
+// The dict entries a .pt output leaves out for the opaque objects they hold (adding them to
+// `leave_out`): one per entry, however many objects it holds, none inside what is already left
+// out, never the state dict's own path.
+std::vector<ObjectEntry> leave_out_objects(const Checkpoint& checkpoint, std::vector<std::vector<std::string>>& leave_out) {
+  std::vector<ObjectEntry> out;
+  std::vector<std::vector<std::string>> entries;
+  std::vector<std::vector<std::string>> types;
+  for (const auto& object : opaque_entries(checkpoint.root)) {
+    if (object.entry.empty())
+      throw InputError(code::unsupported_input,
+                       fmt::format("{}: {} is an object of class {}, which taxon does not know, and no entry of the file can "
+                                   "be left out without it; pass --keep-objects to write it back, or --state-dict-only",
+                                   checkpoint.path, object.path, object.type));
+    if (is_prefix(object.entry, checkpoint.state_dict_path)) continue;
+    if (std::any_of(leave_out.begin(), leave_out.end(), [&](const auto& path) { return is_prefix(path, object.entry); }))
+      continue;
+    auto found = std::find(entries.begin(), entries.end(), object.entry);
+    if (found == entries.end()) {
+      entries.push_back(object.entry);
+      types.push_back({object.type});
+    } else if (auto& list = types[found - entries.begin()]; std::find(list.begin(), list.end(), object.type) == list.end()) {
+      list.push_back(object.type);
+    }
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    leave_out.push_back(entries[i]);
+    std::string types_text = fmt::format("{}", fmt::join(types[i], ", "));
+    out.push_back({fmt::format("{}", fmt::join(entries[i], ".")),
+                   fmt::format("holds {}, a class taxon does not know; --keep-objects writes it back", types_text), types_text});
+  }
+  return out;
 }
 
 bool uses_library(const PlanResult& result) {
@@ -188,20 +244,43 @@ int ApplyCommand::run() const {
   // A .pt output of a nested checkpoint keeps its other entries, less those the plan made stale.
   bool write_nested = !output.empty() && to_pt && nested && !state_dict_only;
   std::vector<std::string> notes;
+  std::vector<std::vector<std::string>> leave_out;
   if (write_nested && reshuffles(result)) {
-    report.left_out = positional_entries(first.root);
-    if (!report.left_out.empty())
+    std::vector<std::string> positional = positional_entries(first.root);
+    for (const auto& name : positional) {
+      leave_out.push_back({name});
+      report.left_out.push_back({name, "refers to parameters by position"});
+    }
+    if (!positional.empty())
       notes.push_back(fmt::format("note: {} left out of {}: {} refer{} to parameters by position, and the plan changed which "
                                   "tensors there are; --state-dict-only writes the state dict alone",
-                                  fmt::join(report.left_out, ", "), output, report.left_out.size() == 1 ? "it" : "they",
-                                  report.left_out.size() == 1 ? "s" : ""));
+                                  fmt::join(positional, ", "), output, positional.size() == 1 ? "it" : "they",
+                                  positional.size() == 1 ? "s" : ""));
   }
+  if (write_nested && !keep_objects) {
+    std::vector<std::string> named;
+    for (const auto& object : leave_out_objects(first, leave_out)) {
+      report.left_out.push_back({object.entry, object.reason});
+      named.push_back(fmt::format("{} ({})", object.entry, object.types));
+    }
+    if (!named.empty())
+      notes.push_back(fmt::format("note: left out of {}: {}: objects of classes taxon does not know, which it never runs and so "
+                                  "does not vouch for; --keep-objects writes them back",
+                                  output, fmt::join(named, ", ")));
+  }
+  std::vector<std::string> not_held;  // what a .safetensors output cannot hold
   if (!output.empty() && !to_pt)
     for (const auto& checkpoint : sources)
-      if (!checkpoint.state_dict_path.empty())
+      if (!checkpoint.state_dict_path.empty()) {
+        for (const auto& name : top_level_entries(checkpoint.root))
+          if (name != checkpoint.state_dict_path.front() &&
+              std::find(not_held.begin(), not_held.end(), name) == not_held.end())
+            not_held.push_back(name);
         notes.push_back(fmt::format("note: {} holds more than the state dict; safetensors keeps tensors only, so the rest "
-                                    "(epoch, config, optimizer, ...) is not in {}",
+                                    "(epoch, config, optimizer, ...) is not in {}; its metadata names what was left out "
+                                    "(taxon.left_out)",
                                     checkpoint.path, output));
+      }
 
   auto render = [&]() { return format == "json" ? apply_report_json(report) : apply_report_text(report); };
   if (result.verdict.load_fails) {
@@ -243,10 +322,11 @@ int ApplyCommand::run() const {
     metadata.emplace_back("taxon.plan", plan->name);
     metadata.emplace_back("taxon.plan_fnv1a", fnv1a(rules.source->text));
     metadata.emplace_back("taxon.sources", fmt::format("{}", fmt::join(inputs, ",")));
+    if (!not_held.empty()) metadata.emplace_back("taxon.left_out", fmt::format("{}", fmt::join(not_held, ",")));
     write_safetensors(output, tensors, metadata, progress);
   } else {
     PyRef state_dict = state_dict_value(tensors);
-    write_torch(output, write_nested ? nested_root(first.root, first.state_dict_path, state_dict, report.left_out) : state_dict,
+    write_torch(output, write_nested ? nested_root(first.root, first.state_dict_path, state_dict, leave_out) : state_dict,
                 progress);
   }
   if (show_progress) std::cerr << "\n";

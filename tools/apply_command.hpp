@@ -19,6 +19,7 @@ struct ApplyCommand {
   bool force = false;
   bool list_all = false;
   bool state_dict_only = false;
+  bool keep_objects = false;
 
   void add_to(CLI::App& app);
   int run() const;

@@ -100,7 +100,7 @@ std::string apply_report_text(const ApplyReport& report) {
   }
   if (!report.left_out.empty())
     section("left out", report.left_out.size(), [&](std::size_t i) {
-      return fmt::format("{}  (refers to parameters by position)", report.left_out[i]);
+      return fmt::format("{}  ({})", report.left_out[i].entry, report.left_out[i].reason);
     });
   return text + verdict_line(report);
 }
@@ -147,7 +147,8 @@ std::string apply_report_json(const ApplyReport& report) {
   out["unexpected"] = result.unexpected;
   out["made_not_in_target"] = json::array();
   for (const auto& stray : result.strays) out["made_not_in_target"].push_back({{"tensor", stray.name}, {"closest", stray.closest}});
-  out["left_out"] = report.left_out;
+  out["left_out"] = json::array();
+  for (const auto& [entry, reason] : report.left_out) out["left_out"].push_back({{"entry", entry}, {"reason", reason}});
   out["strict"] = result.strict;
   out["load"] = {{"checked", !report.target.empty()},
                  {"fails", result.verdict.load_fails},

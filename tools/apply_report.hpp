@@ -18,7 +18,11 @@ struct ApplyReport {
   std::string output;  // "" on a dry run, or when nothing is written
   const TensorTable* input = nullptr;
   const PlanResult* result = nullptr;
-  std::vector<std::string> left_out;  // entries of a .pt that the output does not keep
+  struct LeftOut {
+    std::string entry;   // dotted keys from the root: "optimizer", "hyper_parameters.data_indices"
+    std::string reason;  // "refers to parameters by position", "holds a pkg.Thing, ..."
+  };
+  std::vector<LeftOut> left_out;  // entries of a .pt that the output does not keep
   bool list_all = false;
 };
 

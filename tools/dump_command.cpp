@@ -19,6 +19,9 @@ void DumpCommand::add_to(CLI::App& app) {
       "(zip and legacy .pt/.pth/.bin/.ckpt) without running any code from them. The state dict is\n"
       "taken from state_dict, model_state_dict, model, module or the root, the first that maps names\n"
       "to tensors; --source picks another. stderr says which it took and what else holds tensors.\n"
+      "Numpy values, argparse.Namespace, omegaconf configs, paths, datetimes and collections are read\n"
+      "as data; objects of other classes are kept as records, never imported or run, and listed under\n"
+      "\"objects\" (path and class); a file naming code that runs when unpickled is refused whole.\n"
       "\n"
       "Examples:\n"
       "  taxon dump model.safetensors > model.json\n"
@@ -50,6 +53,12 @@ int DumpCommand::run() const {
     if (record.tied_to) tensor["tied_to"] = table.tensors[*record.tied_to].name;
     out["tensors"].push_back(std::move(tensor));
   }
+  std::vector<OpaqueEntry> objects = opaque_entries(read.root);
+  out["objects"] = nlohmann::ordered_json::array();  // always there, so scripts need not test for it
+  {
+    for (const auto& object : objects)
+      out["objects"].push_back({{"path", object.path}, {"class", object.type}, {"tensors", object.tensors}});
+  }
   std::cout << out.dump(1) << "\n";
 
   std::string where = read.state_dict_path.empty() ? "the root" : fmt::format("'{}'", fmt::join(read.state_dict_path, "."));
@@ -58,6 +67,13 @@ int DumpCommand::run() const {
   if (!read.other_tensor_entries.empty())
     std::cerr << fmt::format("note: other entries hold tensors too: {} (--source picks one)\n",
                              fmt::join(read.other_tensor_entries, ", "));
+  if (!objects.empty()) {
+    std::vector<std::string> named;
+    for (const auto& object : objects) named.push_back(fmt::format("{} ({})", object.path, object.type));
+    std::cerr << fmt::format("note: objects of classes taxon does not know, kept as records and never run: {} (\"objects\" "
+                             "in the dump; `taxon apply` writes them back only with --keep-objects)\n",
+                             fmt::join(named, ", "));
+  }
   if (auto prefix = common_wrapper_prefix(read)) {
     std::string_view wrapper = *prefix == "module." ? "DistributedDataParallel adds it"
                                : *prefix == "_orig_mod." ? "torch.compile adds it"

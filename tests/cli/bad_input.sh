@@ -31,6 +31,10 @@ expect() {
     [[ ! -s $scratch/stdout ]] || problems+=("$(wc -c < "$scratch/stdout") bytes on stdout")
   fi
   grep -q 'internal error\|Sanitizer\|runtime error' "$scratch/stderr" && problems+=("a crash or an internal error")
+  # The corpus's names say which code the error must carry: hostile_* are refused (T0607), malformed_* are corrupt (T0606).
+  local want=""
+  case $(basename "$input") in hostile_*) want=T0607 ;; malformed_*) want=T0606 ;; esac
+  if [[ -n $want ]] && ! grep -q "^error\[$want\]" "$scratch/$channel"; then problems+=("not error[$want]"); fi
   if ((${#problems[@]})); then
     echo "FAIL $what: ${problems[*]}"
     echo "  command: $*"
