@@ -47,3 +47,21 @@ PyRef nested_root(const PyRef& root, const std::vector<std::string>& state_dict_
                   const std::vector<std::vector<std::string>>& left_out);
 
 }  // namespace taxon
+
+// ---------------------------------------------------------------------------
+// The writers' pieces, and sharded outputs in Hugging Face's layout
+// (runtime/sharded_writer.cpp; docs/checkpoints.md#sharded-checkpoints).
+
+#include <cstdint>
+#include <string_view>
+
+namespace taxon {
+
+class AtomicFile;
+
+// write_safetensors into a file the caller commits (a member of an AtomicFileSet).
+void write_safetensors_into(AtomicFile& file, const std::vector<OutputTensor>& tensors,
+                            const std::vector<std::pair<std::string, std::string>>& metadata,
+                            const WriteProgress& progress = {});
+
+}  // namespace taxon
