@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -117,6 +119,10 @@ Checkpoint read_safetensors(const std::string& path) {
   return checkpoint;
 }
 
+// Hugging Face's sharded checkpoints: an index ({"weight_map": {tensor: shard file}}) beside
+// safetensors shards (model.safetensors.index.json) or torch.save shards, each an OrderedDict
+// state dict (pytorch_model.bin.index.json). Every shard must hold exactly what the index places
+// in it.
 Checkpoint read_safetensors_sharded(const std::string& index_path) {
   auto index_file = MappedFile::open(index_path);
   simdjson::dom::parser parser;
@@ -126,41 +132,60 @@ Checkpoint read_safetensors_sharded(const std::string& index_path) {
     throw InputError(code::corrupt_checkpoint,
                      fmt::format("{}: a sharded checkpoint's index needs \"weight_map\": {{tensor: shard file}}", index_path));
   std::vector<std::string> shards;
-  std::map<std::string, std::string> shard_of;
+  std::set<std::string, std::less<>> shard_set;
+  std::unordered_map<std::string, std::string> shard_of;
   for (auto [name, shard] : weight_map) {
     std::string_view shard_name;
     if (shard.get_string().get(shard_name))
       throw InputError(code::corrupt_checkpoint, fmt::format("{}: weight_map.{} is not a file name", index_path, name));
-    if (shard_name.find('/') != std::string_view::npos || shard_name.find("..") != std::string_view::npos)
+    if (shard_name.empty() || shard_name.find('/') != std::string_view::npos || shard_name.find("..") != std::string_view::npos)
       throw InputError(code::corrupt_checkpoint,
                        fmt::format("{}: shard \"{}\" is not a file next to the index", index_path, shard_name));
-    if (std::find(shards.begin(), shards.end(), shard_name) == shards.end()) shards.emplace_back(shard_name);
-    shard_of.emplace(std::string(name), std::string(shard_name));
+    if (shard_set.emplace(shard_name).second) shards.emplace_back(shard_name);
+    if (!shard_of.emplace(std::string(name), std::string(shard_name)).second)
+      throw InputError(code::corrupt_checkpoint, fmt::format("{}: \"{}\" appears twice in weight_map", index_path, name));
   }
   std::sort(shards.begin(), shards.end());
+  std::size_t safetensors_shards = 0;
+  for (const auto& shard : shards) safetensors_shards += shard.ends_with(".safetensors");
+  if (safetensors_shards != 0 && safetensors_shards != shards.size())
+    throw InputError(code::unsupported_input,
+                     fmt::format("{}: the index names safetensors and torch shards together; a checkpoint is one or the other",
+                                 index_path));
+  const bool torch = shards.empty() ? !index_path.ends_with(".safetensors.index.json") : safetensors_shards == 0;
   Checkpoint checkpoint;
   checkpoint.path = index_path;
-  checkpoint.format = "safetensors (sharded)";
-  std::set<std::string> loaded;
+  checkpoint.format = torch ? "torch (sharded)" : "safetensors (sharded)";
+  std::unordered_set<std::string_view> loaded;
   std::filesystem::path directory = std::filesystem::path(index_path).parent_path();
+  ReadOptions state_dict_at_root;  // a Hugging Face .bin shard is the state dict itself
+  state_dict_at_root.source_order = {""};
   for (const auto& shard : shards) {
-    Checkpoint part = read_safetensors((directory / shard).string());
+    std::string shard_path = (directory / shard).string();
+    Checkpoint part = torch ? read_torch(shard_path, state_dict_at_root) : read_safetensors(shard_path);
     for (auto& tensor : part.tensors) {
       auto expected = shard_of.find(tensor.name);
       if (expected == shard_of.end() || expected->second != shard)
         throw InputError(code::corrupt_checkpoint, fmt::format("{}: {} holds \"{}\", which the index places {}", index_path, shard,
                                                                tensor.name,
                                                                expected == shard_of.end() ? "nowhere" : "in " + expected->second));
-      loaded.insert(tensor.name);
+      if (!loaded.insert(expected->first).second)
+        throw InputError(code::corrupt_checkpoint,
+                         fmt::format("{}: {} holds \"{}\" twice", index_path, shard, tensor.name));
       checkpoint.tensors.push_back(std::move(tensor));
     }
     if (checkpoint.metadata.empty()) checkpoint.metadata = part.metadata;
     checkpoint.files.insert(checkpoint.files.end(), part.files.begin(), part.files.end());
   }
-  for (const auto& [name, shard] : shard_of)
-    if (!loaded.contains(name))
-      throw InputError(code::corrupt_checkpoint,
-                       fmt::format("{}: the index places \"{}\" in {}, which does not hold it", index_path, name, shard));
+  if (loaded.size() != shard_of.size()) {
+    std::vector<std::pair<std::string_view, std::string_view>> absent;  // reported in name order
+    for (const auto& [name, shard] : shard_of)
+      if (!loaded.contains(name)) absent.emplace_back(name, shard);
+    std::sort(absent.begin(), absent.end());
+    throw InputError(code::corrupt_checkpoint,
+                     fmt::format("{}: the index places \"{}\" in {}, which does not hold it", index_path, absent.front().first,
+                                 absent.front().second));
+  }
   return checkpoint;
 }
 

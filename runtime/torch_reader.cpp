@@ -302,10 +302,15 @@ Checkpoint read_checkpoint(const std::string& path, const ReadOptions& options) 
   namespace fs = std::filesystem;
   std::error_code ignored;
   if (fs::is_directory(path, ignored)) {
-    fs::path index = fs::path(path) / "model.safetensors.index.json";
-    if (fs::exists(index, ignored)) return read_safetensors_sharded(index.string());
+    // What transformers' from_pretrained loads from a directory, in its order.
+    for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"}) {
+      fs::path file = fs::path(path) / name;
+      if (fs::is_regular_file(file, ignored)) return read_checkpoint(file.string(), options);
+    }
     throw InputError(code::unsupported_input,
-                     fmt::format("{}: a directory without model.safetensors.index.json; name a checkpoint file", path));
+                     fmt::format("{}: a directory without model.safetensors, model.safetensors.index.json, pytorch_model.bin or "
+                                 "pytorch_model.bin.index.json; name a checkpoint file",
+                                 path));
   }
   if (path.ends_with(".safetensors.index.json") || path.ends_with(".index.json")) return read_safetensors_sharded(path);
   if (path.ends_with(".safetensors")) return read_safetensors(path);
