@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -59,6 +60,7 @@ void ApplyCommand::add_to(CLI::App& app) {
       "  taxon apply plans.tx ddp.pt --target model.json --dry-run        what would happen\n"
       "  taxon apply plans.tx ckpt.pt --target model.json -o out.safetensors\n"
       "  taxon apply plans.tx a.pt b.pt --plan stitch -o merged.safetensors --format json\n"
+      "  taxon apply plans.tx ckpt.pt -o hf/model.safetensors --max-shard-size 5GB\n"
       "\n"
       "With --target the load is judged as PyTorch's load_state_dict would: a key of another shape\n"
       "fails it whatever `strict` says, and so does loading nothing; --dry-run reaches the same verdict\n"
@@ -69,6 +71,10 @@ void ApplyCommand::add_to(CLI::App& app) {
       "numpy values, Namespace and omegaconf objects), less optimizer and scheduler state when the plan\n"
       "changed which tensors there are, and less entries holding objects of classes taxon does not know\n"
       "(it never runs their code, so it does not vouch for them): --keep-objects writes those back.\n"
+      "\n"
+      "--max-shard-size writes Hugging Face's layout beside OUT: OUT's stem-00001-of-0000N shards and\n"
+      "OUT.index.json (model.safetensors -> model-00001-of-00003.safetensors, model.safetensors.index.json;\n"
+      "pytorch_model.bin likewise, each shard a state dict); one shard is OUT itself. All or none appear.\n"
       "\n"
       "Exit status: 0 done; 1 the load would fail (nothing written); 2 the plan, an input or the\n"
       "output could not be read or written (nothing written).");
@@ -85,6 +91,8 @@ void ApplyCommand::add_to(CLI::App& app) {
   command->add_flag("--all", list_all, "List every name in the text report");
   command->add_flag("--state-dict-only", state_dict_only,
                     "For a .pt output of a nested checkpoint: write the state dict alone, without epoch, config, ...");
+  command->add_option("--max-shard-size", max_shard_size,
+                      "Split the output into shards of at most this size, in Hugging Face's layout (5GB, 500MB, 2GiB)");
   command->add_flag("--keep-objects", keep_objects,
                     "For a .pt output: write back objects of classes taxon does not know (left out otherwise)");
   command->callback([this]() { throw CLI::RuntimeError(run()); });
@@ -94,7 +102,7 @@ namespace {
 
 // Before any input is read: the output's format, its directory, and that it is
 // neither an input nor (without --force) an existing file.
-void check_output(const std::string& output, const std::vector<std::string>& inputs, bool force) {
+void check_output(const std::string& output, const std::vector<std::string>& inputs, bool force, bool sharded) {
   namespace fs = std::filesystem;
   if (!output.ends_with(".safetensors") && !output.ends_with(".pt") && !output.ends_with(".pth") && !output.ends_with(".bin") &&
       !output.ends_with(".ckpt"))
@@ -111,6 +119,20 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
   if (::access(directory.c_str(), W_OK | X_OK) != 0)
     throw InputError(code::unwritable_output,
                      fmt::format("cannot write {}: {} is not writable ({})", output, directory.string(), std::strerror(errno)));
+  if (sharded) {  // every file of an earlier save at this name: its shards and index too
+    for (const auto& file : checkpoint_files_at(output))
+      for (const auto& input : inputs)
+        if (fs::equivalent(file, input, error))
+          throw InputError(code::unwritable_output, fmt::format("{} is also an input; taxon never modifies its inputs: write to "
+                                                                "another file",
+                                                                file));
+    std::vector<std::string> earlier = checkpoint_files_at(output);
+    if (!earlier.empty() && !force)
+      throw InputError(code::unwritable_output, fmt::format("{} exists{}; pass --force to replace {}", earlier.front(),
+                                                            earlier.size() > 1 ? fmt::format(" (and {} more files of that checkpoint)", earlier.size() - 1) : "",
+                                                            earlier.size() > 1 ? "them" : "it"));
+    return;
+  }
   if (!fs::exists(output, error)) return;
   for (const auto& input : inputs)
     if (fs::equivalent(output, input, error))
@@ -191,7 +213,13 @@ bool uses_library(const PlanResult& result) {
 
 int ApplyCommand::run() const {
   if (!dry_run && output.empty()) throw CLI::RequiredError("-o/--output (or --dry-run)");
-  if (!output.empty()) check_output(output, checkpoints, force);
+  std::optional<uint64_t> shard_bytes;
+  if (!max_shard_size.empty()) {
+    shard_bytes = parse_shard_size(max_shard_size);
+    if (output.empty()) throw CLI::RequiredError("-o/--output (--max-shard-size names how to split it)");
+  }
+  bool sharding = shard_bytes.has_value();
+  if (!output.empty()) check_output(output, checkpoints, force, sharding);
   RuleFile rules = load_rule_file(plan_file);
   if (rules.diagnostics.has_errors()) {
     print_diagnostics(rules.diagnostics.items(), 5);
@@ -207,7 +235,7 @@ int ApplyCommand::run() const {
   std::vector<std::string> inputs = checkpoints;
   if (inputs.empty() && plan->checkpoint_path) {
     inputs.push_back(*plan->checkpoint_path);
-    if (!output.empty()) check_output(output, inputs, force);
+    if (!output.empty()) check_output(output, inputs, force, sharding);
   }
   if (inputs.empty()) throw CLI::RequiredError("CHECKPOINTS (the plan names none)");
 
@@ -242,7 +270,7 @@ int ApplyCommand::run() const {
   const Checkpoint& first = sources.front();
   bool nested = sources.size() == 1 && first.root && !first.state_dict_path.empty();
   // A .pt output of a nested checkpoint keeps its other entries, less those the plan made stale.
-  bool write_nested = !output.empty() && to_pt && nested && !state_dict_only;
+  bool write_nested = !output.empty() && to_pt && nested && !state_dict_only && !sharding;
   std::vector<std::string> notes;
   std::vector<std::vector<std::string>> leave_out;
   if (write_nested && reshuffles(result)) {
@@ -268,18 +296,19 @@ int ApplyCommand::run() const {
                                   "does not vouch for; --keep-objects writes them back",
                                   output, fmt::join(named, ", ")));
   }
-  std::vector<std::string> not_held;  // what a .safetensors output cannot hold
-  if (!output.empty() && !to_pt)
+  std::vector<std::string> not_held;  // what a .safetensors output (or a sharded .bin) cannot hold
+  if (!output.empty() && (!to_pt || sharding))
     for (const auto& checkpoint : sources)
       if (!checkpoint.state_dict_path.empty()) {
         for (const auto& name : top_level_entries(checkpoint.root))
           if (name != checkpoint.state_dict_path.front() &&
               std::find(not_held.begin(), not_held.end(), name) == not_held.end())
             not_held.push_back(name);
-        notes.push_back(fmt::format("note: {} holds more than the state dict; safetensors keeps tensors only, so the rest "
-                                    "(epoch, config, optimizer, ...) is not in {}; its metadata names what was left out "
-                                    "(taxon.left_out)",
-                                    checkpoint.path, output));
+        notes.push_back(fmt::format("note: {} holds more than the state dict; {}, so the rest "
+                                    "(epoch, config, optimizer, ...) is not in {}{}",
+                                    checkpoint.path,
+                                    to_pt ? "a sharded checkpoint's shards are state dicts" : "safetensors keeps tensors only",
+                                    output, to_pt ? "" : "; its metadata names what was left out (taxon.left_out)"));
       }
 
   auto render = [&]() { return format == "json" ? apply_report_json(report) : apply_report_text(report); };
@@ -312,8 +341,8 @@ int ApplyCommand::run() const {
   auto progress = [&](uint64_t done, uint64_t all) {
     if (show_progress) std::cerr << fmt::format("\rwriting {}: {:3}%", output, all ? done * 100 / all : 100) << std::flush;
   };
+  std::vector<std::pair<std::string, std::string>> metadata;
   if (!to_pt) {
-    std::vector<std::pair<std::string, std::string>> metadata;
     for (const auto& checkpoint : sources)
       if (!checkpoint.metadata.empty()) {
         metadata = checkpoint.metadata;
@@ -323,6 +352,20 @@ int ApplyCommand::run() const {
     metadata.emplace_back("taxon.plan_fnv1a", fnv1a(rules.source->text));
     metadata.emplace_back("taxon.sources", fmt::format("{}", fmt::join(inputs, ",")));
     if (!not_held.empty()) metadata.emplace_back("taxon.left_out", fmt::format("{}", fmt::join(not_held, ",")));
+  }
+  std::string written_to = output;
+  if (sharding) {
+    std::vector<std::string> earlier = checkpoint_files_at(output);  // --force was given, or there are none
+    std::vector<std::string> written = write_sharded(output, *shard_bytes, tensors, metadata, progress);
+    // What an earlier save left that this one did not replace (more shards, an index now unneeded)
+    // would be taken for part of the checkpoint: removed once the new files are all in place.
+    for (const auto& file : earlier)
+      if (std::find(written.begin(), written.end(), file) == written.end()) std::filesystem::remove(file);
+    if (written.size() > 1) {
+      written_to = written.back();
+      notes.push_back(fmt::format("note: {} shards and their index {}", written.size() - 1, written.back()));
+    }
+  } else if (!to_pt) {
     write_safetensors(output, tensors, metadata, progress);
   } else {
     PyRef state_dict = state_dict_value(tensors);
@@ -330,7 +373,7 @@ int ApplyCommand::run() const {
                 progress);
   }
   if (show_progress) std::cerr << "\n";
-  report.output = output;
+  report.output = written_to;
   std::cout << render() << std::flush;
   for (const auto& note : notes) std::cerr << note << "\n";
   return kDone;

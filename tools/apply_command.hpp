@@ -20,6 +20,7 @@ struct ApplyCommand {
   bool list_all = false;
   bool state_dict_only = false;
   bool keep_objects = false;
+  std::string max_shard_size;  // "" = one file
 
   void add_to(CLI::App& app);
   int run() const;

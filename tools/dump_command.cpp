@@ -63,7 +63,7 @@ int DumpCommand::run() const {
 
   std::string where = read.state_dict_path.empty() ? "the root" : fmt::format("'{}'", fmt::join(read.state_dict_path, "."));
   std::cerr << fmt::format("note: {} ({}): {} tensors, state dict from {}\n", checkpoint, read.format, read.tensors.size(),
-                           read.format.starts_with("torch") ? where : "the file");
+                           read.format.find("sharded") != std::string::npos ? "the shards" : read.format.starts_with("torch") ? where : "the file");
   if (!read.other_tensor_entries.empty())
     std::cerr << fmt::format("note: other entries hold tensors too: {} (--source picks one)\n",
                              fmt::join(read.other_tensor_entries, ", "));

@@ -621,7 +621,7 @@ def read_output(combo):
         torch.load(out, weights_only=True)  # docs/checkpoints.md: plain state dicts load with weights_only=True
         return root
     check(isinstance(root, dict) and is_tensor_map(root.get(entry)), f"the state dict is not at {entry!r} of the output")
-    left_out = json.loads(combo["dry_json"][1])["left_out"]
+    left_out = [entry["entry"] for entry in json.loads(combo["dry_json"][1])["left_out"]]
     changed = changes_tensors(combo, json.loads(combo["dry_json"][1]))
     for key, value in original.items():
         if key == entry:

@@ -281,3 +281,39 @@ def test_apply_safetensors_names_what_it_left_out(fixture, tmp_path):
         assert entry["dtype"] == SAFETENSORS_DTYPES[t["dtype"]] and entry["shape"] == t["shape"], t["name"]
         begin, end = entry["data_offsets"]
         assert data[begin:end] == state[t["name"]].contiguous().reshape(-1).view(torch.uint8).numpy().tobytes(), t["name"]
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "pytorch_model.bin"])
+def test_sharded_output_loads_back(name, tmp_path):
+    """--max-shard-size: Hugging Face's layout, read back by taxon dump and by PyTorch (every shard, merged)."""
+    fixture = "lightning_hydra.ckpt"
+    expected = EXPECTED["files"][fixture]
+    out = tmp_path / name
+    apply("keep", fixture, out, "--max-shard-size", "40B")
+    index = json.loads((tmp_path / (name + ".index.json")).read_text())
+    shards = sorted(set(index["weight_map"].values()))
+    stem, suffix = name.rsplit(".", 1)
+    assert len(shards) > 1 and shards == [f"{stem}-{i:05d}-of-{len(shards):05d}.{suffix}" for i in range(1, len(shards) + 1)]
+    assert not out.exists()  # several shards: no plain file
+    state = load(WILD / fixture)[expected["state_dict"]]
+    merged = {}
+    for shard in shards:
+        if suffix == "bin":
+            part = load(tmp_path / shard)
+        else:
+            header, data = read_safetensors(tmp_path / shard)
+            header.pop("__metadata__", None)
+            part = {}
+            for key, entry in header.items():
+                begin, end = entry["data_offsets"]
+                dtype = state[key].dtype
+                part[key] = torch.frombuffer(bytearray(data[begin:end]), dtype=dtype).reshape(entry["shape"])
+        assert all(index["weight_map"][key] == shard for key in part)
+        merged.update(part)
+    assert sorted(merged) == sorted(state)
+    for key, tensor in state.items():
+        assert torch.equal(merged[key], tensor), key
+    assert index["metadata"]["total_size"] == sum(t.numel() * t.element_size() for t in state.values())
+    dumped = taxon("dump", tmp_path / (name + ".index.json"))
+    assert dumped.returncode == 0, dumped.stderr
+    assert sorted(t["name"] for t in json.loads(dumped.stdout)["tensors"]) == sorted(state)
