@@ -214,7 +214,8 @@ TEST_CASE("safetensors names that cannot go in a header fail before anything is 
 }
 
 TEST_CASE("maximum shard sizes parse as huggingface_hub parses them - and GiB MiB KiB TiB as transformers does") {
-  for (const auto& size : expected_sharding()["sizes"]) {
+  json expected = expected_sharding();
+  for (const auto& size : expected["sizes"]) {
     CAPTURE(size["text"].get<std::string>());
     CHECK(parse_shard_size(size["text"].get<std::string>()) == size["bytes"].get<uint64_t>());
   }
