@@ -1,5 +1,5 @@
 // anemoi-core's checkpoint configuration, in its four generations
-// (reference: anemoi-checkpoint-spec.md), lowered to one ordered program:
+// (docs/rules-yaml.md, anemoi YAML), lowered to one ordered program:
 // the transfer-learning load as the plan `anemoi_load`, and each freezing
 // modifier as a `freeze` selection (exact dotted module paths; a bare name is
 // a direct child; "" is the whole model).

@@ -1,4 +1,4 @@
-"""Writes the derived model dumps in dumps/derived/ from the shared fixture dumps.
+"""Writes the derived model dumps in dumps/derived/ from the model dumps in dumps/.
 
 Each one changes a single thing about a real dump, so a test can exercise one
 behaviour on real names and shapes. Run from this folder with any Python 3:

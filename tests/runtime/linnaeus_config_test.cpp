@@ -1,6 +1,6 @@
 // The linnaeus example config (examples/linnaeus/mformer_groups.yaml) on the
-// mFormerV1 dump: the counts linnaeus's own filter code gives, as recorded
-// with the shared fixtures (fixtures README, check_mformer.py).
+// mFormerV1 dump: the counts linnaeus's own filter code gives, recorded when
+// the dump was made.
 #include <doctest/doctest.h>
 
 #include <map>

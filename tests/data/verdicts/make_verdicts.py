@@ -1,7 +1,7 @@
-"""Fixtures for tests/python/check_plan_verdicts.py: a tiny model with what the shared fixtures
-lack all at once, so a load verdict can be checked against PyTorch on each of them: a tied weight
-(an embedding and a head sharing one Parameter), BatchNorm buffers (an int64 num_batches_tracked),
-a persistent buffer of its own and a non-persistent one.
+"""Fixtures for tests/python/check_plan_verdicts.py: a tiny model with what the other fixtures
+(tests/data/ckpt, tests/data/dumps) lack all at once, so a load verdict can be checked against
+PyTorch on each of them: a tied weight (an embedding and a head sharing one Parameter), BatchNorm
+buffers (an int64 num_batches_tracked), a persistent buffer of its own and a non-persistent one.
 
 Run once with Debian's PyTorch (/usr/bin/python3 with python3-torch) from this folder:
     /usr/bin/python3 make_verdicts.py
