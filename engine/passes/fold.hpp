@@ -7,6 +7,14 @@
 //    pattern, or an empty `under` path, is true;
 //  - rank sets of one `and` intersected, of one `or` united.
 // The result matches exactly the tensors the input matches.
+//
+// Contract (tests/engine/passes_rewrite_test.cpp):
+//  - order: the terms that stay keep their relative order, except that the
+//    combined rank set goes first (with the first rank test's span);
+//  - an `and`/`or` left with no term is its neutral constant (`and`: true,
+//    `or`: false), with one term that term;
+//  - `== ""` and empty regexes are left alone (an empty name, RE2's
+//    semantics); the input is not modified.
 #pragma once
 
 #include "engine/ir.hpp"

@@ -5,6 +5,12 @@
 // module-type lookup, any of them before a regex. Predicates have no side
 // effects, so the order changes nothing but time. (Captures for computed
 // options are read from the rules as written, not from this order.)
+//
+// Contract (tests/engine/passes_rewrite_test.cpp): only the order of the
+// terms of each `and`/`or` changes, at every depth (under `not` too), and
+// terms of equal cost keep their relative order; nothing is added, dropped or
+// merged, a set's members keep their order, every node keeps its span; the
+// input is not modified.
 #pragma once
 
 #include "engine/ir.hpp"
