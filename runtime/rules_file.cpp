@@ -55,19 +55,23 @@ const CheckpointPlan* find_plan(const RuleFile& rules, const std::string& name, 
 
 RuleFile load_rule_file(const std::string& path) {
   std::string extension = std::filesystem::path(path).extension().string();
-  RuleFile rules;
-  if (extension == ".yaml" || extension == ".yml") {
-    rules.source = load_source(path);
-    rules.program = lower_linnaeus_yaml(rules.source, rules.diagnostics, &rules.checkpoint_plans);
-    rules.is_yaml = true;
-    return rules;
-  }
-  if (extension != ".tx" && path != "-")
+  bool yaml = extension == ".yaml" || extension == ".yml";
+  if (!yaml && extension != ".tx" && path != "-")
     throw InputError(code::unsupported_input,
                      fmt::format("{}: unknown kind of rule file '{}'; taxon reads the taxon language (.tx) and "
                                  "linnaeus YAML (.yaml, .yml)",
                                  path, extension));
-  rules.source = load_source(path);
+  return lower_rule_source(load_source(path), yaml);
+}
+
+RuleFile lower_rule_source(SourceRef source, bool yaml) {
+  RuleFile rules;
+  rules.source = std::move(source);
+  if (yaml) {
+    rules.program = lower_linnaeus_yaml(rules.source, rules.diagnostics, &rules.checkpoint_plans);
+    rules.is_yaml = true;
+    return rules;
+  }
   tx::Lowered lowered = tx::parse_and_lower(rules.source, rules.diagnostics, resolve_import);
   rules.program = std::move(lowered.program);
   rules.lint = std::move(lowered.lint);

@@ -28,6 +28,10 @@ struct RuleFile {
 // problems in the rules are diagnostics.
 RuleFile load_rule_file(const std::string& path);
 
+// The same for rules already in memory: YAML (linnaeus, anemoi) or the taxon
+// language; imports resolve next to `source->path`, then in the stdlib.
+RuleFile lower_rule_source(SourceRef source, bool yaml);
+
 // Where `import "x.tx"` looks: next to the importing file, then in taxon's
 // stdlib ($TAXON_STDLIB, else the installed share/taxon/stdlib, else the
 // source tree's stdlib/).

@@ -12,6 +12,7 @@
 #include "engine/ir.hpp"
 #include "engine/plan.hpp"
 #include "engine/tensor_table.hpp"
+#include "api/report_json.hpp"
 #include "runtime/rules_file.hpp"
 
 namespace taxon::cli {
@@ -32,9 +33,6 @@ struct CommonOptions {
 
 // Prints diagnostics to stderr, at most `max_errors`, then "and N more".
 void print_diagnostics(const std::vector<Diagnostic>& diagnostics, std::size_t max_errors);
-
-nlohmann::ordered_json to_json(const Diagnostic& diagnostic);
-nlohmann::ordered_json to_json(const OptionValue& value);
 
 // A rule file lowered to the IR. Front-end errors mean the rules must not run.
 // The reference model dump for `initialization`/`new` rules; nullopt when

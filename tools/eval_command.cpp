@@ -5,7 +5,7 @@
 
 #include "engine/evaluate.hpp"
 #include "runtime/model_dump.hpp"
-#include "tools/eval_report.hpp"
+#include "api/eval_report.hpp"
 
 namespace taxon::cli {
 

@@ -13,7 +13,7 @@
 #include "runtime/input_error.hpp"
 #include "runtime/model_dump.hpp"
 #include "tools/cli_common.hpp"
-#include "tools/eval_report.hpp"
+#include "api/eval_report.hpp"
 
 #ifndef TAXON_VERSION
 #define TAXON_VERSION "unknown"

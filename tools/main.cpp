@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "taxon/taxon.hpp"
+
 #include "engine/diagnostic.hpp"
 #include "runtime/input_error.hpp"
 #include "tools/cli_common.hpp"
@@ -63,6 +65,9 @@ int main(int argc, char** argv) {
     }
     return kDone;
   } catch (const taxon::InputError& error) {
+    std::cerr << fmt::format("error[{}]: {}\n", error.code(), error.what());
+    return kCouldNot;
+  } catch (const taxon::Error& error) {  // the same, from the public API (include/taxon/taxon.hpp)
     std::cerr << fmt::format("error[{}]: {}\n", error.code(), error.what());
     return kCouldNot;
   } catch (const std::exception& error) {

@@ -9,7 +9,7 @@
 #include "engine/plan.hpp"
 #include "engine/tensor_table.hpp"
 
-namespace taxon::cli {
+namespace taxon {
 
 struct ApplyReport {
   std::string plan;
@@ -29,4 +29,4 @@ struct ApplyReport {
 std::string apply_report_text(const ApplyReport& report);
 std::string apply_report_json(const ApplyReport& report);
 
-}  // namespace taxon::cli
+}  // namespace taxon

@@ -1,4 +1,4 @@
-#include "tools/eval_report.hpp"
+#include "api/eval_report.hpp"
 
 #include <algorithm>
 
@@ -6,9 +6,9 @@
 
 #include "grammar/ir_to_tx.hpp"
 #include "grammar/tx_print.hpp"
-#include "tools/cli_common.hpp"
+#include "api/report_json.hpp"
 
-namespace taxon::cli {
+namespace taxon {
 namespace {
 
 std::string with_thousands(int64_t number) {
@@ -190,4 +190,4 @@ std::string render_evaluation_plan(const EvaluationPlan& plan, const std::string
   return out;
 }
 
-}  // namespace taxon::cli
+}  // namespace taxon

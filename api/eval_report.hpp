@@ -8,7 +8,7 @@
 
 #include "engine/evaluate.hpp"
 
-namespace taxon::cli {
+namespace taxon {
 
 struct TextReportOptions {
   bool list_all = false;             // --all: never fold name lists
@@ -23,4 +23,4 @@ nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTa
 // `taxon eval --explain-plan`: each rule as the optimizer rewrote it, then the compiled structures.
 std::string render_evaluation_plan(const EvaluationPlan& plan, const std::string& rules_path, const std::string& dump_path);
 
-}  // namespace taxon::cli
+}  // namespace taxon

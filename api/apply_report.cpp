@@ -1,4 +1,4 @@
-#include "tools/apply_report.hpp"
+#include "api/apply_report.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-namespace taxon::cli {
+namespace taxon {
 namespace {
 
 // "a, b, c", or "a, b, ..., z (64 tensors)" for long lists (a stack of experts).
@@ -158,4 +158,4 @@ std::string apply_report_json(const ApplyReport& report) {
   return out.dump(2) + "\n";
 }
 
-}  // namespace taxon::cli
+}  // namespace taxon

@@ -1,0 +1,83 @@
+// evaluate() and Report: which tensors each selection and group gets
+// (include/taxon/taxon.hpp), rendered as `taxon eval` renders them.
+#include "api/eval_report.hpp"
+#include "api/internal.hpp"
+#include "api/report_json.hpp"
+
+namespace taxon {
+namespace {
+
+Setting setting(const std::string& name, const OptionValue& value) {
+  Setting out;
+  out.name = name;
+  if (const auto* text = std::get_if<std::string>(&value.value)) out.value = *text;
+  else out.value = to_json(value).dump();
+  if (const auto* integer = std::get_if<int64_t>(&value.value)) out.number = static_cast<double>(*integer);
+  if (const auto* real = std::get_if<double>(&value.value)) out.number = *real;
+  return out;
+}
+
+std::vector<std::string> names(const TensorTable& table, const std::vector<std::size_t>& rows) {
+  std::vector<std::string> out;
+  out.reserve(rows.size());
+  for (std::size_t row : rows) out.push_back(table.tensors[row].name);
+  return out;
+}
+
+ReferenceShapes reference_shapes(const Model& model) {
+  ReferenceShapes out;
+  out.source = model.impl().table.model;
+  for (const auto& record : model.impl().table.tensors) out.shapes.emplace(record.name, record.shape);
+  return out;
+}
+
+}  // namespace
+
+Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& options) {
+  if (!rules.ok()) throw Error("T0102", "the rules have errors; see Rules::findings()");
+  auto impl = std::make_shared<Report::Impl>();
+  impl->table = model.impl().table;
+  impl->rules_path = rules.impl().path;
+  impl->model_name = impl->table.model;
+  std::optional<ReferenceShapes> reference;
+  if (options.reference) reference = reference_shapes(*options.reference);
+  impl->result = evaluate(rules.impl().file.program, impl->table, EvalOptions{reference ? &*reference : nullptr});
+  Diagnostics all = rules.impl().file.diagnostics;  // the front end's warnings come first
+  all.append(impl->result.diagnostics);
+  impl->result.diagnostics = all;
+
+  Report report;
+  const TensorTable& table = impl->table;
+  const EvalResult& result = impl->result;
+  for (const auto& selection : result.selections) report.selections.push_back({selection.name, names(table, selection.tensors)});
+  for (const auto& group : result.groups) {
+    GroupReport out;
+    out.name = group.name;
+    out.is_default = group.is_default;
+    for (const auto& option : group.options)
+      if (!option.computed) out.options.push_back(setting(option.key, option.value));
+    out.tensors = names(table, group.tensors);
+    for (const auto& entry : group.per_tensor) {
+      std::vector<Setting> values;
+      for (const auto& [key, value] : entry.values) values.push_back(setting(key, value));
+      out.per_tensor.push_back(std::move(values));
+    }
+    report.groups.push_back(std::move(out));
+  }
+  for (const auto& overlap : result.overlaps)
+    report.overlaps.push_back({table.tensors[overlap.tensor].name, result.group_names(overlap.groups),
+                               result.group_names(overlap.assigned)});
+  report.findings = to_findings(result.diagnostics.items());
+  report.impl = std::move(impl);
+  return report;
+}
+
+bool Report::has_errors() const { return impl && impl->result.diagnostics.has_errors(); }
+
+std::string Report::text(bool list_all) const {
+  return render_eval_text(impl->result, impl->table, impl->rules_path, impl->model_name, TextReportOptions{list_all});
+}
+
+std::string Report::json() const { return render_eval_json(impl->result, impl->table).dump(2) + "\n"; }
+
+}  // namespace taxon

@@ -1,0 +1,230 @@
+// taxon: declarative rules for PyTorch model parameters and checkpoints.
+//
+// This header is the library's front door; everything a program needs is here
+// (the LibTorch trainer adds include/taxon/trainer.hpp). Link taxon::taxon
+// (find_package(taxon)); LibTorch is not needed.
+//
+// RULES. Load a rule file once: taxon language (.tx), linnaeus or anemoi YAML.
+//
+//   taxon::Rules rules = taxon::Rules::load("groups.tx");
+//   if (!rules.ok()) {                       // syntax or meaning errors
+//     for (const auto& finding : rules.findings()) std::cerr << finding.rendered;
+//     return 2;
+//   }
+//
+// A file that cannot be read at all (missing, unknown kind) throws taxon::Error.
+// Problems in the rules are findings, each with a code (docs/diagnostics.md),
+// a position and a hint, and `rendered` is the clang-style text with the caret.
+//
+// MODELS. What rules are evaluated against: names, shapes, dtypes, and where
+// known the owning module's class, parameter or buffer, requires_grad.
+//
+//   taxon::Model model = taxon::Model::from_dump("model.json");   // model-dump/1
+//   taxon::Model ckpt = taxon::Model::from_checkpoint("ckpt.pt"); // .safetensors, .pt, sharded
+//   taxon::Model built({{.name = "head.weight", .shape = {10, 768}, .dtype = "float32"}});
+//
+// EVALUATE. Which tensors each selection and group gets, with each group's
+// options (lr, weight_decay, per-tensor layer decay) and the overlaps:
+//
+//   taxon::Report report = taxon::evaluate(rules, model);
+//   for (const auto& group : report.groups) use(group.name, group.tensors, group.options);
+//   std::cout << report.text();   // or report.json(): docs/eval-json.md
+//
+// APPLY. A `plan` block adapts checkpoints (strip, rename, drop, resize,
+// surgery, skip mismatched, load) to a target; the verdict is PyTorch's
+// load_state_dict's, reached before any byte is read:
+//
+//   taxon::ApplyOptions options;
+//   options.checkpoints = {"ddp.pt"};
+//   options.target = taxon::Model::from_dump("model.json");
+//   taxon::Application application = taxon::plan_application(rules, options);
+//   if (application.load_fails()) { std::cerr << application.text(); return 1; }
+//   application.write("out.safetensors");   // atomic: whole or absent
+//
+// Every result owns its data: it stays valid after the Rules, Model or files
+// it came from are gone. Nothing here runs code from a checkpoint.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace taxon {
+
+// Could not run: a file that cannot be read or written, a malformed
+// checkpoint, a missing actions library. `code` is the diagnostic code
+// (T06xx and the like, docs/diagnostics.md); what() says where and why.
+class Error : public std::runtime_error {
+ public:
+  Error(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+enum class Level { note, warning, error };
+
+// A problem found in the rules, or by evaluating them.
+struct Finding {
+  std::string code;  // "T0301"
+  Level level = Level::error;
+  std::string message;
+  std::string hint;
+  std::string file;  // "" when it concerns no file
+  int line = 0, column = 0;  // 1-based; 0 when unknown
+  std::string rendered;  // the clang-style text: header, source line, caret, hint
+};
+
+// The findings as `taxon` prints them: at most `max_shown`, then "and N more".
+std::string render_findings(const std::vector<Finding>& findings, std::size_t max_shown = 5);
+
+// One tensor of a model, as rules see it.
+struct ModelTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::string dtype = "float32";  // PyTorch's name without `torch.`
+  std::string kind = "parameter";  // parameter, buffer, or unknown (a checkpoint does not say)
+  std::string module, module_type;  // the owning module and its class, where known
+  bool requires_grad = true;
+  std::string tied_to;  // an earlier tensor sharing this one's storage
+};
+
+class Model {
+ public:
+  explicit Model(std::vector<ModelTensor> tensors, std::string name = "model");
+  static Model from_dump(const std::string& path);        // model-dump/1 JSON (docs/model-dump.md); throws Error
+  static Model from_checkpoint(const std::string& path);  // its state dict; throws Error
+
+  std::vector<ModelTensor> tensors() const;
+  std::size_t size() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Model(std::shared_ptr<const Impl> impl);
+  std::shared_ptr<const Impl> impl_;
+};
+
+class Rules {
+ public:
+  static Rules load(const std::string& path);  // "-" reads standard input; throws Error when unreadable
+  static Rules parse(const std::string& text, const std::string& name = "<text>.tx");  // taxon language
+
+  bool ok() const;                        // no error-level finding
+  std::vector<Finding> findings() const;  // in file order
+  std::vector<std::string> plans() const;  // the `plan` blocks' names
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+  std::shared_ptr<const Impl> shared_impl() const { return impl_; }
+
+ private:
+  explicit Rules(std::shared_ptr<const Impl> impl);
+  std::shared_ptr<const Impl> impl_;
+};
+
+// A group's option for all its tensors, or for one (per-tensor layer decay).
+struct Setting {
+  std::string name;                // "lr", "weight_decay", "lr_mult"
+  std::string value;               // as written: "0.001", "true", "adamw"
+  std::optional<double> number;    // when it is one
+};
+
+struct SelectionReport {
+  std::string name;
+  std::vector<std::string> tensors;  // in the model's order
+};
+
+struct GroupReport {
+  std::string name;
+  bool is_default = false;
+  std::vector<Setting> options;      // the group's own, then inherited
+  std::vector<std::string> tensors;  // in the model's order
+  // Per tensor, when an option is computed from the name (layer decay): same order as `tensors`.
+  std::vector<std::vector<Setting>> per_tensor;
+};
+
+struct OverlapReport {
+  std::string tensor;
+  std::vector<std::string> groups;    // every group that matched
+  std::vector<std::string> assigned;  // the ones it joined
+};
+
+struct EvaluateOptions {
+  const Model* reference = nullptr;  // for `initialization` rules: tensors absent there, or of another shape
+};
+
+class Report {
+ public:
+  std::vector<SelectionReport> selections;
+  std::vector<GroupReport> groups;  // in the file's order, the default group last
+  std::vector<OverlapReport> overlaps;
+  std::vector<Finding> findings;  // the rules' warnings, then what evaluation found
+
+  bool has_errors() const;
+  std::string text(bool list_all = false) const;  // what `taxon eval` prints
+  std::string json() const;                       // docs/eval-json.md
+
+  struct Impl;
+  std::shared_ptr<const Impl> impl;  // what the renderers need
+};
+
+// Throws Error only when the rules did not load (!rules.ok()).
+Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& options = {});
+
+struct ApplyOptions {
+  std::string plan;                      // the file's only plan when empty
+  std::vector<std::string> checkpoints;  // merged in order; empty: the plan's own (`from "..."`)
+  std::optional<Model> target;           // the model to load into: the verdict is checked against it
+  std::string target_name;               // for the report ("model.json")
+  std::string source;                    // entry of a torch file holding the state dict (overrides `from`)
+  std::string output;                    // where write() will write (its suffix picks the format), if known now:
+                                         // checked (directory, not an input, not there) before any input is read
+  bool overwrite = false;                // an existing output (or an earlier sharded save's files) may be replaced
+  bool state_dict_only = false;          // a .pt of a nested checkpoint: the state dict alone
+  bool keep_objects = false;             // a .pt: write back objects of classes taxon does not know
+  std::string max_shard_size;            // "5GB": Hugging Face's sharded layout
+  bool list_all = false;                 // the text report lists every name
+};
+
+// A plan run over checkpoints: the report and the verdict, before any tensor
+// is made. write() makes the tensors and writes them.
+class Application {
+ public:
+  bool ok() const;          // no error-level finding in the plan's run
+  bool load_fails() const;  // PyTorch's load_state_dict would refuse the result
+  std::vector<std::string> reasons() const;  // why, when it fails
+  std::string hint() const;
+  std::vector<Finding> findings() const;
+  std::vector<std::string> notes() const;  // what a write leaves out, and why ("note: ...")
+
+  std::string text() const;  // the report `taxon apply` prints
+  std::string json() const;
+
+  // Writes the result to `output` (or options.output): .safetensors, .pt/.pth/.bin/.ckpt,
+  // sharded with max_shard_size. Atomic. Returns the files written. Throws Error.
+  using Progress = std::function<void(uint64_t done, uint64_t total)>;
+  std::vector<std::string> write(const std::string& output = {}, const Progress& progress = {});
+
+  struct Impl;
+  std::shared_ptr<Impl> impl;
+};
+
+// Checks options.output before anything is read: its suffix, that its
+// directory exists and is writable, that it is not an input, that it (or an
+// earlier sharded save at that name) does not exist unless options.overwrite,
+// and options.max_shard_size. plan_application() checks the same. Throws Error.
+void check_output(const ApplyOptions& options);
+
+// Reads the checkpoints, runs the plan (with the target, the verdict), checks
+// what a write would need (the actions library, the output's dtypes). Throws
+// Error when an input cannot be read or the plan is not in the rules.
+Application plan_application(const Rules& rules, const ApplyOptions& options);
+
+}  // namespace taxon
