@@ -55,14 +55,17 @@ TEST_CASE("ViT-B/16 layer decay: embeddings 0.75^13 - block N 0.75^(12-N) - the 
   CHECK(lr["classifier.weight"] == doctest::Approx(1.0));
 }
 
-TEST_CASE("Swin-T layer decay: blocks by stage offsets 0 - 2 - 4 - 10 - downsampling with its stage's last block") {
+// Every parameter against timm's own values: tests/runtime/layer_decay_timm_test.cpp.
+TEST_CASE("Swin-T layer decay: blocks by stage offsets 0 - 2 - 4 - 10 - downsampling with the next stage's block 0") {
   auto lr = multipliers("layer_decay/hf_swin_t.tx", "swin_t.json");
   CHECK(lr.size() == 221);
   CHECK(lr["swin.embeddings.norm.weight"] == doctest::Approx(std::pow(0.9, 13)));
   CHECK(lr["swin.encoder.layers.0.blocks.0.mlp.fc1.weight"] == doctest::Approx(std::pow(0.9, 12)));  // layer 1
   CHECK(lr["swin.encoder.layers.2.blocks.5.mlp.fc1.weight"] == doctest::Approx(std::pow(0.9, 3)));   // layer 10
-  CHECK(lr["swin.encoder.layers.2.downsample.reduction.weight"] == doctest::Approx(std::pow(0.9, 3)));
+  CHECK(lr["swin.encoder.layers.2.downsample.reduction.weight"] == doctest::Approx(std::pow(0.9, 2)));  // layer 11
+  CHECK(lr["swin.encoder.layers.3.blocks.0.mlp.fc1.weight"] == doctest::Approx(std::pow(0.9, 2)));  // layer 11
   CHECK(lr["swin.encoder.layers.3.blocks.1.mlp.fc2.bias"] == doctest::Approx(0.9));                 // layer 12
+  CHECK(lr["swin.layernorm.weight"] == doctest::Approx(0.9));  // with the last block
   CHECK(lr["classifier.bias"] == doctest::Approx(1.0));
 }
 
