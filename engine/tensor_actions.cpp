@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "engine/diagnostic.hpp"
+#include "engine/dtype.hpp"
 #include "engine/tensor_table.hpp"
 
 namespace taxon {
@@ -16,11 +17,30 @@ namespace {
 using Type = ActionOptionType;
 
 const std::vector<std::string_view> kModes = {"bicubic", "bilinear", "nearest"};
-// What libtaxon_actions.so can hand to LibTorch 1.13 (runtime/aten_dtype.hpp); float8, wide
-// unsigned and complex tensors are only ever moved, never computed on.
-const std::vector<std::string_view> kLibraryDtypes = {"float32", "float64", "float16", "bfloat16", "int64",
-                                                      "int32",   "int16",   "int8",    "uint8",    "bool"};
-const std::vector<std::string_view> kFloatDtypes = {"float32", "float16", "bfloat16", "float64"};
+// What libtaxon_actions.so can hand to LibTorch 1.13 (engine/dtype.hpp); float8, wide unsigned
+// and complex tensors are only ever moved, never computed on.
+bool computed_by_library(std::string_view dtype) {
+  std::optional<DType> known = dtype_from_name(dtype);
+  return known && computed_by_libtorch(*known);
+}
+
+// The floating-point dtypes the library computes on (what `cast` makes, what interpolation takes),
+// in the order messages list them.
+constexpr DType kFloatTargets[] = {DType::float32, DType::float16, DType::bfloat16, DType::float64};
+constexpr bool float_targets_match_the_table() {
+  for (const auto& entry : kDTypes) {
+    std::size_t listed = 0;
+    for (DType dtype : kFloatTargets) listed += dtype == entry.dtype;
+    if (listed != (entry.kind == DTypeKind::floating && computed_by_libtorch(entry.dtype) ? 1u : 0u)) return false;
+  }
+  return true;
+}
+static_assert(float_targets_match_the_table(), "kFloatTargets: every floating-point dtype LibTorch computes on, once");
+const std::vector<std::string_view> kFloatDtypes = [] {
+  std::vector<std::string_view> names;
+  for (DType dtype : kFloatTargets) names.push_back(dtype_name(dtype));
+  return names;
+}();
 
 bool contains(const std::vector<std::string_view>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -385,7 +405,7 @@ ActionOutcome action_outcome(std::string_view action, const std::vector<GroupOpt
   if (!spec) return failure(fmt::format("unknown tensor action `{}`", action));
   if (auto problems = check_action_options(*spec, options); !problems.empty())
     return failure(problems.front().message, problems.front().hint);
-  if (spec->library && !contains(kLibraryDtypes, dtype))
+  if (spec->library && !computed_by_library(dtype))
     return failure(fmt::format("`{}` computes through LibTorch 1.13, which has no {}", action, dtype),
                    "taxon copies, renames and reshapes tensors of any dtype; computing on this one is not supported");
   ActionOutcome out;

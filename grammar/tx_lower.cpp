@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/dtype.hpp"
 #include "engine/plan.hpp"
 #include "engine/regex.hpp"
 #include "engine/tensor_actions.hpp"
@@ -17,19 +18,6 @@
 
 namespace taxon::tx {
 namespace {
-
-// PyTorch's dtype names, and the other spellings the language accepts.
-const std::vector<std::pair<std::string, std::string>> kDtypes{
-    {"float64", "float64"}, {"float32", "float32"}, {"float16", "float16"}, {"bfloat16", "bfloat16"},
-    {"float8_e4m3fn", "float8_e4m3fn"}, {"float8_e5m2", "float8_e5m2"}, {"complex64", "complex64"},
-    {"complex128", "complex128"}, {"int64", "int64"}, {"int32", "int32"}, {"int16", "int16"}, {"int8", "int8"},
-    {"uint8", "uint8"}, {"uint16", "uint16"}, {"uint32", "uint32"}, {"uint64", "uint64"}, {"bool", "bool"},
-    {"fp64", "float64"}, {"fp32", "float32"}, {"fp16", "float16"}, {"bf16", "bfloat16"}, {"double", "float64"},
-    {"float", "float32"}, {"half", "float16"}, {"long", "int64"}, {"int", "int32"},
-    // safetensors' codes
-    {"F64", "float64"}, {"F32", "float32"}, {"F16", "float16"}, {"BF16", "bfloat16"}, {"F8_E4M3", "float8_e4m3fn"},
-    {"F8_E5M2", "float8_e5m2"}, {"C64", "complex64"}, {"I64", "int64"}, {"I32", "int32"}, {"I16", "int16"},
-    {"I8", "int8"}, {"U8", "uint8"}, {"U16", "uint16"}, {"U32", "uint32"}, {"U64", "uint64"}, {"BOOL", "bool"}};
 
 std::string_view op_list(Field field) {
   switch (field) {
@@ -279,8 +267,7 @@ class Lowering {
         literal->kind = Literal::Kind::string;
       // `cast` takes every spelling of a dtype the language does (`to = bf16`), as PyTorch names it.
       if (spec->name == "cast" && option.key == "to" && literal && literal->kind == Literal::Kind::string)
-        for (const auto& [spelling, dtype] : kDtypes)
-          if (literal->text == spelling) literal->text = dtype;
+        if (auto dtype = dtype_from_spelling(literal->text)) literal->text = dtype_name(*dtype);
     }
     return options;
   }
@@ -477,10 +464,8 @@ class Lowering {
         for (const auto& value : test.values) {
           std::string dtype = canonical_dtype(value.text);
           if (dtype.empty()) {
-            std::vector<std::string> names;
-            for (const auto& [spelling, canonical] : kDtypes) names.push_back(spelling);
             diagnostics_.error(code::bad_value, value.span, fmt::format("unknown dtype '{}'", value.text),
-                               suggest(value.text, names, "dtypes are PyTorch's names: float32, bfloat16, float16, int64, ..."));
+                               suggest(value.text, dtype_spellings(), "dtypes are PyTorch's names: float32, bfloat16, float16, int64, ..."));
             continue;
           }
           dtypes.push_back(dtype);
@@ -718,9 +703,8 @@ class Lowering {
 }  // namespace
 
 std::string canonical_dtype(std::string_view spelling) {
-  for (const auto& [name, canonical] : kDtypes)
-    if (spelling == name) return canonical;
-  return {};
+  std::optional<DType> dtype = dtype_from_spelling(spelling);
+  return dtype ? std::string(dtype_name(*dtype)) : std::string();
 }
 
 Lowered lower(const File& file, Diagnostics& diagnostics, const ImportResolver& resolve) {

@@ -11,7 +11,7 @@
 #include "engine/diagnostic.hpp"
 #include "runtime/input_error.hpp"
 #include "runtime/option_json.hpp"
-#include "stdlib/actions/taxon_actions.h"
+#include "runtime/taxon_actions.h"
 
 namespace taxon {
 namespace {

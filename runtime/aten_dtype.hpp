@@ -1,5 +1,6 @@
-// PyTorch's dtype names ("float32", "bfloat16", ...) <-> ATen's scalar types,
-// for the two LibTorch users: the actions library and the trainer API.
+// PyTorch's dtype names ("float32", "bfloat16", ...) <-> ATen's scalar types, for the two
+// LibTorch users: the actions library and the trainer API. Derived from the dtype table
+// (engine/dtype.hpp), whose ATen numbers are checked here against the LibTorch we build with.
 // Header only, so that neither links the other; nothing else may include it.
 #pragma once
 
@@ -8,36 +9,37 @@
 
 #include <c10/core/ScalarType.h>
 
+#include "engine/dtype.hpp"
+
 namespace taxon {
 
+// The table's ATen numbers are c10's, for every dtype handed to LibTorch.
+static_assert(dtype_info(DType::float32).aten == static_cast<int>(c10::ScalarType::Float));
+static_assert(dtype_info(DType::float64).aten == static_cast<int>(c10::ScalarType::Double));
+static_assert(dtype_info(DType::float16).aten == static_cast<int>(c10::ScalarType::Half));
+static_assert(dtype_info(DType::bfloat16).aten == static_cast<int>(c10::ScalarType::BFloat16));
+static_assert(dtype_info(DType::complex64).aten == static_cast<int>(c10::ScalarType::ComplexFloat));
+static_assert(dtype_info(DType::complex128).aten == static_cast<int>(c10::ScalarType::ComplexDouble));
+static_assert(dtype_info(DType::int64).aten == static_cast<int>(c10::ScalarType::Long));
+static_assert(dtype_info(DType::int32).aten == static_cast<int>(c10::ScalarType::Int));
+static_assert(dtype_info(DType::int16).aten == static_cast<int>(c10::ScalarType::Short));
+static_assert(dtype_info(DType::int8).aten == static_cast<int>(c10::ScalarType::Char));
+static_assert(dtype_info(DType::uint8).aten == static_cast<int>(c10::ScalarType::Byte));
+static_assert(dtype_info(DType::bool_).aten == static_cast<int>(c10::ScalarType::Bool));
+
+// nullopt for what LibTorch does not compute on here (float8, unsigned wider than 8 bits, complex).
 inline std::optional<c10::ScalarType> aten_scalar_type(std::string_view dtype) {
-  if (dtype == "float32") return c10::kFloat;
-  if (dtype == "float64") return c10::kDouble;
-  if (dtype == "float16") return c10::kHalf;
-  if (dtype == "bfloat16") return c10::kBFloat16;
-  if (dtype == "int64") return c10::kLong;
-  if (dtype == "int32") return c10::kInt;
-  if (dtype == "int16") return c10::kShort;
-  if (dtype == "int8") return c10::kChar;
-  if (dtype == "uint8") return c10::kByte;
-  if (dtype == "bool") return c10::kBool;
-  return std::nullopt;  // float8, unsigned wider than 8 bits, complex: not in LibTorch 1.13's reach here
+  std::optional<DType> known = dtype_from_name(dtype);
+  if (!known || !computed_by_libtorch(*known)) return std::nullopt;
+  return static_cast<c10::ScalarType>(dtype_info(*known).aten);
 }
 
+// A static string ("float32"), or "?" for a scalar type taxon does not hand to LibTorch.
 inline const char* aten_dtype_name(c10::ScalarType type) {
-  switch (type) {
-    case c10::kFloat: return "float32";
-    case c10::kDouble: return "float64";
-    case c10::kHalf: return "float16";
-    case c10::kBFloat16: return "bfloat16";
-    case c10::kLong: return "int64";
-    case c10::kInt: return "int32";
-    case c10::kShort: return "int16";
-    case c10::kChar: return "int8";
-    case c10::kByte: return "uint8";
-    case c10::kBool: return "bool";
-    default: return "?";
-  }
+  for (const auto& entry : kDTypes)
+    if (computed_by_libtorch(entry.dtype) && entry.aten == static_cast<int>(type))
+      return entry.name.data();  // a string literal's: NUL-terminated
+  return "?";
 }
 
 }  // namespace taxon

@@ -18,23 +18,9 @@
 namespace taxon {
 namespace {
 
-std::string_view storage_class(DType dtype) {
-  switch (dtype) {
-    case DType::float64: return "DoubleStorage";
-    case DType::float32: return "FloatStorage";
-    case DType::float16: return "HalfStorage";
-    case DType::bfloat16: return "BFloat16Storage";
-    case DType::complex64: return "ComplexFloatStorage";
-    case DType::complex128: return "ComplexDoubleStorage";
-    case DType::int64: return "LongStorage";
-    case DType::int32: return "IntStorage";
-    case DType::int16: return "ShortStorage";
-    case DType::int8: return "CharStorage";
-    case DType::uint8: return "ByteStorage";
-    case DType::bool_: return "BoolStorage";
-    default: return "";
-  }
-}
+// The storage class a .pt records for the dtype; empty for those PyTorch 1.13 lacks (float8, wide
+// unsigned), which this writer leaves to .safetensors so that every PyTorch loads what it writes.
+std::string_view storage_class(DType dtype) { return in_torch_1_13(dtype) ? dtype_info(dtype).storage_class : ""; }
 
 class Pickler {
  public:

@@ -1,7 +1,7 @@
 // Tensor actions through LibTorch (ATen only): relative-position-bias tables,
 // absolute position embeddings, dtype casts, row padding with a named init. Interpolation runs in float32,
 // as timm and linnaeus do, and the result is cast back to the input's dtype.
-#include "stdlib/actions/taxon_actions.h"
+#include "runtime/taxon_actions.h"
 
 #include <algorithm>
 #include <cmath>

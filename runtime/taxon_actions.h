@@ -2,7 +2,9 @@
  * with dlopen only when a plan needs an action, so the taxon binary itself
  * never links LibTorch (0.4 s of start-up). Inputs are contiguous
  * little-endian buffers; outputs are allocated by the library and released
- * with taxon_action_free. */
+ * with taxon_action_free. The host's side (runtime/actions.cpp) owns this
+ * interface; the library (stdlib/actions/) includes it from here, so the
+ * dependency runs one way: stdlib -> runtime. */
 #ifndef TAXON_ACTIONS_H
 #define TAXON_ACTIONS_H
 
