@@ -4,18 +4,14 @@
 #include <cctype>
 #include <fmt/format.h>
 
+#include "engine/internal_error.hpp"
+
 namespace taxon {
 
-std::string_view severity_name(Severity severity) {
-  switch (severity) {
-    case Severity::note: return "note";
-    case Severity::warning: return "warning";
-    case Severity::error: return "error";
-  }
-  return "error";
-}
-
 void Diagnostics::report(Diagnostic diagnostic) {
+  if (!find_code(diagnostic.code))
+    throw InternalError(fmt::format("diagnostic code '{}' is not in engine/diagnostic_codes.hpp (message: {})", diagnostic.code,
+                                    diagnostic.message));
   std::string key = fmt::format("{}|{}|{}|{}|{}|{}", diagnostic.code, static_cast<int>(diagnostic.severity),
                                 static_cast<const void*>(diagnostic.span.file.get()), diagnostic.span.line,
                                 diagnostic.span.col, diagnostic.message);
@@ -134,73 +130,8 @@ std::string render_text(const std::vector<Diagnostic>& diagnostics, std::size_t 
 }
 
 std::string_view describe_code(std::string_view code) {
-  static const std::pair<std::string_view, std::string_view> kCodes[] = {
-      {"T0001", "command-line usage"},
-      {"T0101", "YAML syntax error"},
-      {"T0102", "syntax error in a .tx file"},
-      {"T0103", "unterminated string or regex"},
-      {"T0104", "nesting too deep"},
-      {"T0105", "not UTF-8 text"},
-      {"T0106", "rules that expand too far (bindings or YAML aliases repeating each other)"},
-      {"T0111", "unknown name"},
-      {"T0112", "an operator that does not apply to the field"},
-      {"T0113", "an invalid value (dtype, kind, rank, shape, regex where text belongs)"},
-      {"T0114", "an option uses a capture the group's regexes do not define"},
-      {"T0115", "an import that cannot be read"},
-      {"T0116", "an import cycle"},
-      {"T0201", "unknown filter TYPE"},
-      {"T0202", "unknown MATCH_TYPE"},
-      {"T0203", "a required key is missing"},
-      {"T0204", "a value of the wrong type"},
-      {"T0205", "an unknown key, ignored"},
-      {"T0206", "neither a filter tree nor a config taxon understands"},
-      {"T0207", "a name defined twice"},
-      {"T0208", "a linnaeus default was applied"},
-      {"T0209", "a key that has no effect"},
-      {"T0210", "a value the taxon language cannot write"},
-      {"T0301", "invalid regex"},
-      {"T0302", "a Python-only regex construct"},
-      {"T0401", "a rule needs module types and the tensors have none"},
-      {"T0402", "initialization without a reference"},
-      {"T0403", "stage_based without a stage map"},
-      {"T0404", "a module path that names no module"},
-      {"T0405", "a computed option whose capture is not a number"},
-      {"T0406", "a rule on parameter/buffer kinds, and the tensors come from a checkpoint"},
-      {"T0501", "tensors matched by several groups"},
-      {"T0502", "a rule that matches nothing"},
-      {"T0503", "trainable parameters fall through to the default group"},
-      {"T0504", "parameter groups disabled"},
-      {"T0601", "a file cannot be read"},
-      {"T0602", "a malformed model dump"},
-      {"T0603", "an unsupported kind of input"},
-      {"T0604", "an output cannot be written"},
-      {"T0605", "no such tensor"},
-      {"T0606", "a corrupt checkpoint"},
-      {"T0607", "a pickled global outside the allow-list"},
-      {"T0608", "no state dict where one was looked for"},
-      {"T0609", "no such plan"},
-      {"T0801", "two tensors under one key"},
-      {"T0802", "no such tensor action, or an option it does not take"},
-      {"T0806", "a resizing action without a shape to produce"},
-      {"T0807", "a tensor action failed"},
-      {"T0808", "a tensor action, split, fuse or stack does not fit the tensors"},
-      {"T0803", "the load would fail: a shape mismatch, nothing loaded, or missing/unexpected keys under strict"},
-      {"T0804", "a shape mismatch that is not skipped"},
-      {"T0805", "a rename template that cannot be rendered"},
-      {"T0211", "an unknown anemoi _target_"},
-      {"T0701", "unused binding"},
-      {"T0702", "shadowed binding"},
-      {"T0703", "a rule that is always true"},
-      {"T0704", "a rule that can never match"},
-      {"T0705", "a redundant pattern"},
-      {"T0706", "a regex whose final '.' matches any character"},
-      {"T0707", "a regex that backtracks exponentially in Python"},
-      {"T0708", "literal patterns covered by an earlier group"},
-      {"T0709", "a group fully shadowed by earlier groups"},
-  };
-  for (const auto& [known, description] : kCodes)
-    if (known == code) return description;
-  return "diagnostic";
+  const DiagnosticCode* known = find_code(code);
+  return known ? known->title : "diagnostic";
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

@@ -54,7 +54,7 @@ const Library& library() {
     }
   });
   if (!loaded.run)
-    throw InputError(code::action_failed, failure + "; set TAXON_ACTIONS_LIBRARY to libtaxon_actions.so");
+    throw InputError(code::actions_library, failure + "; set TAXON_ACTIONS_LIBRARY to libtaxon_actions.so");
   return loaded;
 }
 

@@ -11,9 +11,9 @@
 namespace taxon {
 
 // The action's result as a new tensor (owned bytes). `options` are the plan
-// step's; throws InputError (T0807) when the library is missing or the action fails.
+// step's; throws InputError: T0610 when the library cannot be loaded, T0807 when the action fails.
 // Loads the library now, so that a run fails before it reports success when
-// the library is missing. Throws InputError (T0807).
+// the library is missing. Throws InputError (T0610).
 void require_actions_library();
 
 TensorData run_action(const std::string& action, const std::vector<GroupOption>& options, const TensorData& input,

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "engine/diagnostic.hpp"
+#include "engine/internal_error.hpp"
 #include "runtime/actions.hpp"
 #include "runtime/input_error.hpp"
 
@@ -154,9 +155,10 @@ std::shared_ptr<const TensorData> Materializer::build(const Recipe& recipe) {
       case Recipe::Op::action: made = run_action(recipe.action->action, recipe.action->options, first, recipe.shape); break;
       case Recipe::Op::input: break;
     }
+    // The plan computed every shape before anything was read; a step that disagrees is a bug in taxon.
     if (made.shape != recipe.shape)
-      throw InputError(code::action_failed, fmt::format("produced {} where the plan expects {}", shape_text(made.shape),
-                                                        shape_text(recipe.shape)));
+      throw InternalError(fmt::format("a plan step produced {} where the plan expects {}", shape_text(made.shape),
+                                      shape_text(recipe.shape)));
     out = std::make_shared<const TensorData>(std::move(made));
   }
   if (shared != users_.end()) {

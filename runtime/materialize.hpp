@@ -21,7 +21,7 @@ class Materializer {
   // split's parent) is made once and freed when the last one is made.
   Materializer(const std::vector<PlannedKey>& keys, InputLookup input);
 
-  // The tensor for one key; throws InputError (T0807) when an action fails.
+  // The tensor for one key; throws InputError when an action fails (T0807) or its library cannot be loaded (T0610).
   std::shared_ptr<const TensorData> make(const PlannedKey& key);
 
  private:

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/internal_error.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/checkpoint_writer.hpp"
 #include "runtime/crc32.hpp"
@@ -277,7 +278,7 @@ class ZipWriter {
       file_.write(data, n);
       written += n;
     });
-    if (written != size) throw std::logic_error("zip record size mismatch");
+    check_invariant(written == size, "a zip record's bytes differ from the size computed for it");
     // ZIP64 data descriptor: crc, 8-byte sizes.
     put32(0x08074b50);
     put32(crc);

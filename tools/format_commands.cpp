@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/internal_error.hpp"
 #include "grammar/linnaeus_to_tx.hpp"
 #include "grammar/tx_parser.hpp"
 #include "grammar/tx_print.hpp"
@@ -53,7 +54,7 @@ int FmtCommand::run() const {
     Diagnostics recheck;
     tx::File again = tx::parse(std::make_shared<SourceFile>(SourceFile{source->path, formatted}), recheck);
     if (recheck.has_errors() || tx::print_file(again) != formatted)
-      throw std::logic_error(fmt::format("fmt would change the meaning or layout of {} on a second run", path));
+      throw InternalError(fmt::format("fmt would change the meaning or layout of {} on a second run", path));
     if (path == "-") {
       std::cout << formatted;
       if (check && formatted != source->text) unformatted = true;

@@ -10,6 +10,7 @@
 #include "taxon/taxon.hpp"
 
 #include "engine/diagnostic.hpp"
+#include "engine/internal_error.hpp"
 #include "runtime/input_error.hpp"
 #include "tools/cli_common.hpp"
 #include "tools/eval_command.hpp"
@@ -21,6 +22,9 @@
 #ifndef TAXON_VERSION
 #define TAXON_VERSION "unknown"
 #endif
+
+// docs/cli.md: a bug in taxon (taxon::InternalError). Exit codes 0-2 are tools/cli_common.hpp's.
+constexpr int kInternalError = 3;
 
 int main(int argc, char** argv) {
   using namespace taxon::cli;
@@ -64,17 +68,21 @@ int main(int argc, char** argv) {
       return kCouldNot;
     }
     return kDone;
+  } catch (const taxon::InternalError& error) {  // a bug in taxon: its message says where to report it
+    std::cerr << fmt::format("internal error: {}\n", error.what());
+    return kInternalError;
   } catch (const taxon::InputError& error) {
     std::cerr << fmt::format("error[{}]: {}\n", error.code(), error.what());
     return kCouldNot;
   } catch (const taxon::Error& error) {  // the same, from the public API (include/taxon/taxon.hpp)
     std::cerr << fmt::format("error[{}]: {}\n", error.code(), error.what());
     return kCouldNot;
-  } catch (const std::exception& error) {
-    std::cerr << fmt::format("internal error: {}; please report this with the command that caused it\n", error.what());
+  } catch (const std::exception& error) {  // unexpected, and perhaps no bug (out of memory): exit 2, as always
+    std::cerr << fmt::format("internal error: {}; please report this at " TAXON_ISSUE_TRACKER " with the command that failed\n",
+                             error.what());
     return kCouldNot;
   } catch (...) {
-    std::cerr << "internal error: unknown exception; please report this with the command that caused it\n";
+    std::cerr << "internal error: unknown exception; please report this at " TAXON_ISSUE_TRACKER " with the command that failed\n";
     return kCouldNot;
   }
 }

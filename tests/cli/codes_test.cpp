@@ -1,39 +1,135 @@
-// Every diagnostic code docs/diagnostics.md documents is shown by at least
-// one CLI golden file: no code without a test of its rendering.
+// The diagnostic codes' registry (engine/diagnostic_codes.hpp) and docs/diagnostics.md agree:
+// every registered code has its row there, with the same severity and title, in the registry's
+// order; the docs name no code the registry lacks; the code has a constant that something uses;
+// and every code is shown by at least one CLI golden file: no code without a test of its rendering.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <vector>
+
+#include "engine/diagnostic_codes.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+
 std::string read(const fs::path& path) {
   std::ifstream in(path);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
 }
+
+std::string without_backticks(std::string text) {
+  text.erase(std::remove(text.begin(), text.end(), '`'), text.end());
+  return text;
+}
+
+// One row of docs/diagnostics.md's table: | <a id="T0201"></a>T0201 | error | title | details |
+struct DocRow {
+  std::string anchor, code, severity, title;
+};
+
+std::vector<DocRow> documented_rows() {
+  std::string doc = read(fs::path(TAXON_SOURCE_DIR) / "docs/diagnostics.md");
+  std::vector<DocRow> rows;
+  std::regex row(R"re(^\| <a id="([^"]*)"></a>(T\d{4}) \| ([^|]+) \| ([^|]+) \|.*$)re", std::regex::multiline);
+  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator(); ++it)
+    rows.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4]});
+  return rows;
+}
+
+// Every T followed by four digits in the text.
+std::set<std::string> codes_named_in(const std::string& text) {
+  std::set<std::string> codes;
+  std::regex code(R"(\bT\d{4}\b)");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), code); it != std::sregex_iterator(); ++it)
+    codes.insert(it->str());
+  return codes;
+}
+
 }  // namespace
+
+TEST_CASE("docs/diagnostics.md documents every registered code with its severity and title") {
+  std::vector<DocRow> rows = documented_rows();
+  std::map<std::string, DocRow> by_code;
+  for (const auto& row : rows) {
+    CAPTURE(row.code);
+    CHECK_MESSAGE(by_code.emplace(row.code, row).second, "documented twice");
+    CHECK_MESSAGE(row.anchor == row.code, "the row's anchor is its code (docs/diagnostics.md#" << row.code << ")");
+  }
+  for (const auto& entry : taxon::kDiagnosticCodes) {
+    std::string id(entry.id);
+    CAPTURE(id);
+    auto found = by_code.find(id);
+    REQUIRE_MESSAGE(found != by_code.end(), "a registered code docs/diagnostics.md does not document");
+    // A severity the context may raise is written after the registered one: "warning (lint: error in overlap mode)".
+    std::string severity(taxon::severity_name(entry.severity));
+    const std::string& documented = found->second.severity;
+    CHECK_MESSAGE((documented == severity || documented.rfind(severity + " (", 0) == 0),
+                  "documented as '" << documented << "', registered as " << severity);
+    CHECK(without_backticks(found->second.title) == std::string(entry.title));
+    CHECK(entry.doc == "docs/diagnostics.md#" + id);
+  }
+  std::vector<std::string> order, registered;
+  for (const auto& row : rows) order.push_back(row.code);
+  for (const auto& entry : taxon::kDiagnosticCodes) registered.emplace_back(entry.id);
+  CHECK_MESSAGE(order == registered, "the table lists the codes in the registry's order");
+}
+
+TEST_CASE("no code named in the docs is missing from the registry") {
+  fs::path root(TAXON_SOURCE_DIR);
+  std::vector<fs::path> documents = {root / "README.md"};
+  for (const auto& entry : fs::directory_iterator(root / "docs"))
+    if (entry.path().extension() == ".md") documents.push_back(entry.path());
+  std::size_t named = 0;
+  for (const auto& document : documents)
+    for (const auto& code : codes_named_in(read(document))) {
+      ++named;
+      CAPTURE(document.string());
+      CAPTURE(code);
+      CHECK(taxon::find_code(code) != nullptr);
+    }
+  CHECK(named >= std::size(taxon::kDiagnosticCodes));
+}
+
+TEST_CASE("every registered code is used by the code") {
+  fs::path root(TAXON_SOURCE_DIR);
+  std::string sources;
+  for (const char* folder : {"engine", "grammar", "runtime", "tools", "api"}) {
+    if (!fs::exists(root / folder)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root / folder)) {
+      auto extension = entry.path().extension();
+      if ((extension == ".cpp" || extension == ".hpp") && entry.path().filename() != "diagnostic_codes.hpp")
+        sources += read(entry.path());
+    }
+  }
+  for (const auto& entry : taxon::kDiagnosticCodes) {
+    std::string constant = "code::" + std::string(entry.name);
+    CAPTURE(constant);
+    std::regex use("\\b" + constant + "\\b");
+    CHECK(std::regex_search(sources, use));
+  }
+}
 
 TEST_CASE("every documented diagnostic code appears in a golden file") {
   fs::path root(TAXON_SOURCE_DIR);
-  std::string doc = read(root / "docs/diagnostics.md");
-  std::set<std::string> documented;
-  std::regex row(R"(\| (T\d{4}) \|)");
-  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator(); ++it)
-    documented.insert((*it)[1]);
-  REQUIRE(documented.size() >= 40);
+  std::vector<DocRow> rows = documented_rows();
+  REQUIRE(rows.size() >= 40);
 
   std::string goldens;
   for (const auto& entry : fs::recursive_directory_iterator(root / "tests/golden"))
     if (entry.path().extension() == ".golden") goldens += read(entry.path());
-  for (const auto& code : documented) {
-    CAPTURE(code);
-    bool shown = goldens.find("[" + code + "]") != std::string::npos || goldens.find("\"" + code + "\"") != std::string::npos;
+  for (const auto& row : rows) {
+    CAPTURE(row.code);
+    bool shown = goldens.find("[" + row.code + "]") != std::string::npos ||
+                 goldens.find("\"" + row.code + "\"") != std::string::npos;
     CHECK(shown);
   }
 }
