@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include "engine/diagnostic.hpp"
+#include "engine/dtype.hpp"
+#include "engine/internal_error.hpp"
+#include "runtime/input_error.hpp"
 
 using namespace taxon;
 
@@ -47,4 +50,42 @@ TEST_CASE("a long line is shown as a window around the caret") {
   std::string text = render_text(d);
   CHECK(text == "error[T0201]: r.yaml:1:301: m\n1 | ..." + std::string(25, 'a') + "BAD" + std::string(72, 'b') +
                     "...\n  | " + std::string(28, ' ') + "^^^\n");
+}
+
+TEST_CASE("codes come from the registry: a code outside it is a bug in taxon") {
+  CHECK(describe_code(code::group_overlap) == "tensors matched by several groups");
+  CHECK(find_code("T0610")->name == "actions_library");
+  CHECK(find_code("T0201")->doc == "docs/diagnostics.md#T0201");
+  Diagnostics diagnostics;
+  diagnostics.warning(code::unknown_key, {}, "fine");
+  CHECK(diagnostics.items().size() == 1);
+  CHECK_THROWS_AS(diagnostics.error("T9999", {}, "not registered"), InternalError);
+  CHECK_THROWS_AS(InputError("T0000", "not registered"), InternalError);
+  CHECK(InputError(code::actions_library, "m").code() == "T0610");
+  try {
+    diagnostics.note("X", {}, "m");
+    FAIL("an unregistered code went through");
+  } catch (const InternalError& error) {
+    std::string what = error.what();
+    CHECK(what.find("'X'") != std::string::npos);
+    CHECK(what.ends_with(" with the command that failed"));
+  }
+}
+
+TEST_CASE("the dtype table: spellings - sizes - codes - storage classes") {
+  CHECK(dtype_from_spelling("half") == DType::float16);
+  CHECK(dtype_from_spelling("BF16") == DType::bfloat16);
+  CHECK(dtype_from_spelling("long") == DType::int64);
+  CHECK(!dtype_from_spelling("float33"));
+  CHECK(dtype_size(DType::complex128) == 16);
+  CHECK(!safetensors_code(DType::complex128));
+  CHECK(dtype_from_storage_class("BFloat16Storage") == DType::bfloat16);
+  CHECK(in_torch_1_13(DType::complex64));
+  CHECK(!in_torch_1_13(DType::float8_e4m3fn));
+  CHECK(!computed_by_libtorch(DType::complex64));
+  CHECK(computed_by_libtorch(DType::bool_));
+  std::vector<std::string> spellings = dtype_spellings();
+  CHECK(spellings.size() == 17 + 9 + 16);
+  CHECK(spellings.front() == "float64");
+  CHECK(spellings.back() == "BOOL");
 }
