@@ -117,7 +117,7 @@ Predicate rewrites(Pass pass, const Predicate& input, const std::string& expecte
 
 // ---- flatten ---------------------------------------------------------------
 
-TEST_CASE("flatten: nested all-of becomes one all-of, the inner terms in its place") {
+TEST_CASE("flatten: nested all-of becomes one all-of - the inner terms in its place") {
   Predicate input = all({name(MatchOp::starts, {"a."}), all({rank({2}), all({kind(TensorKind::parameter), dtype({"bf16"})})}),
                          name(MatchOp::ends, {".weight"})});
   rewrites(flatten, input, R"(and(name starts {"a."}, rank {2}, kind parameter, dtype {bf16}, name ends {".weight"}))");
@@ -135,7 +135,7 @@ TEST_CASE("flatten: an any-of inside an all-of (and the reverse) stays nested") 
   rewrites(flatten, input, R"(and(or(rank {1}, rank {2}), name starts {"x."}))");
 }
 
-TEST_CASE("flatten: tests of one field and operator under an any-of become one set, where the first stood") {
+TEST_CASE("flatten: tests of one field and operator under an any-of become one set - where the first stood") {
   Predicate input = any({name(MatchOp::ends, {".bias"}, 1), rank({1}, 2), name(MatchOp::ends, {".gamma", ".beta"}, 3),
                          module(MatchOp::ends, {"norm"}, 4), name(MatchOp::starts, {"head."}, 5), dtype({"fp16"}),
                          type({"LayerNorm"}), dtype({"bf16"}), type({"RMSNorm", "LayerNorm"}), stage({"0"}), stage({"late"}),
