@@ -24,10 +24,14 @@ std::vector<std::string> names(const TensorTable& table, const std::vector<std::
   return out;
 }
 
+std::string model_name(const Model& model) { return model.impl().path.empty() ? model.impl().table.model : model.impl().path; }
+
+// What `initialization` rules compare with: the reference's parameters and persistent buffers.
 ReferenceShapes reference_shapes(const Model& model) {
   ReferenceShapes out;
-  out.source = model.impl().table.model;
-  for (const auto& record : model.impl().table.tensors) out.shapes.emplace(record.name, record.shape);
+  out.source = model_name(model);
+  for (const auto& record : model.impl().table.tensors)
+    if (record.kind == TensorKind::parameter || record.persistent) out.shapes.emplace(record.name, record.shape);
   return out;
 }
 
@@ -38,7 +42,7 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
   auto impl = std::make_shared<Report::Impl>();
   impl->table = model.impl().table;
   impl->rules_path = rules.impl().path;
-  impl->model_name = impl->table.model;
+  impl->model_name = model_name(model);
   std::optional<ReferenceShapes> reference;
   if (options.reference) reference = reference_shapes(*options.reference);
   impl->result = evaluate(rules.impl().file.program, impl->table, EvalOptions{reference ? &*reference : nullptr});
@@ -70,6 +74,15 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
   report.findings = to_findings(result.diagnostics.items());
   report.impl = std::move(impl);
   return report;
+}
+
+std::string evaluation_plan(const Rules& rules, const Model& model, const EvaluateOptions& options) {
+  if (!rules.ok()) throw Error("T0102", "the rules have errors; see Rules::findings()");
+  std::optional<ReferenceShapes> reference;
+  if (options.reference) reference = reference_shapes(*options.reference);
+  EvaluationPlan plan =
+      plan_evaluation(rules.impl().file.program, model.impl().table, EvalOptions{reference ? &*reference : nullptr});
+  return render_evaluation_plan(plan, rules.impl().path, model_name(model));
 }
 
 bool Report::has_errors() const { return impl && impl->result.diagnostics.has_errors(); }

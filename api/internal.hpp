@@ -16,6 +16,7 @@ namespace taxon {
 
 struct Model::Impl {
   TensorTable table;
+  std::string path;  // the file it was read from; "" when built in code
 };
 
 struct Rules::Impl {

@@ -75,11 +75,12 @@ Model::Model(std::vector<ModelTensor> tensors, std::string name) {
 }
 
 Model Model::from_dump(const std::string& path) {
-  return translating_errors([&] { return Model(std::make_shared<const Impl>(Impl{read_model_dump(path)})); });
+  return translating_errors([&] { return Model(std::make_shared<const Impl>(Impl{read_model_dump(path), path})); });
 }
 
 Model Model::from_checkpoint(const std::string& path) {
-  return translating_errors([&] { return Model(std::make_shared<const Impl>(Impl{checkpoint_table(read_checkpoint(path))})); });
+  return translating_errors(
+      [&] { return Model(std::make_shared<const Impl>(Impl{checkpoint_table(read_checkpoint(path)), path})); });
 }
 
 std::size_t Model::size() const { return impl_->table.tensors.size(); }

@@ -3,9 +3,8 @@
 
 #include <iostream>
 
-#include "engine/evaluate.hpp"
-#include "runtime/model_dump.hpp"
-#include "api/eval_report.hpp"
+#include "taxon/taxon.hpp"
+#include "tools/cli_common.hpp"
 
 namespace taxon::cli {
 
@@ -35,31 +34,28 @@ void EvalCommand::add_to(CLI::App& app) {
 }
 
 int EvalCommand::run() const {
-  RuleFile rules = load_rule_file(this->rules);
-  if (rules.diagnostics.has_errors()) {
-    print_diagnostics(rules.diagnostics.items(), max_errors);
+  Rules rules = Rules::load(this->rules);
+  if (!rules.ok()) {
+    std::cerr << render_findings(rules.findings(), max_errors);
     return kCouldNot;
   }
-  TensorTable table = read_model_dump(dump);
-  std::optional<ReferenceShapes> reference_shapes = load_reference(reference);
-  EvalOptions options{reference_shapes ? &*reference_shapes : nullptr};
+  Model model = Model::from_dump(dump);
+  std::optional<Model> reference_model;
+  if (!reference.empty()) reference_model = Model::from_dump(reference);
+  EvaluateOptions options{reference_model ? &*reference_model : nullptr};
   if (explain_plan) {
-    std::cout << render_evaluation_plan(plan_evaluation(rules.program, table, options), this->rules, dump);
+    std::cout << evaluation_plan(rules, model, options);
     return kDone;
   }
-  EvalResult result = evaluate(rules.program, table, options);
-  Diagnostics all = rules.diagnostics;  // front-end warnings come first
-  all.append(result.diagnostics);
-  result.diagnostics = all;
-
+  Report report = evaluate(rules, model, options);
   if (format == "json") {
-    std::cout << render_eval_json(result, table).dump(2) << "\n";
+    std::cout << report.json();
   } else {
-    std::cout << render_eval_text(result, table, this->rules, dump, TextReportOptions{list_all});
+    std::cout << report.text(list_all);
     std::cout.flush();
-    print_diagnostics(result.diagnostics.items(), max_errors);
+    std::cerr << render_findings(report.findings, max_errors);
   }
-  return result.diagnostics.has_errors() ? kAnswerNo : kDone;
+  return report.has_errors() ? kAnswerNo : kDone;
 }
 
 }  // namespace taxon::cli

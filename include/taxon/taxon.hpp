@@ -178,6 +178,10 @@ class Report {
 // Throws Error only when the rules did not load (!rules.ok()).
 Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& options = {});
 
+// What the optimizer makes of the rules on this model, and the structures the compiled evaluator
+// builds to answer them (`taxon eval --explain-plan`): text for people, for finding slow rules.
+std::string evaluation_plan(const Rules& rules, const Model& model, const EvaluateOptions& options = {});
+
 struct ApplyOptions {
   std::string plan;                      // the file's only plan when empty
   std::vector<std::string> checkpoints;  // merged in order; empty: the plan's own (`from "..."`)
