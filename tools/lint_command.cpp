@@ -13,81 +13,13 @@
 #include "runtime/input_error.hpp"
 #include "runtime/model_dump.hpp"
 #include "tools/cli_common.hpp"
-#include "api/eval_report.hpp"
+#include "taxon/taxon.hpp"
 
 #ifndef TAXON_VERSION
 #define TAXON_VERSION "unknown"
 #endif
 
 namespace taxon::cli {
-namespace {
-
-struct NamedTable {
-  std::string path;
-  TensorTable table;
-};
-
-// Findings from evaluating on each dump: overlaps are errors in overlap mode
-// (a tensor given to two optimizers); "matches nothing" and "fully
-// shadowed" stand only when they hold on every dump.
-void lint_on_dumps(const Program& program, const std::vector<NamedTable>& tables, const EvalOptions& options,
-                   std::vector<Diagnostic>& out) {
-  bool overlap_mode = program.groups && program.groups->enabled && program.groups->mode == GroupMode::overlap;
-  std::map<std::tuple<std::string, uint32_t, uint32_t>, std::size_t> per_dump_counts;
-  std::map<std::tuple<std::string, uint32_t, uint32_t>, Diagnostic> first_seen;
-  std::set<std::tuple<std::string, uint32_t, uint32_t, std::string>> seen;
-  for (const auto& [path, table] : tables) {
-    EvalResult result = evaluate(program, table, options);
-    for (Diagnostic diagnostic : result.diagnostics.items()) {
-      auto key = std::make_tuple(diagnostic.code, diagnostic.span.line, diagnostic.span.col);
-      if (diagnostic.code == code::matches_nothing || diagnostic.code == code::shadowed_group) {
-        ++per_dump_counts[key];
-        first_seen.emplace(key, diagnostic);
-        continue;
-      }
-      if (diagnostic.code == code::group_overlap && overlap_mode) diagnostic.severity = Severity::error;
-      if (tables.size() > 1) diagnostic.message += fmt::format(" [{}]", path);
-      if (seen.insert(std::make_tuple(diagnostic.code, diagnostic.span.line, diagnostic.span.col, diagnostic.message)).second)
-        out.push_back(std::move(diagnostic));
-    }
-  }
-  for (auto& [key, diagnostic] : first_seen)
-    if (per_dump_counts[key] == tables.size()) {
-      if (tables.size() > 1) diagnostic.message += " on every dump given";
-      out.push_back(diagnostic);
-    }
-}
-
-nlohmann::ordered_json sarif(const std::vector<Diagnostic>& findings) {
-  nlohmann::ordered_json rules = nlohmann::ordered_json::array();
-  std::set<std::string> listed;
-  nlohmann::ordered_json results = nlohmann::ordered_json::array();
-  for (const auto& d : findings) {
-    if (listed.insert(d.code).second)
-      rules.push_back({{"id", d.code}, {"shortDescription", {{"text", std::string(describe_code(d.code))}}}});
-    nlohmann::ordered_json result;
-    result["ruleId"] = d.code;
-    result["level"] = std::string(severity_name(d.severity));
-    result["message"] = {{"text", d.hint.empty() ? d.message : d.message + "\nhint: " + d.hint}};
-    if (d.span.file) {
-      nlohmann::ordered_json location;
-      location["physicalLocation"]["artifactLocation"]["uri"] = d.span.file->path;
-      if (d.span.has_position())
-        location["physicalLocation"]["region"] = {
-            {"startLine", d.span.line}, {"startColumn", d.span.col}, {"endColumn", d.span.col + d.span.length}};
-      result["locations"] = nlohmann::ordered_json::array({location});
-    }
-    results.push_back(std::move(result));
-  }
-  nlohmann::ordered_json run;
-  run["tool"]["driver"] = {{"name", "taxon"}, {"version", TAXON_VERSION}, {"rules", std::move(rules)}};
-  run["results"] = std::move(results);
-  return {{"version", "2.1.0"},
-          {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
-          {"runs", nlohmann::ordered_json::array({std::move(run)})}};
-}
-
-}  // namespace
 
 void LintCommand::add_to(CLI::App& app) {
   CLI::App* command = app.add_subcommand("lint", "Find mistakes in rule files, alone or against model dumps");
@@ -115,41 +47,21 @@ void LintCommand::add_to(CLI::App& app) {
 }
 
 int LintCommand::run() const {
-  std::vector<NamedTable> tables;
-  for (const auto& dump : dumps) tables.push_back({dump, read_model_dump(dump)});
-  std::optional<ReferenceShapes> reference_shapes = load_reference(reference);
-  EvalOptions options{reference_shapes ? &*reference_shapes : nullptr};
-  std::vector<Diagnostic> findings;
-  for (const auto& path : rules) {
-    RuleFile loaded = load_rule_file(path);
-    for (const auto& d : loaded.diagnostics.items()) findings.push_back(d);
-    if (loaded.diagnostics.has_errors()) continue;  // nothing sound to check further
-    for (const auto& d : loaded.lint.items()) findings.push_back(d);
-    Diagnostics static_findings = lint_program(loaded.program);
-    for (const auto& plan : loaded.checkpoint_plans) static_findings.append(lint_plan(plan));
-    for (const auto& d : static_findings.items()) findings.push_back(d);
-    if (!tables.empty()) lint_on_dumps(loaded.program, tables, options, findings);
-  }
-  std::size_t errors = 0, warnings = 0;
-  for (const auto& d : findings) {
-    errors += d.severity == Severity::error;
-    warnings += d.severity == Severity::warning;
-  }
+  std::vector<Model> models;
+  for (const auto& dump : dumps) models.push_back(Model::from_dump(dump));
+  std::optional<Model> reference_model;
+  if (!reference.empty()) reference_model = Model::from_dump(reference);
+  LintReport report = lint(rules, models, EvaluateOptions{reference_model ? &*reference_model : nullptr});
   if (format == "json") {
-    nlohmann::ordered_json out;
-    out["diagnostics"] = nlohmann::ordered_json::array();
-    for (const auto& d : findings) out["diagnostics"].push_back(to_json(d));
-    out["errors"] = errors;
-    out["warnings"] = warnings;
-    std::cout << out.dump(2) << "\n";
+    std::cout << report.json();
   } else if (format == "sarif") {
-    std::cout << sarif(findings).dump(2) << "\n";
+    std::cout << report.sarif();
   } else {
-    std::cout << render_text(findings, max_errors);
-    std::cout << fmt::format("{}: {} error{}, {} warning{}\n", fmt::join(rules, ", "), errors, errors == 1 ? "" : "s",
-                             warnings, warnings == 1 ? "" : "s");
+    std::cout << report.text(max_errors);
+    std::cout << fmt::format("{}: {} error{}, {} warning{}\n", fmt::join(rules, ", "), report.errors,
+                             report.errors == 1 ? "" : "s", report.warnings, report.warnings == 1 ? "" : "s");
   }
-  return errors > 0 ? kAnswerNo : kDone;
+  return report.errors > 0 ? kAnswerNo : kDone;
 }
 
 void ExplainCommand::add_to(CLI::App& app) {

@@ -182,6 +182,25 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
 // builds to answer them (`taxon eval --explain-plan`): text for people, for finding slow rules.
 std::string evaluation_plan(const Rules& rules, const Model& model, const EvaluateOptions& options = {});
 
+// LINT. Mistakes in rule files, alone (syntax, unused or shadowed bindings, rules always true or
+// false, suspicious regexes, plan steps) and against model dumps (groups matching nothing on every
+// dump, overlaps — errors in overlap mode —, fully shadowed groups). A file that does not parse is
+// a finding; one that cannot be read throws Error.
+class LintReport {
+ public:
+  std::vector<Finding> findings;
+  std::size_t errors = 0, warnings = 0;
+
+  std::string text(std::size_t max_shown = 5) const;  // the findings as `taxon lint` prints them
+  std::string json() const;                           // {"diagnostics": [...], "errors", "warnings"}
+  std::string sarif() const;                          // SARIF 2.1.0, for code-scanning dashboards
+
+  struct Impl;
+  std::shared_ptr<const Impl> impl;
+};
+LintReport lint(const std::vector<std::string>& rule_files, const std::vector<Model>& dumps = {},
+                const EvaluateOptions& options = {});
+
 struct ApplyOptions {
   std::string plan;                      // the file's only plan when empty
   std::vector<std::string> checkpoints;  // merged in order; empty: the plan's own (`from "..."`)

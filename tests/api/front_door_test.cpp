@@ -97,3 +97,24 @@ TEST_CASE("front door: a plan applied to a DDP checkpoint - judged - then writte
   CHECK_THROWS_AS(failing.write(out.string()), taxon::Error);
   CHECK_FALSE(std::filesystem::exists(out));
 }
+
+TEST_CASE("front door: lint finds nothing in a clean file - and a file that does not parse is a finding") {
+  taxon::Model llama = taxon::Model::from_dump(TAXON_SOURCE_DIR "/tests/data/dumps/llama_tiny.json");
+  taxon::LintReport clean = taxon::lint({TAXON_SOURCE_DIR "/examples/embed/groups.tx"}, {llama});
+  CHECK(clean.errors == 0);
+  CHECK(clean.warnings == 0);
+  CHECK(clean.sarif().find("\"version\": \"2.1.0\"") != std::string::npos);
+
+  auto bad = std::filesystem::temp_directory_path() / "taxon_front_door_bad.tx";
+  {
+    std::FILE* file = std::fopen(bad.c_str(), "w");
+    std::fputs("group g : name ~ /(/\n", file);
+    std::fclose(file);
+  }
+  taxon::LintReport broken = taxon::lint({bad.string()});
+  std::filesystem::remove(bad);
+  CHECK(broken.errors == 1);
+  REQUIRE(broken.findings.size() == 1);
+  CHECK(broken.findings[0].code == "T0301");
+  CHECK(broken.json().find("\"errors\": 1") != std::string::npos);
+}
