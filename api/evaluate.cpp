@@ -3,6 +3,7 @@
 #include "api/eval_report.hpp"
 #include "api/internal.hpp"
 #include "api/report_json.hpp"
+#include "runtime/model_dump.hpp"
 
 namespace taxon {
 namespace {
@@ -24,16 +25,7 @@ std::vector<std::string> names(const TensorTable& table, const std::vector<std::
   return out;
 }
 
-std::string model_name(const Model& model) { return model.impl().path.empty() ? model.impl().table.model : model.impl().path; }
-
-// What `initialization` rules compare with: the reference's parameters and persistent buffers.
-ReferenceShapes reference_shapes(const Model& model) {
-  ReferenceShapes out;
-  out.source = model_name(model);
-  for (const auto& record : model.impl().table.tensors)
-    if (record.kind == TensorKind::parameter || record.persistent) out.shapes.emplace(record.name, record.shape);
-  return out;
-}
+ReferenceShapes reference_of(const Model& model) { return reference_shapes(model.impl().table, model_name(model)); }
 
 }  // namespace
 
@@ -44,7 +36,7 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
   impl->rules_path = rules.impl().path;
   impl->model_name = model_name(model);
   std::optional<ReferenceShapes> reference;
-  if (options.reference) reference = reference_shapes(*options.reference);
+  if (options.reference) reference = reference_of(*options.reference);
   impl->result = evaluate(rules.impl().file.program, impl->table, EvalOptions{reference ? &*reference : nullptr});
   Diagnostics all = rules.impl().file.diagnostics;  // the front end's warnings come first
   all.append(impl->result.diagnostics);
@@ -79,7 +71,7 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
 std::string evaluation_plan(const Rules& rules, const Model& model, const EvaluateOptions& options) {
   if (!rules.ok()) throw Error("T0102", "the rules have errors; see Rules::findings()");
   std::optional<ReferenceShapes> reference;
-  if (options.reference) reference = reference_shapes(*options.reference);
+  if (options.reference) reference = reference_of(*options.reference);
   EvaluationPlan plan =
       plan_evaluation(rules.impl().file.program, model.impl().table, EvalOptions{reference ? &*reference : nullptr});
   return render_evaluation_plan(plan, rules.impl().path, model_name(model));

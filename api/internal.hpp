@@ -30,6 +30,11 @@ struct Report::Impl {
   std::string rules_path, model_name;
 };
 
+// A model's name in reports: the file it was read from, else the dump's "model".
+inline std::string model_name(const Model& model) {
+  return model.impl().path.empty() ? model.impl().table.model : model.impl().path;
+}
+
 Finding to_finding(const Diagnostic& diagnostic);
 std::vector<Finding> to_findings(const std::vector<Diagnostic>& diagnostics);
 

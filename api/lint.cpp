@@ -10,6 +10,7 @@
 #include "api/internal.hpp"
 #include "api/report_json.hpp"
 #include "engine/lint.hpp"
+#include "runtime/model_dump.hpp"
 
 #ifndef TAXON_VERSION
 #define TAXON_VERSION "unknown"
@@ -92,17 +93,9 @@ struct LintReport::Impl {
 LintReport lint(const std::vector<std::string>& rule_files, const std::vector<Model>& dumps, const EvaluateOptions& options) {
   return translating_errors([&] {
     std::vector<NamedTable> tables;
-    for (const auto& dump : dumps)
-      tables.push_back({dump.impl().path.empty() ? dump.impl().table.model : dump.impl().path, dump.impl().table});
+    for (const auto& dump : dumps) tables.push_back({model_name(dump), dump.impl().table});
     std::optional<ReferenceShapes> reference;
-    if (options.reference) {
-      const Model& model = *options.reference;
-      ReferenceShapes shapes;
-      shapes.source = model.impl().path.empty() ? model.impl().table.model : model.impl().path;
-      for (const auto& record : model.impl().table.tensors)
-        if (record.kind == TensorKind::parameter || record.persistent) shapes.shapes.emplace(record.name, record.shape);
-      reference = std::move(shapes);
-    }
+    if (options.reference) reference = reference_shapes(options.reference->impl().table, model_name(*options.reference));
     EvalOptions eval_options{reference ? &*reference : nullptr};
     auto impl = std::make_shared<LintReport::Impl>();
     std::vector<Diagnostic>& findings = impl->findings;

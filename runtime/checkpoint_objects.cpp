@@ -20,20 +20,6 @@ std::string opaque_type(const PyValue& value) {
   return std::get<PyGlobal>(value.value).path();
 }
 
-std::size_t count_tensors(const PyValue& root) {
-  std::size_t count = 0;
-  std::vector<const PyValue*> pending{&root};
-  std::unordered_set<const PyValue*> seen;
-  while (!pending.empty()) {
-    const PyValue* at = pending.back();
-    pending.pop_back();
-    if (!at || !seen.insert(at).second) continue;
-    if (std::holds_alternative<PyTensor>(at->value)) ++count;
-    for (std::size_t i = 0, n = child_count(*at); i < n; ++i) pending.push_back(child(*at, i).get());
-  }
-  return count;
-}
-
 std::string key_text(const PyRef& key) {
   if (const std::string* name = as_string(key)) return *name;
   if (const auto* number = key ? std::get_if<int64_t>(&key->value) : nullptr) return std::to_string(*number);

@@ -192,11 +192,12 @@ TensorTable parse_model_dump(const std::string& text, const std::string& path) {
 
 TensorTable read_model_dump(const std::string& path) { return parse_model_dump(read_file(path), path); }
 
-ReferenceShapes read_reference(const std::string& path) {
-  TensorTable table = read_model_dump(path);
+ReferenceShapes read_reference(const std::string& path) { return reference_shapes(read_model_dump(path), path); }
+
+ReferenceShapes reference_shapes(const TensorTable& table, std::string source) {
   ReferenceShapes reference;
-  reference.source = path;
-  for (auto& tensor : table.tensors)
+  reference.source = std::move(source);
+  for (const auto& tensor : table.tensors)
     if (tensor.kind == TensorKind::parameter || tensor.persistent) reference.shapes.emplace(tensor.name, tensor.shape);
   return reference;
 }

@@ -17,5 +17,7 @@ TensorTable parse_model_dump(const std::string& text, const std::string& path);
 
 // The names and shapes of a reference model dump (for `initialization`).
 ReferenceShapes read_reference(const std::string& path);
+// What `initialization` rules compare with: the table's parameters and persistent buffers.
+ReferenceShapes reference_shapes(const TensorTable& table, std::string source);
 
 }  // namespace taxon

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -716,6 +717,20 @@ PyRef& child(PyValue& value, std::size_t i) {
 }
 
 const PyRef& child(const PyValue& value, std::size_t i) { return child(const_cast<PyValue&>(value), i); }
+
+std::size_t count_tensors(const PyValue& root, std::size_t at_most) {
+  std::size_t count = 0;
+  std::vector<const PyValue*> pending{&root};
+  std::unordered_set<const PyValue*> seen;
+  while (!pending.empty() && count < at_most) {
+    const PyValue* at = pending.back();
+    pending.pop_back();
+    if (!at || !seen.insert(at).second) continue;
+    if (std::holds_alternative<PyTensor>(at->value)) ++count;
+    for (std::size_t i = 0, n = child_count(*at); i < n; ++i) pending.push_back(child(*at, i).get());
+  }
+  return count;
+}
 
 std::string describe_type(const PyRef& value) {
   if (!value) return "nothing";

@@ -121,4 +121,7 @@ std::size_t child_count(const PyValue& value);
 const PyRef& child(const PyValue& value, std::size_t i);
 PyRef& child(PyValue& value, std::size_t i);
 
+// The tensors at or below `value`, each shared value looked at once (linear), counted up to `at_most`.
+std::size_t count_tensors(const PyValue& value, std::size_t at_most = SIZE_MAX);
+
 }  // namespace taxon

@@ -59,19 +59,7 @@ bool is_tensor_map(const PyRef& value) {
   return true;
 }
 
-// Linear in the values below `value`: each shared one is looked at once.
-bool holds_tensors(const PyRef& value) {
-  std::vector<const PyValue*> pending{value.get()};
-  std::unordered_set<const PyValue*> seen;
-  while (!pending.empty()) {
-    const PyValue* at = pending.back();
-    pending.pop_back();
-    if (!at || !seen.insert(at).second) continue;
-    if (std::holds_alternative<PyTensor>(at->value)) return true;
-    for (std::size_t i = 0, n = child_count(*at); i < n; ++i) pending.push_back(child(*at, i).get());
-  }
-  return false;
-}
+bool holds_tensors(const PyRef& value) { return value && count_tensors(*value, 1) > 0; }
 
 // A dict's entry, or an object's attribute (its BUILD state's entry: an EMA wrapper's `module`).
 PyRef entry(const PyRef& value, std::string_view key) {
