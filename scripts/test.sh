@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs everything CI runs (docs/reliability.md):
-#   1. the fuzz targets, 60 s each (the `fuzz` preset: clang, ASan + UBSan);
+#   1. the fuzz targets, 30 s each (the `fuzz` preset: clang, ASan + UBSan);
 #   2. the whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (the `asan` preset);
 #   3. the whole test suite on the Release build, whose CTest summary closes the run.
 # scripts/test.sh --quick runs only 3 (a few minutes instead of about twenty-five).
@@ -12,8 +12,8 @@ scripts/setup.sh
 stage() { printf '\n==== %s\n' "$*"; }
 
 if ((!quick)); then
-  stage "fuzzing: each target for 60 s"
-  scripts/fuzz.sh all 60
+  stage "fuzzing: each target for 30 s"
+  scripts/fuzz.sh all 30
 
   stage "the test suite under ASan + UBSan (build-asan/)"
   cmake --preset asan > /dev/null
