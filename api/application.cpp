@@ -13,8 +13,8 @@
 
 #include "api/apply_report.hpp"
 #include "api/internal.hpp"
-#include "engine/plan.hpp"
-#include "engine/tensor_actions.hpp"
+#include "engine/plans/plan.hpp"
+#include "engine/plans/tensor_actions.hpp"
 #include "runtime/actions.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/checkpoint_writer.hpp"

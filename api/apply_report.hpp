@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 #include "engine/tensor_table.hpp"
 
 namespace taxon {

@@ -9,11 +9,11 @@
 #include <fmt/format.h>
 
 #include "engine/matcher.hpp"
-#include "engine/passes/literal_index.hpp"
-#include "engine/passes/module_type_memo.hpp"
+#include "engine/index/literal_index.hpp"
+#include "engine/index/module_type_memo.hpp"
 #include "engine/passes/predicate_key.hpp"
-#include "engine/passes/regex_dfa.hpp"
-#include "engine/passes/regex_set.hpp"
+#include "engine/index/regex_dfa.hpp"
+#include "engine/index/regex_set.hpp"
 
 namespace taxon {
 

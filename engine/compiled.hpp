@@ -2,7 +2,7 @@
 // distinct sub-predicate of all the rules (predicate_key) is one node,
 // computed once as a bitset over the tensors; the string tests of every rule
 // are answered in one pass over the names by a literal index and a regex set
-// per field (engine/passes/literal_index.hpp, regex_set.hpp); module types
+// per field (engine/index/literal_index.hpp, regex_set.hpp); module types
 // through a memo. `and`, `or` and `not` are then word-wide bit operations.
 // Internal to the engine: evaluate() uses it when EvalOptions::optimize.
 #pragma once

@@ -14,7 +14,7 @@ namespace taxon {
 struct EvalOptions {
   // Reference checkpoint for `initialization` rules; null = none given.
   const ReferenceShapes* reference = nullptr;
-  // Run the optimizer passes and the compiled evaluator (engine/passes/,
+  // Run the optimizer passes and the compiled evaluator (engine/passes/, engine/index/,
   // engine/compiled.hpp); false walks the rules as written, tensor by tensor.
   // Both give the same result.
   bool optimize = true;

@@ -4,7 +4,7 @@
 
 #include "engine/diagnostic.hpp"
 #include "engine/ir.hpp"
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 
 namespace taxon {
 

@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 
 #include "engine/dtype.hpp"
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 #include "engine/regex.hpp"
-#include "engine/tensor_actions.hpp"
+#include "engine/plans/tensor_actions.hpp"
 #include "engine/value_expr.hpp"
 #include "grammar/tx_parser.hpp"
 #include "grammar/tx_print.hpp"

@@ -1,4 +1,4 @@
-// Makes the tensors a plan's recipes describe (engine/plan.hpp): input
+// Makes the tensors a plan's recipes describe (engine/plans/plan.hpp): input
 // tensors as they are; narrow, select, concat, stack, transpose and reshape
 // by moving bytes (exact, any dtype, no LibTorch); library actions
 // (interpolation, casts, rows) through runtime/actions.
@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 #include "runtime/tensor_data.hpp"
 
 namespace taxon {

@@ -8,7 +8,7 @@
 
 #include "engine/diagnostic.hpp"
 #include "engine/ir.hpp"
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 #include "grammar/tx_ast.hpp"
 
 namespace taxon {

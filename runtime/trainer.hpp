@@ -19,7 +19,7 @@
 #include <torch/optim/optimizer.h>
 
 #include "engine/evaluate.hpp"
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 #include "engine/tensor_table.hpp"
 
 namespace taxon {

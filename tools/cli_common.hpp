@@ -10,7 +10,7 @@
 
 #include "engine/diagnostic.hpp"
 #include "engine/ir.hpp"
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 #include "engine/tensor_table.hpp"
 #include "api/report_json.hpp"
 #include "runtime/rules_file.hpp"

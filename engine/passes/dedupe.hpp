@@ -3,7 +3,7 @@
 // equal sub-predicates across rules is the compiled evaluator's: it computes
 // each distinct one once (engine/compiled.hpp).
 //
-// Contract (tests/engine/passes_rewrite_test.cpp):
+// Contract (tests/engine/passes/rewrite_test.cpp):
 //  - the first of equal terms (and of equal set members) stays, in its
 //    place and with its span; the others keep their relative order;
 //  - terms are compared after their own insides are deduplicated, so

@@ -7,7 +7,7 @@
 //    dtype, module type and stage sets).
 // The result matches exactly the tensors the input matches.
 //
-// Contract (tests/engine/passes_rewrite_test.cpp):
+// Contract (tests/engine/passes/rewrite_test.cpp):
 //  - order: terms keep their relative order; a spliced `and`'s (`or`'s)
 //    terms stand where it stood; a merged set stands where the first of its
 //    tests stood, its members in the order written (repeats kept: dedupe

@@ -8,7 +8,7 @@
 //  - rank sets of one `and` intersected, of one `or` united.
 // The result matches exactly the tensors the input matches.
 //
-// Contract (tests/engine/passes_rewrite_test.cpp):
+// Contract (tests/engine/passes/rewrite_test.cpp):
 //  - order: the terms that stay keep their relative order, except that the
 //    combined rank set goes first (with the first rank test's span);
 //  - an `and`/`or` left with no term is its neutral constant (`and`: true,

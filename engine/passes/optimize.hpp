@@ -3,7 +3,7 @@
 // cost. Literal tries, regex sets and module-type memos are built from the
 // result by the compiled evaluator (engine/compiled.hpp).
 //
-// Contract of optimize(Program) (tests/engine/passes_rewrite_test.cpp): the
+// Contract of optimize(Program) (tests/engine/passes/rewrite_test.cpp): the
 // result has the same selections and groups, as many and in the same order,
 // with the same names, universes, freeze flags, options and spans, and every
 // other field of the program as it was; only each rule's predicate is

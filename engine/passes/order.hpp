@@ -6,7 +6,7 @@
 // effects, so the order changes nothing but time. (Captures for computed
 // options are read from the rules as written, not from this order.)
 //
-// Contract (tests/engine/passes_rewrite_test.cpp): only the order of the
+// Contract (tests/engine/passes/rewrite_test.cpp): only the order of the
 // terms of each `and`/`or` changes, at every depth (under `not` too), and
 // terms of equal cost keep their relative order; nothing is added, dropped or
 // merged, a set's members keep their order, every node keeps its span; the

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "engine/evaluate.hpp"
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 #include "grammar/linnaeus_to_tx.hpp"
 #include "grammar/linnaeus_yaml.hpp"
 #include "grammar/tx_lower.hpp"

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 #include "grammar/tx_lower.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/files.hpp"

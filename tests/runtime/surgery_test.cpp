@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 #include "grammar/tx_lower.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/files.hpp"

@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "engine/plan_runner.hpp"
-#include "engine/tensor_actions.hpp"
+#include "engine/plans/plan_runner.hpp"
+#include "engine/plans/tensor_actions.hpp"
 
 namespace taxon::detail {
 namespace {

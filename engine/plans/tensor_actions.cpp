@@ -1,4 +1,4 @@
-#include "engine/tensor_actions.hpp"
+#include "engine/plans/tensor_actions.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -36,7 +36,7 @@ struct Rename {  // RE2 search and replace; `copy` keeps the original too
 struct Rewrap {  // add the prefix back when every key of the target carries it (linnaeus: a wrapped model)
   std::string prefix;
 };
-struct Transform {  // a tensor action on each tensor `where` selects (see engine/tensor_actions.hpp)
+struct Transform {  // a tensor action on each tensor `where` selects (see engine/plans/tensor_actions.hpp)
   std::string verb, action;
   Predicate where;
   std::vector<GroupOption> options;

@@ -1,4 +1,4 @@
-#include "engine/passes/regex_dfa.hpp"
+#include "engine/index/regex_dfa.hpp"
 
 #include <algorithm>
 #include <array>
@@ -6,7 +6,7 @@
 #include <map>
 #include <optional>
 
-#include "engine/passes/common_prefix.hpp"
+#include "engine/index/common_prefix.hpp"
 
 namespace taxon {
 namespace {

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "engine/diagnostic.hpp"
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 
 namespace taxon {
 namespace {

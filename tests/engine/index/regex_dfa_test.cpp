@@ -9,8 +9,8 @@
 
 #include <re2/re2.h>
 
-#include "engine/passes/literal_index.hpp"
-#include "engine/passes/regex_dfa.hpp"
+#include "engine/index/literal_index.hpp"
+#include "engine/index/regex_dfa.hpp"
 
 using namespace taxon;
 

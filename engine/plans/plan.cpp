@@ -1,4 +1,4 @@
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 
 #include <algorithm>
 #include <set>
@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/evaluate.hpp"
-#include "engine/plan_runner.hpp"
+#include "engine/plans/plan_runner.hpp"
 #include "engine/regex.hpp"
 
 namespace taxon {

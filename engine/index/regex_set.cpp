@@ -1,4 +1,4 @@
-#include "engine/passes/regex_set.hpp"
+#include "engine/index/regex_set.hpp"
 
 #include <fmt/format.h>
 #include <re2/re2.h>

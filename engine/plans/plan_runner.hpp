@@ -10,7 +10,7 @@
 
 #include <re2/re2.h>
 
-#include "engine/plan.hpp"
+#include "engine/plans/plan.hpp"
 
 namespace taxon::detail {
 

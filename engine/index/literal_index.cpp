@@ -1,10 +1,10 @@
-#include "engine/passes/literal_index.hpp"
+#include "engine/index/literal_index.hpp"
 
 #include <deque>
 
 #include <fmt/format.h>
 
-#include "engine/passes/common_prefix.hpp"
+#include "engine/index/common_prefix.hpp"
 
 namespace taxon {
 namespace {

@@ -6,7 +6,7 @@
 // short of what needs more than bytes: flags such as (?i), \b, Unicode
 // classes, \pN, \x escapes. A regex it does not take, a name with non-ASCII
 // bytes, and a set whose DFA would outgrow its budget are answered by an
-// RE2::Set instead (engine/passes/regex_set.hpp): the answers are the same.
+// RE2::Set instead (engine/index/regex_set.hpp): the answers are the same.
 #pragma once
 
 #include <bitset>

@@ -2,8 +2,8 @@
 // a load into the target would find.
 #include <doctest/doctest.h>
 
-#include "engine/plan.hpp"
-#include "engine/tensor_actions.hpp"
+#include "engine/plans/plan.hpp"
+#include "engine/plans/tensor_actions.hpp"
 
 using namespace taxon;
 
