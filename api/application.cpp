@@ -283,6 +283,54 @@ std::vector<std::string> Application::reasons() const { return impl->result.verd
 std::string Application::hint() const { return impl->result.verdict.hint; }
 std::vector<Finding> Application::findings() const { return to_findings(impl->result.diagnostics.items()); }
 std::vector<std::string> Application::notes() const { return impl->output.notes; }
+PlanOutcome Application::outcome() const {
+  const PlanResult& result = impl->result;
+  PlanOutcome out;
+  for (const auto& key : result.keys) out.keys.push_back(key.name);
+  for (const auto& [from, to] : result.renamed) out.renamed.push_back({from, to});
+  for (const auto& [from, to] : result.copied) out.copied.push_back({from, to});
+  for (const auto& [added, shared] : result.tied) out.tied.push_back({shared, added});
+  for (const auto& dropped : result.dropped) out.dropped.push_back(dropped.first);
+  for (const auto& record : result.surgery) out.made.insert(out.made.end(), record.to.begin(), record.to.end());
+  for (const auto& m : result.skipped) out.skipped.push_back({m.name, m.source_shape, m.target_shape});
+  for (const auto& m : result.mismatched) out.mismatched.push_back({m.name, m.source_shape, m.target_shape});
+  out.missing = result.missing;
+  out.unexpected = result.unexpected;
+  out.not_in_target = result.not_in_target;
+  out.loaded = result.verdict.loaded;
+  out.strict = result.strict;
+  return out;
+}
+
+void Application::for_each_tensor(const std::function<void(const TensorView&)>& each,
+                                  const std::function<bool(std::string_view)>& wanted) const {
+  translating_errors([&] {
+    if (!ok()) throw Error("T0102", "the plan has errors; see Application::findings()");
+    const MergedCheckpoints& merged = impl->merged;
+    Materializer materializer(impl->result.keys, [&](std::size_t row) -> const TensorData& { return merged.data(row); });
+    std::vector<uint8_t> gathered;  // a strided view's elements, row-major
+    for (const auto& key : impl->result.keys) {
+      if (wanted && !wanted(key.name)) continue;
+      std::shared_ptr<const TensorData> made;
+      try {
+        made = materializer.make(key);
+      } catch (const InputError& error) {
+        throw InputError(error.code(), fmt::format("{}: {}", key.name, error.what()));
+      }
+      const uint8_t* bytes = nullptr;  // none for an empty tensor
+      if (made->nbytes() > 0 && made->is_contiguous()) {
+        bytes = made->storage->data + made->storage_offset * static_cast<int64_t>(dtype_size(made->dtype));
+      } else if (made->nbytes() > 0) {
+        gathered = made->contiguous_bytes();
+        bytes = gathered.data();
+      }
+      std::string dtype(dtype_name(made->dtype));
+      each(TensorView{key.name, made->shape, dtype,
+                      std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes), made->nbytes())});
+    }
+  });
+}
+
 std::string Application::text() const { return apply_report_text(impl->report); }
 std::string Application::json() const { return apply_report_json(impl->report); }
 

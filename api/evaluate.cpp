@@ -45,7 +45,10 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
   Report report;
   const TensorTable& table = impl->table;
   const EvalResult& result = impl->result;
-  for (const auto& selection : result.selections) report.selections.push_back({selection.name, names(table, selection.tensors)});
+  const auto& declared = rules.impl().file.program.selections;  // evaluate() keeps their order
+  for (std::size_t s = 0; s < result.selections.size(); ++s)
+    report.selections.push_back({result.selections[s].name, names(table, result.selections[s].tensors),
+                                 s < declared.size() && declared[s].freezes});
   for (const auto& group : result.groups) {
     GroupReport out;
     out.name = group.name;

@@ -42,9 +42,11 @@ std::string render_findings(const std::vector<Finding>& findings, std::size_t ma
 
 Model::Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
-Model::Model(std::vector<ModelTensor> tensors, std::string name) {
+Model::Model(std::vector<ModelTensor> tensors, std::string name, std::vector<ModelModule> modules) {
   auto impl = std::make_shared<Impl>();
   impl->table.model = std::move(name);
+  impl->table.has_module_types = !modules.empty();
+  for (auto& module : modules) impl->table.modules.emplace_back(std::move(module.path), std::move(module.type));
   std::unordered_map<std::string, std::size_t> index;
   for (auto& tensor : tensors) {
     TensorRecord record;
@@ -84,6 +86,12 @@ Model Model::from_checkpoint(const std::string& path) {
 }
 
 std::size_t Model::size() const { return impl_->table.tensors.size(); }
+
+std::vector<ModelModule> Model::modules() const {
+  std::vector<ModelModule> out;
+  for (const auto& [path, type] : impl_->table.modules) out.push_back({path, type});
+  return out;
+}
 
 std::vector<ModelTensor> Model::tensors() const {
   std::vector<ModelTensor> out;

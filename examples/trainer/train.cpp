@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "runtime/trainer.hpp"
+#include <taxon/trainer.hpp>
 
 struct BlockImpl : torch::nn::Module {
   explicit BlockImpl(int64_t dim)

@@ -49,8 +49,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace taxon {
@@ -94,13 +96,21 @@ struct ModelTensor {
   std::string tied_to;  // an earlier tensor sharing this one's storage
 };
 
+// A module of a model, the root ("") included: rules on module paths (`under`, anemoi's freeze
+// lists) are checked against these.
+struct ModelModule {
+  std::string path;  // "encoder.layers.0"
+  std::string type;  // its class: "Linear", "Block"
+};
+
 class Model {
  public:
-  explicit Model(std::vector<ModelTensor> tensors, std::string name = "model");
+  explicit Model(std::vector<ModelTensor> tensors, std::string name = "model", std::vector<ModelModule> modules = {});
   static Model from_dump(const std::string& path);        // model-dump/1 JSON (docs/model-dump.md); throws Error
   static Model from_checkpoint(const std::string& path);  // its state dict; throws Error
 
   std::vector<ModelTensor> tensors() const;
+  std::vector<ModelModule> modules() const;  // empty when unknown (a checkpoint)
   std::size_t size() const;
 
   struct Impl;
@@ -139,6 +149,7 @@ struct Setting {
 struct SelectionReport {
   std::string name;
   std::vector<std::string> tensors;  // in the model's order
+  bool freezes = false;              // a `freeze` rule: these tensors should not train
 };
 
 struct GroupReport {
@@ -216,8 +227,44 @@ struct ApplyOptions {
   bool list_all = false;                 // the text report lists every name
 };
 
+struct Renaming {
+  std::string from, to;
+};
+
+struct ShapeMismatch {
+  std::string name;
+  std::vector<int64_t> checkpoint_shape, target_shape;
+};
+
+// What a plan did to the checkpoints' keys, section by section as the report lists them.
+struct PlanOutcome {
+  std::vector<std::string> keys;                  // the result's names, in order
+  std::vector<Renaming> renamed;                  // by rename steps
+  std::vector<Renaming> copied;                   // by copy steps
+  std::vector<Renaming> tied;                     // the target ties `to` to `from`: added as that tensor
+  std::vector<std::string> dropped;               // by drop steps
+  std::vector<std::string> made;                  // by split, fuse, stack, unstack
+  std::vector<ShapeMismatch> skipped;             // by `skip mismatched`
+  std::vector<ShapeMismatch> mismatched;          // of another shape than the target's, unresolved
+  std::vector<std::string> missing;               // in the target, not in the result
+  std::vector<std::string> unexpected;            // in the result, not in the target
+  std::vector<std::string> not_in_target;         // left out by `skip mismatched`: the target lacks them
+  std::size_t loaded = 0;                         // keys the target takes as they are
+  bool strict = true;                             // the plan's `load strict`
+};
+
+// One tensor of a plan's result, made in memory: contiguous, row-major, little-endian.
+// The views are valid during the call they are passed to only.
+struct TensorView {
+  std::string_view name;
+  std::span<const int64_t> shape;
+  std::string_view dtype;  // PyTorch's name without `torch.`: "float32", "bfloat16"
+  std::span<const std::byte> data;
+};
+
 // A plan run over checkpoints: the report and the verdict, before any tensor
-// is made. write() makes the tensors and writes them.
+// is made. write() makes the tensors and writes them; for_each_tensor() hands
+// them over in memory (a trainer copying them into its module).
 class Application {
  public:
   bool ok() const;          // no error-level finding in the plan's run
@@ -227,8 +274,15 @@ class Application {
   std::vector<Finding> findings() const;
   std::vector<std::string> notes() const;  // what a write leaves out, and why ("note: ...")
 
+  PlanOutcome outcome() const;
   std::string text() const;  // the report `taxon apply` prints
   std::string json() const;
+
+  // Makes each tensor of the result (actions and surgery carried out) and passes it to `each`,
+  // in the result's order; only those `wanted` accepts, when given. Throws Error when a tensor
+  // cannot be made (an action fails, its library is missing) or when the plan failed.
+  void for_each_tensor(const std::function<void(const TensorView&)>& each,
+                       const std::function<bool(std::string_view name)>& wanted = {}) const;
 
   // Writes the result to `output` (or options.output): .safetensors, .pt/.pth/.bin/.ckpt,
   // sharded with max_shard_size. Atomic. Returns the files written. Throws Error.

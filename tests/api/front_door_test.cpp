@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -96,6 +98,59 @@ TEST_CASE("front door: a plan applied to a DDP checkpoint - judged - then writte
   CHECK(failing.hint().find("strip \"module.\"") != std::string::npos);
   CHECK_THROWS_AS(failing.write(out.string()), taxon::Error);
   CHECK_FALSE(std::filesystem::exists(out));
+}
+
+// The bytes of each tensor of a .safetensors file, read with nothing of taxon's: 8 bytes of header
+// length, the JSON header, the data. Enough of a parser for the fixture's flat header.
+std::map<std::string, std::string> safetensors_bytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::string raw((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  uint64_t length = 0;
+  std::memcpy(&length, raw.data(), 8);
+  std::string header = raw.substr(8, length);
+  std::map<std::string, std::string> out;
+  for (std::size_t at = header.find("\"data_offsets\""); at != std::string::npos; at = header.find("\"data_offsets\"", at + 1)) {
+    std::size_t name_end = header.rfind("\":{", at);
+    std::size_t name_start = header.rfind('"', name_end - 1) + 1;
+    std::size_t begin = 0, end = 0;
+    std::sscanf(header.c_str() + header.find('[', at), "[%zu,%zu]", &begin, &end);
+    out[header.substr(name_start, name_end - name_start)] = raw.substr(8 + length + begin, end - begin);
+  }
+  return out;
+}
+
+TEST_CASE("front door: a plan's tensors in memory are the checkpoint's bytes - its outcome section by section") {
+  taxon::Rules rules = taxon::Rules::parse(
+      "plan unwrap {\n  strip \"module.\"\n  rename /^lm_head\\.(.*)$/ -> \"output.$1\"\n  load strict = false\n}\n");
+  REQUIRE(rules.ok());
+  taxon::ApplyOptions options;
+  options.checkpoints = {TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/ddp.pt"};
+  options.target = taxon::Model::from_checkpoint(TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/model.safetensors");
+  taxon::Application application = taxon::plan_application(rules, options);
+  REQUIRE(application.ok());
+  taxon::PlanOutcome outcome = application.outcome();
+  REQUIRE(outcome.renamed.size() == 1);
+  CHECK(outcome.renamed[0].from == "lm_head.weight");
+  CHECK(outcome.renamed[0].to == "output.weight");
+  CHECK(outcome.unexpected == std::vector<std::string>{"output.weight"});
+  CHECK(outcome.missing == std::vector<std::string>{"lm_head.weight"});
+  CHECK_FALSE(outcome.strict);
+  CHECK(outcome.keys.size() == options.target->size());
+
+  std::map<std::string, std::string> expected = safetensors_bytes(TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/model.safetensors");
+  REQUIRE(expected.size() == options.target->size());
+  std::vector<std::string> seen;
+  application.for_each_tensor(
+      [&](const taxon::TensorView& tensor) {
+        seen.emplace_back(tensor.name);
+        CAPTURE(tensor.name);
+        REQUIRE(expected.contains(std::string(tensor.name)));
+        CHECK(std::string(reinterpret_cast<const char*>(tensor.data.data()), tensor.data.size()) ==
+              expected.at(std::string(tensor.name)));
+        CHECK(tensor.dtype == "float32");
+      },
+      [](std::string_view name) { return !name.starts_with("output."); });  // what the target lacks is not made
+  CHECK(seen.size() == outcome.keys.size() - 1);
 }
 
 TEST_CASE("front door: lint finds nothing in a clean file - and a file that does not parse is a finding") {

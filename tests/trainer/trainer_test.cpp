@@ -17,7 +17,7 @@
 #include <map>
 
 #include "runtime/checkpoint.hpp"
-#include "runtime/trainer.hpp"
+#include "taxon/trainer.hpp"
 
 using namespace taxon;
 
@@ -25,10 +25,10 @@ namespace {
 
 const std::string kRoot = TAXON_SOURCE_DIR;
 
-// A module tree with a parameter at each of `table`'s names and shapes (module classes from the dump).
-std::shared_ptr<torch::nn::Module> module_for(const TensorTable& table) {
+// A module tree with a parameter at each of `tensors`' names and shapes.
+std::shared_ptr<torch::nn::Module> module_for(const std::vector<ModelTensor>& tensors) {
   auto root = std::make_shared<torch::nn::Module>("LlamaForCausalLM");
-  for (const auto& tensor : table.tensors) {
+  for (const auto& tensor : tensors) {
     torch::nn::Module* at = root.get();
     std::string path = tensor.name;
     for (auto dot = path.find('.'); dot != std::string::npos; dot = path.find('.')) {
@@ -52,15 +52,40 @@ std::vector<float> floats(const torch::Tensor& tensor) {
 
 TEST_CASE("describe: names - shapes - owning module classes - buffers and ties of a LibTorch module") {
   torch::nn::Sequential net(torch::nn::Linear(4, 8), torch::nn::BatchNorm1d(8), torch::nn::Linear(8, 4));
-  TensorTable table = TrainerRules::describe(*net);
-  std::map<std::string, const TensorRecord*> by_name;
-  for (const auto& record : table.tensors) by_name[record.name] = &record;
+  Model model = TrainerRules::describe(*net);
+  std::vector<ModelTensor> tensors = model.tensors();
+  std::map<std::string, const ModelTensor*> by_name;
+  for (const auto& tensor : tensors) by_name[tensor.name] = &tensor;
   REQUIRE(by_name.contains("0.weight"));
   CHECK(by_name["0.weight"]->module_type == "Linear");
+  CHECK(by_name["0.weight"]->module == "0");
   CHECK(by_name["0.weight"]->shape == std::vector<int64_t>{8, 4});
-  CHECK(by_name["1.running_mean"]->kind == TensorKind::buffer);
+  CHECK(by_name["0.weight"]->kind == "parameter");
+  CHECK(by_name["1.running_mean"]->kind == "buffer");
+  CHECK_FALSE(by_name["1.running_mean"]->requires_grad);
+  CHECK(by_name["1.num_batches_tracked"]->dtype == "int64");
   CHECK(by_name["1.weight"]->module_type == "BatchNorm1d");
-  CHECK(table.model == "Sequential");
+  std::vector<ModelModule> modules = model.modules();
+  REQUIRE(modules.size() == 4);
+  CHECK(modules[0].path == "");
+  CHECK(modules[0].type == "Sequential");
+  CHECK(modules[3].path == "2");
+  CHECK(modules[3].type == "Linear");
+}
+
+TEST_CASE("describe: a tie is marked on its second name") {
+  struct Tied : torch::nn::Module {
+    Tied() {
+      torch::Tensor shared = torch::randn({10, 4});  // an embedding and a head that share weights
+      register_module("embed", std::make_shared<torch::nn::Module>())->register_parameter("weight", shared);
+      register_module("head", std::make_shared<torch::nn::Module>())->register_parameter("weight", shared);
+    }
+  };
+  Tied net;
+  std::map<std::string, std::string> tied;
+  for (const auto& tensor : TrainerRules::describe(net).tensors()) tied[tensor.name] = tensor.tied_to;
+  CHECK(tied.at("embed.weight") == "");
+  CHECK(tied.at("head.weight") == "embed.weight");
 }
 
 TEST_CASE("assign: freezing - groups and per-tensor learning rates for torch::optim") {
@@ -95,13 +120,15 @@ TEST_CASE("assign: freezing - groups and per-tensor learning rates for torch::op
 
 TEST_CASE("load: a DDP checkpoint into a module in place - byte for byte - a strict failure changes nothing") {
   Checkpoint checkpoint = read_checkpoint(kRoot + "/tests/data/ckpt/llama_tiny/state_dict.pt");
-  TensorTable names = checkpoint_table(checkpoint);
+  std::vector<ModelTensor> names = Model::from_checkpoint(kRoot + "/tests/data/ckpt/llama_tiny/state_dict.pt").tensors();
   auto module = module_for(names);
   TrainerRules rules(kRoot + "/tests/data/plans/trainer_load.tx");
   LoadReport report = rules.load(*module, {kRoot + "/tests/data/ckpt/llama_tiny/ddp.pt"}, "unwrap_ddp");
-  CHECK(report.loaded == names.tensors.size());
+  CHECK(report.loaded == names.size());
   CHECK(report.plan.missing.empty());
+  CHECK(report.plan.keys.size() == names.size());
   CHECK(TrainerRules::describe(report).starts_with("loaded "));
+  CHECK(report.text.find("unwrap_ddp") != std::string::npos);
   auto parameters = module->named_parameters();
   for (std::size_t i = 0; i < checkpoint.tensors.size(); ++i) {
     CAPTURE(checkpoint.tensors[i].name);
@@ -125,9 +152,8 @@ TEST_CASE("load: a DDP checkpoint into a module in place - byte for byte - a str
 
 TEST_CASE("a TorchScript module: module classes from its types - and freezing") {
   torch::jit::Module scripted = torch::jit::load(kRoot + "/tests/data/trainer/scripted_tiny.pt");
-  TensorTable table = TrainerRules::describe(scripted);
   std::map<std::string, std::string> types;
-  for (const auto& record : table.tensors) types[record.name] = record.module_type;
+  for (const auto& tensor : TrainerRules::describe(scripted).tensors()) types[tensor.name] = tensor.module_type;
   CHECK(types["embed.weight"] == "Linear");
   CHECK(types["blocks.1.norm.weight"] == "LayerNorm");
   CHECK(types["scale"] == "TinyNet");
