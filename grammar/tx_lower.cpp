@@ -1,3 +1,4 @@
+// Lowering's statements, checkpoint plans and option values, and the entry points; predicates are in tx_lower_predicate.cpp.
 #include "grammar/tx_lower.hpp"
 
 #include <algorithm>
@@ -13,26 +14,12 @@
 #include "engine/regex.hpp"
 #include "engine/plans/tensor_actions.hpp"
 #include "engine/value_expr.hpp"
+#include "grammar/tx_lower_internal.hpp"
 #include "grammar/tx_parser.hpp"
 #include "grammar/tx_print.hpp"
 
 namespace taxon::tx {
 namespace {
-
-std::string_view op_list(Field field) {
-  switch (field) {
-    case Field::name: return "==, !=, in, starts, ends, contains, ~ (regex)";
-    case Field::module: return "==, !=, in, starts, ends, contains, ~ (regex), under";
-    case Field::rank: return "==, !=, <, <=, >, >=, in";
-    case Field::shape: return "==, !=";
-    case Field::dtype:
-    case Field::kind:
-    case Field::type:
-    case Field::stage:
-    case Field::source: return "==, !=, in";
-  }
-  return "";
-}
 
 bool mentions_kind(const Predicate& predicate) {
   return std::visit(
@@ -64,14 +51,6 @@ void collect_captures(const Predicate& predicate, std::set<std::string>& names) 
       predicate.node);
 }
 
-struct Binding {
-  Predicate predicate;
-  SourceSpan span;
-  bool used = false;
-  bool from_root_file = false;
-  std::size_t size = 1;  // nodes in `predicate`: what one use of the binding inlines
-};
-
 std::size_t predicate_size(const Predicate& predicate) {
   return std::visit(
       [](const auto& node) -> std::size_t {
@@ -85,622 +64,399 @@ std::size_t predicate_size(const Predicate& predicate) {
       predicate.node);
 }
 
-class Lowering {
- public:
-  Lowering(Diagnostics& diagnostics, const ImportResolver& resolve) : diagnostics_(diagnostics), resolve_(resolve) {}
+}  // namespace
 
-  Lowered run(const File& file) {
-    lowered_.program.groups = GroupSet{};
-    lowered_.program.groups->mode = GroupMode::first_match;
-    lower_file(file, true);
-    for (const auto& [name, binding] : bindings_)
-      if (binding.from_root_file && !binding.used)
-        lowered_.lint.warning(code::unused_binding, binding.span, fmt::format("binding {} is never used", name),
-                              "remove it, or use it in a rule");
-    GroupSet& set = *lowered_.program.groups;
-    if (!has_fallback_) set.default_span = SourceSpan{file.source, 0, 0, 1};  // implicit: the file as a whole
-    if (set.groups.empty() && !has_fallback_ && set.default_options.empty()) lowered_.program.groups.reset();
-    return std::move(lowered_);
+namespace detail {
+
+Lowered Lowering::run(const File& file) {
+  lowered_.program.groups = GroupSet{};
+  lowered_.program.groups->mode = GroupMode::first_match;
+  lower_file(file, true);
+  for (const auto& [name, binding] : bindings_)
+    if (binding.from_root_file && !binding.used)
+      lowered_.lint.warning(code::unused_binding, binding.span, fmt::format("binding {} is never used", name),
+                            "remove it, or use it in a rule");
+  GroupSet& set = *lowered_.program.groups;
+  if (!has_fallback_) set.default_span = SourceSpan{file.source, 0, 0, 1};  // implicit: the file as a whole
+  if (set.groups.empty() && !has_fallback_ && set.default_options.empty()) lowered_.program.groups.reset();
+  return std::move(lowered_);
+}
+
+void Lowering::lower_file(const File& file, bool root) {
+  import_stack_.push_back(file.source->path);
+  for (const auto& statement : file.statements)
+    std::visit([&](const auto& node) { lower_statement(node, statement, root); }, statement.node);
+  import_stack_.pop_back();
+}
+
+void Lowering::lower_statement(const Import& import, const Statement&, bool) {
+  if (!resolve_) {
+    diagnostics_.error(code::import_failed, import.path_span, fmt::format("cannot import \"{}\" here", import.path),
+                       "imports are resolved when taxon reads rule files from disk");
+    return;
   }
-
- private:
-  void lower_file(const File& file, bool root) {
-    import_stack_.push_back(file.source->path);
-    for (const auto& statement : file.statements)
-      std::visit([&](const auto& node) { lower_statement(node, statement, root); }, statement.node);
-    import_stack_.pop_back();
+  std::string error;
+  SourceRef imported = resolve_(import.path, *import.path_span.file, error);
+  if (!imported) {
+    diagnostics_.error(code::import_failed, import.path_span, fmt::format("cannot import \"{}\": {}", import.path, error),
+                       "imports are found next to the importing file, then in taxon's stdlib/");
+    return;
   }
+  if (std::find(import_stack_.begin(), import_stack_.end(), imported->path) != import_stack_.end()) {
+    diagnostics_.error(code::import_cycle, import.path_span, fmt::format("\"{}\" imports itself, through this line", import.path),
+                       "remove one of the imports that form the cycle");
+    return;
+  }
+  if (!imported_.insert(imported->path).second) return;  // each file once
+  File file = parse(imported, diagnostics_);
+  lower_file(file, false);
+}
 
-  void lower_statement(const Import& import, const Statement&, bool) {
-    if (!resolve_) {
-      diagnostics_.error(code::import_failed, import.path_span, fmt::format("cannot import \"{}\" here", import.path),
-                         "imports are resolved when taxon reads rule files from disk");
-      return;
+void Lowering::lower_statement(const ModeDecl& mode, const Statement& statement, bool) {
+  GroupSet& set = *lowered_.program.groups;
+  if (mode.off) {
+    set.enabled = false;
+    set.enabled_span = statement.span;
+  } else {
+    set.mode = mode.mode;
+  }
+}
+
+void Lowering::lower_statement(const MatchWithout& match, const Statement&, bool) { lowered_.program.strip_name_prefix = match.prefix; }
+
+void Lowering::lower_statement(const StagesDecl& stages, const Statement&, bool) {
+  StageMap map;
+  for (const auto& [stage, patterns] : stages.stages) {
+    std::vector<std::string> texts;
+    for (const auto& pattern : patterns) texts.push_back(pattern.text);
+    map.stages.emplace_back(stage.text, std::move(texts));
+  }
+  lowered_.program.stage_map = std::move(map);
+}
+
+void Lowering::lower_statement(const Let& let, const Statement&, bool root) {
+  Predicate predicate = lower(let.expr);
+  if (auto existing = bindings_.find(let.name); existing != bindings_.end()) {
+    if (root)
+      lowered_.lint.warning(code::shadowed_binding, let.name_span,
+                            fmt::format("binding {} shadows the one on line {}", let.name, existing->second.span.line),
+                            "rules after this line see the new meaning; rename one of them to keep both");
+    existing->second.used = true;  // do not also report the earlier one as unused
+  }
+  std::size_t size = predicate_size(predicate);
+  bindings_.insert_or_assign(let.name, Binding{std::move(predicate), let.name_span, false, root, size});
+}
+
+void Lowering::lower_statement(const Select& select, const Statement& statement, bool) {
+  if (!claim_name(selection_names_, select.name, select.name_span, "selection")) return;
+  Predicate predicate = lower(select.expr);
+  Universe universe = mentions_kind(predicate) ? Universe::all_tensors : Universe::parameters;
+  lowered_.program.selections.push_back(Selection{select.name, std::move(predicate), universe, statement.span});
+}
+
+void Lowering::lower_statement(const GroupDecl& group, const Statement&, bool) {
+  if (!claim_name(group_names_, group.name, group.name_span, "group")) return;
+  GroupSet& set = *lowered_.program.groups;
+  if (!group.expr) {
+    has_fallback_ = true;
+    set.default_position = set.groups.size();
+    set.default_name = group.name;
+    set.default_span = group.name_span;
+    set.default_options = lower_options(group.options, {});
+    return;
+  }
+  Predicate predicate = lower(*group.expr);
+  std::set<std::string> captures;
+  collect_captures(predicate, captures);
+  set.groups.push_back(Group{group.name, std::move(predicate), lower_options(group.options, captures), group.name_span});
+}
+
+void Lowering::lower_statement(const Defaults& defaults, const Statement&, bool) {
+  lowered_.program.groups->inherited_options = lower_options(defaults.options, {});
+}
+
+void Lowering::lower_statement(const Exclude& exclude, const Statement& statement, bool) {
+  std::string name = exclude.name + "_exclude";
+  if (!claim_name(selection_names_, name, exclude.name_span, "exclusion")) return;
+  Predicate predicate = lower(exclude.expr);
+  if (exclude.name == "gradnorm")  // frozen parameters never take part in GradNorm
+    predicate = Predicate{AnyOf{{std::move(predicate), Predicate{RequiresGrad{false}, exclude.expr.span}}}, exclude.expr.span};
+  lowered_.program.selections.push_back(Selection{name, std::move(predicate), Universe::parameters, statement.span});
+}
+
+void Lowering::lower_statement(const Freeze& freeze, const Statement& statement, bool) {
+  if (!claim_name(selection_names_, "freeze", statement.span, "freeze rule")) return;
+  lowered_.program.selections.push_back(Selection{"freeze", lower(freeze.expr), Universe::parameters, statement.span, true});
+}
+
+void Lowering::lower_statement(const Plan& plan, const Statement& statement, bool) {
+  CheckpointPlan lowered{plan.name, std::nullopt, {}, {}, statement.span};
+  for (const auto& item : plan.items) {
+    std::visit([&](const auto& node) { lower_plan_item(node, item.span, lowered); }, item.node);
+  }
+  lowered_.plans.push_back(plan);
+  lowered_.checkpoint_plans.push_back(std::move(lowered));
+}
+
+void Lowering::lower_plan_item(const PlanFrom& from, const SourceSpan&, CheckpointPlan& plan) {
+  for (const auto& source : from.sources)
+    plan.sources.push_back(source.kind == Literal::Kind::word && source.text == "root" ? "" : source.text);
+}
+
+void Lowering::lower_plan_item(const PlanText& text, const SourceSpan& span, CheckpointPlan& plan) {
+  if (text.verb == "strip") plan.steps.push_back(PlanStep{step::Strip{text.text.text}, span});
+  else plan.steps.push_back(PlanStep{step::AddPrefix{text.text.text}, span});
+}
+
+void Lowering::lower_plan_item(const PlanPredicate& item, const SourceSpan& span, CheckpointPlan& plan) {
+  plan.steps.push_back(PlanStep{step::Drop{lower(item.expr), item.verb == "keep", item.verb + " " + print_expr(item.expr)}, span});
+}
+
+void Lowering::lower_plan_item(const PlanRewrite& item, const SourceSpan& span, CheckpointPlan& plan) {
+  check_pattern(item.pattern);
+  check_template(item.pattern, item.replacement);
+  plan.steps.push_back(PlanStep{step::Rename{item.pattern.text, item.replacement.text, item.verb == "copy"}, span});
+}
+
+void Lowering::lower_plan_item(const PlanTransform& item, const SourceSpan& span, CheckpointPlan& plan) {
+  const TensorActionSpec* spec = find_tensor_action(item.action);
+  std::vector<GroupOption> options = lower_options(action_options(item.options, spec), {});
+  if (spec) {
+    for (const auto& problem : check_action_options(*spec, options)) {
+      auto option = std::find_if(options.begin(), options.end(), [&](const GroupOption& o) { return o.key == problem.key; });
+      diagnostics_.error(problem.unknown_option ? code::unknown_action : code::bad_value,
+                         option != options.end() ? option->span : span,
+                         fmt::format("`{} {}`: {}", item.verb, item.action, problem.message), problem.hint);
     }
-    std::string error;
-    SourceRef imported = resolve_(import.path, *import.path_span.file, error);
-    if (!imported) {
-      diagnostics_.error(code::import_failed, import.path_span, fmt::format("cannot import \"{}\": {}", import.path, error),
-                         "imports are found next to the importing file, then in taxon's stdlib/");
-      return;
+  } else {
+    std::vector<std::string> names;
+    for (const auto& known : tensor_actions()) names.emplace_back(known.name);
+    diagnostics_.error(code::unknown_action, span, fmt::format("no tensor action `{}`", item.action),
+                       suggest(item.action, names, fmt::format("the actions are {}", fmt::join(names, ", "))));
+  }
+  plan.steps.push_back(PlanStep{step::Transform{item.verb, item.action, lower(item.where), std::move(options)}, span});
+}
+
+// An action's string options read bare words as strings (`mode = bicubic`): they name a
+// value from a fixed set, never a capture (actions have none).
+std::vector<Option> Lowering::action_options(std::vector<Option> options, const TensorActionSpec* spec) {
+  if (!spec) return options;
+  for (auto& option : options) {
+    auto known = std::find_if(spec->options.begin(), spec->options.end(),
+                              [&](const ActionOptionSpec& s) { return s.name == option.key; });
+    auto* literal = std::get_if<Literal>(&option.value.node);
+    if (known != spec->options.end() && known->type == ActionOptionType::string && literal &&
+        literal->kind == Literal::Kind::word && literal->text != "true" && literal->text != "false" && literal->text != "null")
+      literal->kind = Literal::Kind::string;
+    // `cast` takes every spelling of a dtype the language does (`to = bf16`), as PyTorch names it.
+    if (spec->name == "cast" && option.key == "to" && literal && literal->kind == Literal::Kind::string)
+      if (auto dtype = dtype_from_spelling(literal->text)) literal->text = dtype_name(*dtype);
+  }
+  return options;
+}
+
+void Lowering::lower_plan_item(const PlanSurgery& item, const SourceSpan& span, CheckpointPlan& plan) {
+  check_pattern(item.pattern);
+  for (const auto& other : item.others) check_template(item.pattern, other);
+  for (const auto& output : item.outputs) check_template(item.pattern, output, item.verb == "unstack");
+  std::vector<GroupOption> options = lower_options(item.options, {});
+  const std::string& verb = item.verb;
+  check_step_options("`" + verb + "`", options, verb == "split" ? std::vector<std::string_view>{"dim", "sizes"}
+                                                                : std::vector<std::string_view>{"dim"});
+  int64_t dim = int_option(options, "dim").value_or(0);
+  std::vector<std::string> outputs;
+  for (const auto& output : item.outputs) outputs.push_back(output.text);
+  auto shape_error = [&](std::string message, std::string hint) { diagnostics_.error(code::bad_value, span, message, hint); };
+  if (verb == "split") {
+    if (!item.others.empty() || outputs.size() < 2)
+      return shape_error("`split` takes one /regex/ and two or more names", "split /(.*)\\.qkv\\./ -> \"$1.q.\", \"$1.k.\", \"$1.v.\"");
+    std::vector<int64_t> sizes = int_list_option(options, "sizes").value_or(std::vector<int64_t>{});
+    if (find_option(options, "sizes") && sizes.size() != outputs.size())
+      return shape_error(fmt::format("`sizes` needs {} whole numbers, one per part", outputs.size()), "e.g. sizes = [512, 128, 128]");
+    plan.steps.push_back(PlanStep{step::Split{item.pattern.text, std::move(outputs), dim, std::move(sizes)}, span});
+  } else if (verb == "fuse") {
+    if (item.others.empty() || outputs.size() != 1)
+      return shape_error("`fuse` takes a /regex/ for the first part, the other parts' names, and one name to fuse into",
+                         "fuse /(.*)\\.q_proj\\./, \"$1.k_proj.\", \"$1.v_proj.\" -> \"$1.qkv.\"");
+    std::vector<std::string> others;
+    for (const auto& other : item.others) others.push_back(other.text);
+    plan.steps.push_back(PlanStep{step::Fuse{item.pattern.text, std::move(others), outputs[0], dim}, span});
+  } else {
+    if (!item.others.empty() || outputs.size() != 1)
+      return shape_error(fmt::format("`{}` takes one /regex/ and one name", verb), "");
+    if (verb == "stack" && item.pattern.text.find("(?P<index>") == std::string::npos)
+      return diagnostics_.error(code::bad_value, item.pattern.span, "`stack` orders its tensors by a capture named `index`",
+                                "capture the position with (?P<index>\\d+), e.g. /experts\\.(?P<index>\\d+)\\.w1/");
+    if (verb == "unstack" && outputs[0].find("${index}") == std::string::npos)
+      return diagnostics_.error(code::bad_value, item.outputs[0].span, "`unstack` names each tensor it makes with ${index}",
+                                "e.g. unstack /experts\\.down_proj$/ -> \"experts.${index}.w2.weight\"");
+    if (verb == "stack") plan.steps.push_back(PlanStep{step::Stack{item.pattern.text, outputs[0], dim}, span});
+    else plan.steps.push_back(PlanStep{step::Unstack{item.pattern.text, outputs[0], dim}, span});
+  }
+}
+
+void Lowering::check_step_options(const std::string& what, const std::vector<GroupOption>& options,
+                                  const std::vector<std::string_view>& allowed) {
+  for (const auto& option : options) {
+    if (std::find(allowed.begin(), allowed.end(), option.key) != allowed.end()) continue;
+    std::vector<std::string> names(allowed.begin(), allowed.end());
+    diagnostics_.error(code::unknown_action, option.span, fmt::format("{} takes no option `{}`", what, option.key),
+                       suggest(option.key, names, names.empty() ? std::string("it takes no options")
+                                                                : fmt::format("it takes {}", fmt::join(names, ", "))));
+  }
+}
+
+void Lowering::lower_plan_item(const PlanWords&, const SourceSpan& span, CheckpointPlan& plan) {
+  plan.steps.push_back(PlanStep{step::SkipMismatched{}, span});
+}
+
+void Lowering::lower_plan_item(const PlanLoad& item, const SourceSpan& span, CheckpointPlan& plan) {
+  step::Load load;
+  for (const auto& option : lower_options(item.options, {})) {
+    const bool* flag = std::get_if<bool>(&option.value.value);
+    if (option.key == "strict" && flag) load.strict = *flag;
+    else
+      diagnostics_.error(code::bad_value, option.span, fmt::format("`load` takes `strict = true|false`, not `{}`", option.key),
+                         "write `load strict = false` to allow missing and unexpected keys");
+  }
+  plan.steps.push_back(PlanStep{load, span});
+}
+
+bool Lowering::claim_name(std::map<std::string, SourceSpan>& names, const std::string& name, const SourceSpan& span,
+                          std::string_view what) {
+  auto [existing, inserted] = names.emplace(name, span);
+  if (inserted) return true;
+  diagnostics_.error(code::duplicate_name, span,
+                     fmt::format("{} {} is already defined on line {}", what, name, existing->second.line),
+                     "give each one its own name");
+  return false;
+}
+
+void Lowering::check_template(const Literal& pattern, const Literal& replacement, bool supplies_index) {
+  if (auto problem = template_problem(pattern.text, replacement.text,
+                                      supplies_index ? std::vector<std::string>{"index"} : std::vector<std::string>{}))
+    diagnostics_.error(code::plan_template, replacement.span, problem->message, problem->hint);
+}
+
+// Options ---------------------------------------------------------------------
+
+std::vector<GroupOption> Lowering::lower_options(const std::vector<Option>& options, const std::set<std::string>& captures) {
+  std::vector<GroupOption> out;
+  std::map<std::string, uint32_t> seen;
+  for (const auto& option : options) {
+    if (auto [first, inserted] = seen.emplace(option.key, option.span.line); !inserted) {
+      diagnostics_.error(code::duplicate_name, option.span,
+                         fmt::format("option {} is set twice (first on line {})", option.key, first->second),
+                         "keep one of them");
+      continue;
     }
-    if (std::find(import_stack_.begin(), import_stack_.end(), imported->path) != import_stack_.end()) {
-      diagnostics_.error(code::import_cycle, import.path_span, fmt::format("\"{}\" imports itself, through this line", import.path),
-                         "remove one of the imports that form the cycle");
-      return;
+    GroupOption lowered{option.key, {}, option.span};
+    bool computed = false;
+    std::optional<ValueExpr> expr = lower_value(option.value, captures, computed, lowered.value);
+    if (computed && expr) {
+      lowered.computed = std::move(expr);
+      lowered.computed_text = print_value(option.value);
     }
-    if (!imported_.insert(imported->path).second) return;  // each file once
-    File file = parse(imported, diagnostics_);
-    lower_file(file, false);
+    out.push_back(std::move(lowered));
   }
+  return out;
+}
 
-  void lower_statement(const ModeDecl& mode, const Statement& statement, bool) {
-    GroupSet& set = *lowered_.program.groups;
-    if (mode.off) {
-      set.enabled = false;
-      set.enabled_span = statement.span;
-    } else {
-      set.mode = mode.mode;
-    }
-  }
-
-  void lower_statement(const MatchWithout& match, const Statement&, bool) { lowered_.program.strip_name_prefix = match.prefix; }
-
-  void lower_statement(const StagesDecl& stages, const Statement&, bool) {
-    StageMap map;
-    for (const auto& [stage, patterns] : stages.stages) {
-      std::vector<std::string> texts;
-      for (const auto& pattern : patterns) texts.push_back(pattern.text);
-      map.stages.emplace_back(stage.text, std::move(texts));
-    }
-    lowered_.program.stage_map = std::move(map);
-  }
-
-  void lower_statement(const Let& let, const Statement&, bool root) {
-    Predicate predicate = lower(let.expr);
-    if (auto existing = bindings_.find(let.name); existing != bindings_.end()) {
-      if (root)
-        lowered_.lint.warning(code::shadowed_binding, let.name_span,
-                              fmt::format("binding {} shadows the one on line {}", let.name, existing->second.span.line),
-                              "rules after this line see the new meaning; rename one of them to keep both");
-      existing->second.used = true;  // do not also report the earlier one as unused
-    }
-    std::size_t size = predicate_size(predicate);
-    bindings_.insert_or_assign(let.name, Binding{std::move(predicate), let.name_span, false, root, size});
-  }
-
-  void lower_statement(const Select& select, const Statement& statement, bool) {
-    if (!claim_name(selection_names_, select.name, select.name_span, "selection")) return;
-    Predicate predicate = lower(select.expr);
-    Universe universe = mentions_kind(predicate) ? Universe::all_tensors : Universe::parameters;
-    lowered_.program.selections.push_back(Selection{select.name, std::move(predicate), universe, statement.span});
-  }
-
-  void lower_statement(const GroupDecl& group, const Statement&, bool) {
-    if (!claim_name(group_names_, group.name, group.name_span, "group")) return;
-    GroupSet& set = *lowered_.program.groups;
-    if (!group.expr) {
-      has_fallback_ = true;
-      set.default_position = set.groups.size();
-      set.default_name = group.name;
-      set.default_span = group.name_span;
-      set.default_options = lower_options(group.options, {});
-      return;
-    }
-    Predicate predicate = lower(*group.expr);
-    std::set<std::string> captures;
-    collect_captures(predicate, captures);
-    set.groups.push_back(Group{group.name, std::move(predicate), lower_options(group.options, captures), group.name_span});
-  }
-
-  void lower_statement(const Defaults& defaults, const Statement&, bool) {
-    lowered_.program.groups->inherited_options = lower_options(defaults.options, {});
-  }
-
-  void lower_statement(const Exclude& exclude, const Statement& statement, bool) {
-    std::string name = exclude.name + "_exclude";
-    if (!claim_name(selection_names_, name, exclude.name_span, "exclusion")) return;
-    Predicate predicate = lower(exclude.expr);
-    if (exclude.name == "gradnorm")  // frozen parameters never take part in GradNorm
-      predicate = Predicate{AnyOf{{std::move(predicate), Predicate{RequiresGrad{false}, exclude.expr.span}}}, exclude.expr.span};
-    lowered_.program.selections.push_back(Selection{name, std::move(predicate), Universe::parameters, statement.span});
-  }
-
-  void lower_statement(const Freeze& freeze, const Statement& statement, bool) {
-    if (!claim_name(selection_names_, "freeze", statement.span, "freeze rule")) return;
-    lowered_.program.selections.push_back(Selection{"freeze", lower(freeze.expr), Universe::parameters, statement.span, true});
-  }
-
-  void lower_statement(const Plan& plan, const Statement& statement, bool) {
-    CheckpointPlan lowered{plan.name, std::nullopt, {}, {}, statement.span};
-    for (const auto& item : plan.items) {
-      std::visit([&](const auto& node) { lower_plan_item(node, item.span, lowered); }, item.node);
-    }
-    lowered_.plans.push_back(plan);
-    lowered_.checkpoint_plans.push_back(std::move(lowered));
-  }
-
-  void lower_plan_item(const PlanFrom& from, const SourceSpan&, CheckpointPlan& plan) {
-    for (const auto& source : from.sources)
-      plan.sources.push_back(source.kind == Literal::Kind::word && source.text == "root" ? "" : source.text);
-  }
-  void lower_plan_item(const PlanText& text, const SourceSpan& span, CheckpointPlan& plan) {
-    if (text.verb == "strip") plan.steps.push_back(PlanStep{step::Strip{text.text.text}, span});
-    else plan.steps.push_back(PlanStep{step::AddPrefix{text.text.text}, span});
-  }
-  void lower_plan_item(const PlanPredicate& item, const SourceSpan& span, CheckpointPlan& plan) {
-    plan.steps.push_back(PlanStep{step::Drop{lower(item.expr), item.verb == "keep", item.verb + " " + print_expr(item.expr)}, span});
-  }
-  void lower_plan_item(const PlanRewrite& item, const SourceSpan& span, CheckpointPlan& plan) {
-    check_pattern(item.pattern);
-    check_template(item.pattern, item.replacement);
-    plan.steps.push_back(PlanStep{step::Rename{item.pattern.text, item.replacement.text, item.verb == "copy"}, span});
-  }
-  void lower_plan_item(const PlanTransform& item, const SourceSpan& span, CheckpointPlan& plan) {
-    const TensorActionSpec* spec = find_tensor_action(item.action);
-    std::vector<GroupOption> options = lower_options(action_options(item.options, spec), {});
-    if (spec) {
-      for (const auto& problem : check_action_options(*spec, options)) {
-        auto option = std::find_if(options.begin(), options.end(), [&](const GroupOption& o) { return o.key == problem.key; });
-        diagnostics_.error(problem.unknown_option ? code::unknown_action : code::bad_value,
-                           option != options.end() ? option->span : span,
-                           fmt::format("`{} {}`: {}", item.verb, item.action, problem.message), problem.hint);
+// Returns the expression when the value depends on captures (computed =
+// true); otherwise folds it into `constant`.
+std::optional<ValueExpr> Lowering::lower_value(const Value& value, const std::set<std::string>& captures, bool& computed,
+                                               OptionValue& constant) {
+  if (const auto* literal = std::get_if<Literal>(&value.node)) {
+    switch (literal->kind) {
+      case Literal::Kind::string: constant.value = literal->text; return std::nullopt;
+      case Literal::Kind::number: {
+        const std::string& text = literal->text;
+        int64_t integer_value = 0;
+        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer_value);
+        double number = std::strtod(text.c_str(), nullptr);
+        if (error == std::errc() && end == text.data() + text.size()) constant.value = integer_value;
+        else constant.value = number;
+        if (std::isinf(number))
+          diagnostics_.error(code::bad_value, value.span, fmt::format("{} is out of range for a number", text),
+                             "write a number a double can hold (at most about 1.8e308)");
+        return ValueExpr{ValueNumber{number}};
       }
-    } else {
-      std::vector<std::string> names;
-      for (const auto& known : tensor_actions()) names.emplace_back(known.name);
-      diagnostics_.error(code::unknown_action, span, fmt::format("no tensor action `{}`", item.action),
-                         suggest(item.action, names, fmt::format("the actions are {}", fmt::join(names, ", "))));
-    }
-    plan.steps.push_back(PlanStep{step::Transform{item.verb, item.action, lower(item.where), std::move(options)}, span});
-  }
-  // An action's string options read bare words as strings (`mode = bicubic`): they name a
-  // value from a fixed set, never a capture (actions have none).
-  static std::vector<Option> action_options(std::vector<Option> options, const TensorActionSpec* spec) {
-    if (!spec) return options;
-    for (auto& option : options) {
-      auto known = std::find_if(spec->options.begin(), spec->options.end(),
-                                [&](const ActionOptionSpec& s) { return s.name == option.key; });
-      auto* literal = std::get_if<Literal>(&option.value.node);
-      if (known != spec->options.end() && known->type == ActionOptionType::string && literal &&
-          literal->kind == Literal::Kind::word && literal->text != "true" && literal->text != "false" && literal->text != "null")
-        literal->kind = Literal::Kind::string;
-      // `cast` takes every spelling of a dtype the language does (`to = bf16`), as PyTorch names it.
-      if (spec->name == "cast" && option.key == "to" && literal && literal->kind == Literal::Kind::string)
-        if (auto dtype = dtype_from_spelling(literal->text)) literal->text = dtype_name(*dtype);
-    }
-    return options;
-  }
-  void lower_plan_item(const PlanSurgery& item, const SourceSpan& span, CheckpointPlan& plan) {
-    check_pattern(item.pattern);
-    for (const auto& other : item.others) check_template(item.pattern, other);
-    for (const auto& output : item.outputs) check_template(item.pattern, output, item.verb == "unstack");
-    std::vector<GroupOption> options = lower_options(item.options, {});
-    const std::string& verb = item.verb;
-    check_step_options("`" + verb + "`", options, verb == "split" ? std::vector<std::string_view>{"dim", "sizes"}
-                                                                  : std::vector<std::string_view>{"dim"});
-    int64_t dim = int_option(options, "dim").value_or(0);
-    std::vector<std::string> outputs;
-    for (const auto& output : item.outputs) outputs.push_back(output.text);
-    auto shape_error = [&](std::string message, std::string hint) { diagnostics_.error(code::bad_value, span, message, hint); };
-    if (verb == "split") {
-      if (!item.others.empty() || outputs.size() < 2)
-        return shape_error("`split` takes one /regex/ and two or more names", "split /(.*)\\.qkv\\./ -> \"$1.q.\", \"$1.k.\", \"$1.v.\"");
-      std::vector<int64_t> sizes = int_list_option(options, "sizes").value_or(std::vector<int64_t>{});
-      if (find_option(options, "sizes") && sizes.size() != outputs.size())
-        return shape_error(fmt::format("`sizes` needs {} whole numbers, one per part", outputs.size()), "e.g. sizes = [512, 128, 128]");
-      plan.steps.push_back(PlanStep{step::Split{item.pattern.text, std::move(outputs), dim, std::move(sizes)}, span});
-    } else if (verb == "fuse") {
-      if (item.others.empty() || outputs.size() != 1)
-        return shape_error("`fuse` takes a /regex/ for the first part, the other parts' names, and one name to fuse into",
-                           "fuse /(.*)\\.q_proj\\./, \"$1.k_proj.\", \"$1.v_proj.\" -> \"$1.qkv.\"");
-      std::vector<std::string> others;
-      for (const auto& other : item.others) others.push_back(other.text);
-      plan.steps.push_back(PlanStep{step::Fuse{item.pattern.text, std::move(others), outputs[0], dim}, span});
-    } else {
-      if (!item.others.empty() || outputs.size() != 1)
-        return shape_error(fmt::format("`{}` takes one /regex/ and one name", verb), "");
-      if (verb == "stack" && item.pattern.text.find("(?P<index>") == std::string::npos)
-        return diagnostics_.error(code::bad_value, item.pattern.span, "`stack` orders its tensors by a capture named `index`",
-                                  "capture the position with (?P<index>\\d+), e.g. /experts\\.(?P<index>\\d+)\\.w1/");
-      if (verb == "unstack" && outputs[0].find("${index}") == std::string::npos)
-        return diagnostics_.error(code::bad_value, item.outputs[0].span, "`unstack` names each tensor it makes with ${index}",
-                                  "e.g. unstack /experts\\.down_proj$/ -> \"experts.${index}.w2.weight\"");
-      if (verb == "stack") plan.steps.push_back(PlanStep{step::Stack{item.pattern.text, outputs[0], dim}, span});
-      else plan.steps.push_back(PlanStep{step::Unstack{item.pattern.text, outputs[0], dim}, span});
-    }
-  }
-  void check_step_options(const std::string& what, const std::vector<GroupOption>& options,
-                          const std::vector<std::string_view>& allowed) {
-    for (const auto& option : options) {
-      if (std::find(allowed.begin(), allowed.end(), option.key) != allowed.end()) continue;
-      std::vector<std::string> names(allowed.begin(), allowed.end());
-      diagnostics_.error(code::unknown_action, option.span, fmt::format("{} takes no option `{}`", what, option.key),
-                         suggest(option.key, names, names.empty() ? std::string("it takes no options")
-                                                                  : fmt::format("it takes {}", fmt::join(names, ", "))));
-    }
-  }
-  void lower_plan_item(const PlanWords&, const SourceSpan& span, CheckpointPlan& plan) {
-    plan.steps.push_back(PlanStep{step::SkipMismatched{}, span});
-  }
-  void lower_plan_item(const PlanLoad& item, const SourceSpan& span, CheckpointPlan& plan) {
-    step::Load load;
-    for (const auto& option : lower_options(item.options, {})) {
-      const bool* flag = std::get_if<bool>(&option.value.value);
-      if (option.key == "strict" && flag) load.strict = *flag;
-      else
-        diagnostics_.error(code::bad_value, option.span, fmt::format("`load` takes `strict = true|false`, not `{}`", option.key),
-                           "write `load strict = false` to allow missing and unexpected keys");
-    }
-    plan.steps.push_back(PlanStep{load, span});
-  }
-
-  bool claim_name(std::map<std::string, SourceSpan>& names, const std::string& name, const SourceSpan& span,
-                  std::string_view what) {
-    auto [existing, inserted] = names.emplace(name, span);
-    if (inserted) return true;
-    diagnostics_.error(code::duplicate_name, span,
-                       fmt::format("{} {} is already defined on line {}", what, name, existing->second.line),
-                       "give each one its own name");
-    return false;
-  }
-
-  // Predicates ------------------------------------------------------------------
-
-  Predicate lower(const Expr& expr) {
-    return std::visit([&](const auto& node) { return lower_node(node, expr.span); }, expr.node);
-  }
-
-  Predicate lower_node(const AndExpr& node, const SourceSpan& span) {
-    AllOf all;
-    for (const auto& term : node.terms) all.terms.push_back(lower(term));
-    return Predicate{std::move(all), span};
-  }
-  Predicate lower_node(const OrExpr& node, const SourceSpan& span) {
-    AnyOf any;
-    for (const auto& term : node.terms) any.terms.push_back(lower(term));
-    return Predicate{std::move(any), span};
-  }
-  Predicate lower_node(const NotExpr& node, const SourceSpan& span) { return Predicate{Not{lower(*node.term)}, span}; }
-
-  Predicate lower_node(const Flag& flag, const SourceSpan& span) {
-    switch (flag.which) {
-      case Flag::Which::true_: return Predicate{Constant{true}, span};
-      case Flag::Which::false_: return Predicate{Constant{false}, span};
-      case Flag::Which::trainable: return Predicate{RequiresGrad{true}, span};
-      case Flag::Which::frozen: return Predicate{RequiresGrad{false}, span};
-      case Flag::Which::new_: return Predicate{NewlyInitialized{}, span};
-    }
-    return Predicate{Constant{false}, span};
-  }
-
-  Predicate lower_node(const Ref& ref, const SourceSpan& span) {
-    auto found = bindings_.find(ref.name);
-    if (found == bindings_.end()) {
-      std::vector<std::string> names;
-      for (const auto& [name, binding] : bindings_) names.push_back(name);
-      diagnostics_.error(code::unknown_identifier, span, fmt::format("unknown name '{}'", ref.name),
-                         suggest(ref.name, names, "define it first with `let " + ref.name + " = ...`"));
-      return Predicate{Constant{false}, span};
-    }
-    found->second.used = true;
-    // Bindings are inlined, and each may use the one before twice: `let b = a or a` doubles.
-    expanded_ += found->second.size;
-    if (expanded_ > kMaxExpandedNodes) {
-      if (!reported_expansion_)
-        diagnostics_.error(code::expands_too_far, span,
-                           fmt::format("the rules expand to more than {} tests once bindings are inlined", kMaxExpandedNodes),
-                           "bindings that use each other several times multiply; combine the tests in one binding");
-      reported_expansion_ = true;
-      return Predicate{Constant{false}, span};
-    }
-    return found->second.predicate;
-  }
-
-  Predicate lower_node(const Test& test, const SourceSpan& span) {
-    auto bad_op = [&]() {
-      diagnostics_.error(code::bad_operator, test.op_span,
-                         fmt::format("`{}` does not apply to {}", op_text(test.op), field_name(test.field)),
-                         fmt::format("{} takes {}", field_name(test.field), op_list(test.field)));
-      return Predicate{Constant{false}, span};
-    };
-    auto negate_if_ne = [&](Predicate predicate) {
-      return test.op == TestOp::ne ? Predicate{Not{std::move(predicate)}, span} : std::move(predicate);
-    };
-    switch (test.field) {
-      case Field::name:
-      case Field::module: {
-        StringField field = test.field == Field::name ? StringField::name : StringField::module;
-        if (test.op == TestOp::under) {
-          if (test.field != Field::module) return bad_op();
-          auto paths = strings(test, "module paths");
-          return Predicate{ModuleUnder{std::move(paths)}, span};
+      case Literal::Kind::word:
+        if (literal->text == "true" || literal->text == "false") {
+          constant.value = literal->text == "true";
+          return std::nullopt;
         }
-        MatchOp op;
-        switch (test.op) {
-          case TestOp::eq:
-          case TestOp::ne:
-          case TestOp::in: op = MatchOp::equals; break;
-          case TestOp::starts: op = MatchOp::starts; break;
-          case TestOp::ends: op = MatchOp::ends; break;
-          case TestOp::contains: op = MatchOp::contains; break;
-          case TestOp::matches: op = MatchOp::regex; break;
-          default: return bad_op();
+        if (literal->text == "null") return std::nullopt;
+        if (!captures.contains(literal->text)) {
+          std::vector<std::string> names(captures.begin(), captures.end());
+          std::string suggestion = closest_match(literal->text, names);
+          diagnostics_.error(code::unknown_capture, value.span,
+                             fmt::format("'{}' is not a named capture of this group's regexes", literal->text),
+                             !suggestion.empty() ? fmt::format("did you mean '{}'?", suggestion)
+                             : names.empty()     ? std::string("name a capture in the group's regex: /blocks\\.(?P<i>\\d+)\\./")
+                                                 : fmt::format("the group's regexes capture: {}", fmt::join(names, ", ")));
+          return std::nullopt;
         }
-        std::vector<std::string> patterns;
-        if (op == MatchOp::regex) {
-          for (const auto& value : test.values) {
-            if (value.kind != Literal::Kind::regex) {
-              diagnostics_.error(code::bad_value, value.span, "`~` takes a /regex/",
-                                 value.kind == Literal::Kind::string
-                                     ? fmt::format("write /{}/, or use == / starts / ends / contains for literal text", value.text)
-                                     : std::string("write the pattern between slashes: /^blocks\\.\\d+\\./"));
-              continue;
-            }
-            check_pattern(value);
-            patterns.push_back(value.text);
-          }
-        } else {
-          patterns = strings(test, "text");
-        }
-        return negate_if_ne(Predicate{StringMatch{field, op, std::move(patterns)}, span});
-      }
-      case Field::rank: return lower_rank(test, span, bad_op);
-      case Field::shape: {
-        if (test.op != TestOp::eq && test.op != TestOp::ne) return bad_op();
-        if (!test.is_shape) {
-          diagnostics_.error(code::bad_value, test.values.front().span, "a shape is written [d0, d1, ...]",
-                             "use _ for a dimension of any size, e.g. shape == [_, 768]");
-          return Predicate{Constant{false}, span};
-        }
-        ShapeIs shape;
-        for (const auto& value : test.values)
-          shape.dims.push_back(value.kind == Literal::Kind::wildcard ? std::nullopt : std::optional<int64_t>(integer(value, int64_t{1} << 62)));
-        return negate_if_ne(Predicate{std::move(shape), span});
-      }
-      case Field::dtype: {
-        if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
-        std::vector<std::string> dtypes;
-        for (const auto& value : test.values) {
-          std::string dtype = canonical_dtype(value.text);
-          if (dtype.empty()) {
-            diagnostics_.error(code::bad_value, value.span, fmt::format("unknown dtype '{}'", value.text),
-                               suggest(value.text, dtype_spellings(), "dtypes are PyTorch's names: float32, bfloat16, float16, int64, ..."));
-            continue;
-          }
-          dtypes.push_back(dtype);
-        }
-        return negate_if_ne(Predicate{DtypeIn{std::move(dtypes)}, span});
-      }
-      case Field::kind: {
-        if (test.op != TestOp::eq && test.op != TestOp::ne) return bad_op();
-        const Literal& value = test.values.front();
-        if (test.values.size() != 1 || (value.text != "parameter" && value.text != "buffer")) {
-          diagnostics_.error(code::bad_value, value.span, fmt::format("unknown kind '{}'", value.text),
-                             "kind is `parameter` or `buffer`");
-          return Predicate{Constant{false}, span};
-        }
-        return negate_if_ne(Predicate{KindIs{value.text == "buffer" ? TensorKind::buffer : TensorKind::parameter}, span});
-      }
-      case Field::type: {
-        if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
-        return negate_if_ne(Predicate{ModuleTypeIn{strings(test, "class names")}, span});
-      }
-      case Field::source: {  // which input of `taxon apply` (1, 2, ...)
-        if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
-        std::vector<std::string> sources;
-        for (const auto& value : test.values) sources.push_back(value.text);
-        return negate_if_ne(Predicate{StringMatch{StringField::source, MatchOp::equals, std::move(sources)}, span});
-      }
-      case Field::stage: {
-        if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
-        std::vector<std::string> stages;
-        for (const auto& value : test.values) stages.push_back(value.text);
-        return negate_if_ne(Predicate{StageIn{std::move(stages)}, span});
-      }
-    }
-    return Predicate{Constant{false}, span};
-  }
-
-  template <typename BadOp>
-  Predicate lower_rank(const Test& test, const SourceSpan& span, BadOp bad_op) {
-    if (test.op == TestOp::starts || test.op == TestOp::ends || test.op == TestOp::contains ||
-        test.op == TestOp::matches || test.op == TestOp::under)
-      return bad_op();
-    std::vector<int64_t> values;
-    for (const auto& value : test.values) values.push_back(integer(value));
-    if (test.op == TestOp::in) return Predicate{RankIn{std::move(values)}, span};
-    if (values.size() != 1 || test.is_set) {
-      diagnostics_.error(code::bad_value, test.values.front().span, "compare rank with one number",
-                         "use `rank in {1, 2}` for several");
-      return Predicate{Constant{false}, span};
-    }
-    int64_t n = values.front();
-    auto below = [&](int64_t limit) {  // ranks 0 .. limit-1
-      RankIn in;
-      for (int64_t r = 0; r < limit; ++r) in.ranks.push_back(r);
-      return Predicate{std::move(in), span};
-    };
-    switch (test.op) {
-      case TestOp::eq: return Predicate{RankIn{{n}}, span};
-      case TestOp::ne: return Predicate{Not{Predicate{RankIn{{n}}, span}}, span};
-      case TestOp::lt: return below(n);
-      case TestOp::le: return below(n + 1);
-      case TestOp::gt: return Predicate{Not{below(n + 1)}, span};
-      case TestOp::ge: return Predicate{Not{below(n)}, span};
-      default: return bad_op();
+        computed = true;
+        return ValueExpr{ValueCapture{literal->text}};
+      default: return std::nullopt;
     }
   }
-
-  std::vector<std::string> strings(const Test& test, std::string_view what) {
-    std::vector<std::string> out;
-    for (const auto& value : test.values) {
-      if (value.kind == Literal::Kind::regex) {
-        diagnostics_.error(code::bad_value, value.span, fmt::format("`{}` compares {} literally; this is a /regex/",
-                                                                    op_text(test.op), what),
-                           fmt::format("write `{} ~ /{}/` to match a regex", field_name(test.field), value.text));
-        continue;
-      }
-      out.push_back(value.text);
+  if (const auto* list = std::get_if<ValueList>(&value.node)) {
+    OptionValue::List items;
+    for (const auto& item : list->items) {
+      OptionValue item_value;
+      bool item_computed = false;
+      lower_value(item, captures, item_computed, item_value);
+      if (item_computed)
+        diagnostics_.error(code::bad_value, item.span, "list items cannot depend on captures",
+                           "compute a single number from the captures instead");
+      items.push_back(std::move(item_value));
     }
-    return out;
+    constant.value = std::move(items);
+    return std::nullopt;
   }
-
-  // A rank (at most 64, as PyTorch allows) or a shape size.
-  int64_t integer(const Literal& value, int64_t most = 64) {
-    int64_t number = 0;
-    auto [end, error] = std::from_chars(value.text.data(), value.text.data() + value.text.size(), number);
-    if (value.kind != Literal::Kind::number || error != std::errc() || end != value.text.data() + value.text.size() ||
-        number > most) {
-      diagnostics_.error(code::bad_value, value.span,
-                         most == 64 ? fmt::format("expected a rank, a whole number from 0 to 64, found '{}'", value.text)
-                                    : fmt::format("expected a size, a whole number, found '{}'", value.text),
-                         "ranks and shape sizes are whole numbers");
-      return -1;
-    }
-    return number;
-  }
-
-  void check_pattern(const Literal& value) {
-    if (auto problem = check_regex(value.text)) diagnostics_.error(problem->code, value.span, problem->message, problem->hint);
-  }
-  void check_template(const Literal& pattern, const Literal& replacement, bool supplies_index = false) {
-    if (auto problem = template_problem(pattern.text, replacement.text,
-                                        supplies_index ? std::vector<std::string>{"index"} : std::vector<std::string>{}))
-      diagnostics_.error(code::plan_template, replacement.span, problem->message, problem->hint);
-  }
-
-  // Options ---------------------------------------------------------------------
-
-  std::vector<GroupOption> lower_options(const std::vector<Option>& options, const std::set<std::string>& captures) {
-    std::vector<GroupOption> out;
-    std::map<std::string, uint32_t> seen;
-    for (const auto& option : options) {
-      if (auto [first, inserted] = seen.emplace(option.key, option.span.line); !inserted) {
-        diagnostics_.error(code::duplicate_name, option.span,
-                           fmt::format("option {} is set twice (first on line {})", option.key, first->second),
-                           "keep one of them");
-        continue;
-      }
-      GroupOption lowered{option.key, {}, option.span};
-      bool computed = false;
-      std::optional<ValueExpr> expr = lower_value(option.value, captures, computed, lowered.value);
-      if (computed && expr) {
-        lowered.computed = std::move(expr);
-        lowered.computed_text = print_value(option.value);
-      }
-      out.push_back(std::move(lowered));
-    }
-    return out;
-  }
-
-  // Returns the expression when the value depends on captures (computed =
-  // true); otherwise folds it into `constant`.
-  std::optional<ValueExpr> lower_value(const Value& value, const std::set<std::string>& captures, bool& computed,
-                                       OptionValue& constant) {
-    if (const auto* literal = std::get_if<Literal>(&value.node)) {
-      switch (literal->kind) {
-        case Literal::Kind::string: constant.value = literal->text; return std::nullopt;
-        case Literal::Kind::number: {
-          const std::string& text = literal->text;
-          int64_t integer_value = 0;
-          auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), integer_value);
-          double number = std::strtod(text.c_str(), nullptr);
-          if (error == std::errc() && end == text.data() + text.size()) constant.value = integer_value;
-          else constant.value = number;
-          if (std::isinf(number))
-            diagnostics_.error(code::bad_value, value.span, fmt::format("{} is out of range for a number", text),
-                               "write a number a double can hold (at most about 1.8e308)");
-          return ValueExpr{ValueNumber{number}};
-        }
-        case Literal::Kind::word:
-          if (literal->text == "true" || literal->text == "false") {
-            constant.value = literal->text == "true";
-            return std::nullopt;
-          }
-          if (literal->text == "null") return std::nullopt;
-          if (!captures.contains(literal->text)) {
-            std::vector<std::string> names(captures.begin(), captures.end());
-            std::string suggestion = closest_match(literal->text, names);
-            diagnostics_.error(code::unknown_capture, value.span,
-                               fmt::format("'{}' is not a named capture of this group's regexes", literal->text),
-                               !suggestion.empty() ? fmt::format("did you mean '{}'?", suggestion)
-                               : names.empty()     ? std::string("name a capture in the group's regex: /blocks\\.(?P<i>\\d+)\\./")
-                                                   : fmt::format("the group's regexes capture: {}", fmt::join(names, ", ")));
-            return std::nullopt;
-          }
-          computed = true;
-          return ValueExpr{ValueCapture{literal->text}};
-        default: return std::nullopt;
-      }
-    }
-    if (const auto* list = std::get_if<ValueList>(&value.node)) {
-      OptionValue::List items;
-      for (const auto& item : list->items) {
-        OptionValue item_value;
-        bool item_computed = false;
-        lower_value(item, captures, item_computed, item_value);
-        if (item_computed)
-          diagnostics_.error(code::bad_value, item.span, "list items cannot depend on captures",
-                             "compute a single number from the captures instead");
-        items.push_back(std::move(item_value));
-      }
-      constant.value = std::move(items);
+  auto operand = [&](const Value& side) -> std::optional<ValueExpr> {
+    OptionValue side_constant;
+    auto expr = lower_value(side, captures, computed, side_constant);
+    if (!expr) {
+      if (!std::holds_alternative<std::monostate>(side_constant.value))
+        diagnostics_.error(code::bad_value, side.span, "arithmetic needs numbers", "write a number or a capture name");
       return std::nullopt;
     }
-    auto operand = [&](const Value& side) -> std::optional<ValueExpr> {
-      OptionValue side_constant;
-      auto expr = lower_value(side, captures, computed, side_constant);
-      if (!expr) {
-        if (!std::holds_alternative<std::monostate>(side_constant.value))
-          diagnostics_.error(code::bad_value, side.span, "arithmetic needs numbers", "write a number or a capture name");
-        return std::nullopt;
-      }
-      return expr;
-    };
-    std::optional<ValueExpr> result;
-    if (const auto* negation = std::get_if<ValueNeg>(&value.node)) {
-      auto inner = operand(*negation->operand);
-      if (!inner) return std::nullopt;
-      result = ValueExpr{ValueNegate{std::move(*inner)}};
-    } else if (const auto* binary = std::get_if<ValueBinaryOp>(&value.node)) {
-      auto lhs = operand(*binary->lhs);
-      auto rhs = operand(*binary->rhs);
-      if (!lhs || !rhs) return std::nullopt;
-      char op = binary->op == "**" ? '^' : binary->op.front();
-      result = ValueExpr{ValueBinary{op, std::move(*lhs), std::move(*rhs)}};
-    }
-    if (result && !computed) {  // constant arithmetic: fold it now
-      double folded = evaluate_value(*result, {});
-      if (std::isfinite(folded) && folded == std::floor(folded) && std::abs(folded) < 9e15 && all_integers(value))
-        constant.value = static_cast<int64_t>(folded);
-      else constant.value = folded;
-    }
-    return result;
+    return expr;
+  };
+  std::optional<ValueExpr> result;
+  if (const auto* negation = std::get_if<ValueNeg>(&value.node)) {
+    auto inner = operand(*negation->operand);
+    if (!inner) return std::nullopt;
+    result = ValueExpr{ValueNegate{std::move(*inner)}};
+  } else if (const auto* binary = std::get_if<ValueBinaryOp>(&value.node)) {
+    auto lhs = operand(*binary->lhs);
+    auto rhs = operand(*binary->rhs);
+    if (!lhs || !rhs) return std::nullopt;
+    char op = binary->op == "**" ? '^' : binary->op.front();
+    result = ValueExpr{ValueBinary{op, std::move(*lhs), std::move(*rhs)}};
   }
-
-  static bool all_integers(const Value& value) {
-    if (const auto* literal = std::get_if<Literal>(&value.node))
-      return literal->kind == Literal::Kind::number && literal->text.find_first_of(".eE") == std::string::npos;
-    if (const auto* negation = std::get_if<ValueNeg>(&value.node)) return all_integers(*negation->operand);
-    if (const auto* binary = std::get_if<ValueBinaryOp>(&value.node))
-      return binary->op != "/" && binary->op != "**" && all_integers(*binary->lhs) && all_integers(*binary->rhs);
-    return false;
+  if (result && !computed) {  // constant arithmetic: fold it now
+    double folded = evaluate_value(*result, {});
+    if (std::isfinite(folded) && folded == std::floor(folded) && std::abs(folded) < 9e15 && all_integers(value))
+      constant.value = static_cast<int64_t>(folded);
+    else constant.value = folded;
   }
+  return result;
+}
 
-  Diagnostics& diagnostics_;
-  const ImportResolver& resolve_;
-  Lowered lowered_;
-  std::map<std::string, Binding> bindings_;
-  std::size_t expanded_ = 0;  // nodes inlined from bindings so far
-  bool reported_expansion_ = false;
-  std::map<std::string, SourceSpan> selection_names_, group_names_;
-  std::vector<std::string> import_stack_;
-  std::set<std::string> imported_;
-  bool has_fallback_ = false;
-};
+bool Lowering::all_integers(const Value& value) {
+  if (const auto* literal = std::get_if<Literal>(&value.node))
+    return literal->kind == Literal::Kind::number && literal->text.find_first_of(".eE") == std::string::npos;
+  if (const auto* negation = std::get_if<ValueNeg>(&value.node)) return all_integers(*negation->operand);
+  if (const auto* binary = std::get_if<ValueBinaryOp>(&value.node))
+    return binary->op != "/" && binary->op != "**" && all_integers(*binary->lhs) && all_integers(*binary->rhs);
+  return false;
+}
 
-}  // namespace
+}  // namespace detail
 
 std::string canonical_dtype(std::string_view spelling) {
   std::optional<DType> dtype = dtype_from_spelling(spelling);
@@ -708,7 +464,7 @@ std::string canonical_dtype(std::string_view spelling) {
 }
 
 Lowered lower(const File& file, Diagnostics& diagnostics, const ImportResolver& resolve) {
-  return Lowering(diagnostics, resolve).run(file);
+  return detail::Lowering(diagnostics, resolve).run(file);
 }
 
 Lowered parse_and_lower(const SourceRef& source, Diagnostics& diagnostics, const ImportResolver& resolve) {
