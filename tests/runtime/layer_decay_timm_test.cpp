@@ -1,7 +1,8 @@
-// Swin-T layer-wise decay against timm itself: every parameter's lr_mult, from the rule files and
-// the docs example, is the lr_scale timm's param_groups_layer_decay gives the same parameter
-// (tests/data/layer_decay/swin_t_expected.json, written by make_swin_expected.py from a timm
-// checkout; the commit is in the file).
+// Layer-wise decay against timm itself: every parameter's lr_mult, from the rule files and the
+// docs example, is the lr_scale timm's param_groups_layer_decay gives the same parameter; for
+// ViT-B/16, whose preset sets weight decay too, every parameter takes weight decay exactly where
+// timm does (tests/data/layer_decay/swin_t_expected.json and vit_b16_expected.json, written by
+// make_expected.py from a timm checkout; the commit is in each file).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -25,23 +26,49 @@ const std::string root = TAXON_SOURCE_DIR;
 
 struct Expected {
   std::string commit;
-  std::map<std::string, double> lr_scale;  // Hugging Face name -> timm's lr_scale
+  std::string model;                             // timm's model name
+  std::string dump;                              // the taxon dump, Hugging Face naming
+  std::map<std::string, double> lr_scale;        // Hugging Face name -> timm's lr_scale
+  std::map<std::string, double> weight_decay;    // Hugging Face name -> timm's weight_decay
 };
 
-const Expected& expected() {
-  static const Expected loaded = [] {
-    std::ifstream in(root + "/tests/data/layer_decay/swin_t_expected.json");
-    nlohmann::json json = nlohmann::json::parse(in);
-    Expected out;
-    out.commit = json["timm"]["commit"].get<std::string>();
-    for (const auto& row : json["hf"]["parameters"]) out.lr_scale[row["name"].get<std::string>()] = row["lr_scale"].get<double>();
-    return out;
-  }();
+Expected load_expected(const std::string& file) {
+  std::ifstream in(root + "/tests/data/layer_decay/" + file);
+  nlohmann::json json = nlohmann::json::parse(in);
+  Expected out;
+  out.commit = json["timm"]["commit"].get<std::string>();
+  out.model = json["timm"]["model"].get<std::string>();
+  out.dump = json["hf"]["dump"].get<std::string>();
+  for (const auto& row : json["hf"]["parameters"]) {
+    out.lr_scale[row["name"].get<std::string>()] = row["lr_scale"].get<double>();
+    out.weight_decay[row["name"].get<std::string>()] = row["weight_decay"].get<double>();
+  }
+  return out;
+}
+
+const Expected& swin() {
+  static const Expected loaded = load_expected("swin_t_expected.json");
   return loaded;
 }
 
-// Every tensor's lr_mult, constant or computed, from the rules in `source`.
-std::map<std::string, double> multipliers(const SourceRef& source) {
+const Expected& vit() {
+  static const Expected loaded = load_expected("vit_b16_expected.json");
+  return loaded;
+}
+
+// What the rules in `source` give each tensor of `dump`: lr_mult (constant or computed) and
+// weight_decay (where a group sets it).
+struct Options {
+  std::map<std::string, double> lr_mult;
+  std::map<std::string, double> weight_decay;
+};
+
+double number(const OptionValue& value) {
+  if (const double* d = std::get_if<double>(&value.value)) return *d;
+  return static_cast<double>(std::get<int64_t>(value.value));
+}
+
+Options options(const SourceRef& source, const std::string& dump) {
   Diagnostics diagnostics;
   tx::Lowered rules = tx::parse_and_lower(source, diagnostics,
                                           [](const std::string& path, const SourceFile& from, std::string&) -> SourceRef {
@@ -50,29 +77,35 @@ std::map<std::string, double> multipliers(const SourceRef& source) {
                                             return load_source(root + "/stdlib/" + path);
                                           });
   REQUIRE_FALSE(diagnostics.has_errors());
-  TensorTable table = read_model_dump(root + "/tests/data/dumps/swin_t.json");
+  TensorTable table = read_model_dump(root + "/" + dump);
   EvalResult result = evaluate(rules.program, table);
   REQUIRE_FALSE(result.diagnostics.has_errors());
-  std::map<std::string, double> out;
+  Options out;
   for (const auto& group : result.groups) {
-    for (const auto& option : group.options)
-      if (option.key == "lr_mult" && !option.computed)
-        if (const double* value = std::get_if<double>(&option.value.value))
-          for (std::size_t i : group.tensors) out[table.tensors[i].name] = *value;
+    for (const auto& option : group.options) {
+      if (option.computed) continue;
+      std::map<std::string, double>* into = option.key == "lr_mult"        ? &out.lr_mult
+                                            : option.key == "weight_decay" ? &out.weight_decay
+                                                                           : nullptr;
+      if (into)
+        for (std::size_t i : group.tensors) (*into)[table.tensors[i].name] = number(option.value);
+    }
     for (const auto& entry : group.per_tensor)
       for (const auto& [key, value] : entry.values)
-        if (key == "lr_mult") out[table.tensors[entry.tensor].name] = std::get<double>(value.value);
+        if (key == "lr_mult") out.lr_mult[table.tensors[entry.tensor].name] = std::get<double>(value.value);
   }
   return out;
 }
 
+std::map<std::string, double> multipliers(const SourceRef& source) { return options(source, swin().dump).lr_mult; }
+
 // Each of `got` is timm's value for that parameter; returns how many were compared.
-std::size_t check_against_timm(const std::map<std::string, double>& got) {
+std::size_t check_against_timm(const std::map<std::string, double>& got, const Expected& expected = swin()) {
   std::size_t compared = 0;
   for (const auto& [name, value] : got) {
     CAPTURE(name);
-    auto found = expected().lr_scale.find(name);
-    REQUIRE(found != expected().lr_scale.end());
+    auto found = expected.lr_scale.find(name);
+    REQUIRE(found != expected.lr_scale.end());
     CHECK(value == doctest::Approx(found->second).epsilon(1e-12));
     ++compared;
   }
@@ -81,11 +114,11 @@ std::size_t check_against_timm(const std::map<std::string, double>& got) {
 
 }  // namespace
 
-TEST_CASE("Swin-T expected values: timm's lr scales for all 221 parameters - from a recorded commit") {
-  CHECK(expected().commit.size() == 40);
-  REQUIRE(expected().lr_scale.size() == 221);
+TEST_CASE("Swin-T expected values (tests/data/layer_decay/swin_t_expected.json): timm's lr scales for all 221 parameters - from a recorded commit") {
+  CHECK(swin().commit.size() == 40);
+  REQUIRE(swin().lr_scale.size() == 221);
   // Block b of stage s is layer 1 + b + sum(depths[:s]) of 13: monotonic from the stem to the head.
-  const auto& lr = expected().lr_scale;
+  const auto& lr = swin().lr_scale;
   CHECK(lr.at("swin.encoder.layers.2.blocks.5.mlp.fc1.weight") == doctest::Approx(std::pow(0.9, 3)));
   CHECK(lr.at("swin.encoder.layers.3.blocks.0.mlp.fc1.weight") == doctest::Approx(std::pow(0.9, 2)));
   CHECK(lr.at("swin.encoder.layers.2.blocks.5.mlp.fc1.weight") < lr.at("swin.encoder.layers.3.blocks.0.mlp.fc1.weight"));
@@ -114,7 +147,41 @@ TEST_CASE("Swin-T layer decay (the example in docs/language.md): every block par
   std::string example = doc.substr(begin, doc.find("```\n", at) - begin);
   auto got = multipliers(std::make_shared<SourceFile>(SourceFile{"docs/language.md", example}));
   std::size_t blocks = 0;
-  for (const auto& [name, scale] : expected().lr_scale) blocks += name.find(".blocks.") != std::string::npos;
+  for (const auto& [name, scale] : swin().lr_scale) blocks += name.find(".blocks.") != std::string::npos;
   CHECK(blocks == 204);  // 12 blocks of 17
   CHECK(check_against_timm(got) == blocks);  // the example sets the blocks only, each as timm does
+}
+
+TEST_CASE("ViT-B/16 expected values (tests/data/layer_decay/vit_b16_expected.json): timm's lr scales for all 200 parameters - from a recorded commit") {
+  CHECK(vit().commit.size() == 40);
+  CHECK(vit().model == "vit_base_patch16_224");
+  REQUIRE(vit().lr_scale.size() == 200);
+  // Stem layer 0, block N layer N + 1, the final norm with the last block (timm's MATCH_PREV_GROUP),
+  // the head alone at layer 13.
+  const auto& lr = vit().lr_scale;
+  CHECK(lr.at("vit.embeddings.cls_token") == doctest::Approx(std::pow(0.75, 13)));
+  CHECK(lr.at("vit.layers.0.mlp.fc1.weight") == doctest::Approx(std::pow(0.75, 12)));
+  CHECK(lr.at("vit.layers.11.mlp.fc1.weight") == doctest::Approx(0.75));
+  CHECK(lr.at("vit.layernorm.weight") == doctest::Approx(0.75));
+  CHECK(lr.at("classifier.weight") == doctest::Approx(1.0));
+}
+
+TEST_CASE("ViT-B/16 layer decay (stdlib/layer_decay/hf_vit_b16.tx): every parameter gets timm's lr scale and weight decay") {
+  Options got = options(load_source(root + "/stdlib/layer_decay/hf_vit_b16.tx"), vit().dump);
+  CHECK(check_against_timm(got.lr_mult, vit()) == 200);
+  // timm gives weight decay 0 or the optimizer's (0.05 in the generator); the preset sets
+  // weight_decay = 0 on exactly timm's zeros and leaves the rest to the optimizer's default.
+  std::size_t zeros = 0;
+  for (const auto& [name, decay] : vit().weight_decay) {
+    CAPTURE(name);
+    auto set = got.weight_decay.find(name);
+    if (decay == 0.0) {
+      ++zeros;
+      REQUIRE(set != got.weight_decay.end());
+      CHECK(set->second == 0.0);
+    } else {
+      CHECK(set == got.weight_decay.end());
+    }
+  }
+  CHECK(zeros == 126);  // cls_token, position embeddings, every bias and norm parameter
 }
