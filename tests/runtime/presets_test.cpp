@@ -45,13 +45,14 @@ std::map<std::string, double> multipliers(const std::string& preset, const std::
 
 }  // namespace
 
-TEST_CASE("ViT-B/16 layer decay: embeddings 0.75^13 - block N 0.75^(12-N) - the top 1") {
+TEST_CASE("ViT-B/16 layer decay: embeddings 0.75^13 - block N 0.75^(12-N) - the final norm with the last block - the head 1") {
   auto lr = multipliers("layer_decay/hf_vit_b16.tx", "vit_b16.json");
   CHECK(lr.size() == 200);  // every parameter has a multiplier
   CHECK(lr["vit.embeddings.cls_token"] == doctest::Approx(std::pow(0.75, 13)));
   CHECK(lr["vit.layers.0.mlp.fc1.weight"] == doctest::Approx(std::pow(0.75, 12)));
   CHECK(lr["vit.layers.0.mlp.fc1.bias"] == doctest::Approx(std::pow(0.75, 12)));  // no decay, same layer
   CHECK(lr["vit.layers.11.attention.q_proj.weight"] == doctest::Approx(0.75));
+  CHECK(lr["vit.layernorm.weight"] == doctest::Approx(0.75));  // timm's `^norm` joins the last block
   CHECK(lr["classifier.weight"] == doctest::Approx(1.0));
 }
 
