@@ -154,14 +154,15 @@ struct expect_expr : seq<expr> {};
 struct list_lit : if_must<one<'['>, _, opt<list_tail<expr, comma>>, _, list_close> {};
 struct paren_expr : if_must<one<'('>, _, expect_expr, _, paren_close> {};
 struct atom : sor<number, string_lit, list_lit, paren_expr, value_word> {};
+// Python's precedence: `**` binds tighter than a unary minus on its left (`-2 ** 2` is -4) and
+// takes one on its right (`2 ** -1`), right to left (`2 ** 3 ** 2` is 2 ** 9).
 struct negate;
-struct expect_operand : sor<negate, atom> {};
-struct negate : if_must<op_sub, _, expect_operand> {};
-struct unary : sor<negate, atom> {};
 struct power;
-struct expect_power : seq<power> {};
-struct power : seq<unary, opt<_, op_pow, _, expect_power>> {};
-struct term : seq<power, star<_, sor<op_mul, op_div>, _, expect_power>> {};
+struct unary : sor<negate, power> {};
+struct expect_operand : seq<unary> {};
+struct negate : if_must<op_sub, _, expect_operand> {};
+struct power : seq<atom, opt<_, op_pow, _, expect_operand>> {};
+struct term : seq<unary, star<_, sor<op_mul, op_div>, _, expect_operand>> {};
 struct expect_term : seq<term> {};
 struct expr : seq<term, star<_, sor<op_add, op_sub>, _, expect_term>> {};
 struct equals : one<'='> {};
@@ -241,7 +242,6 @@ template <> inline constexpr const char* errors::message<expect_and_expr> = "exp
 template <> inline constexpr const char* errors::message<paren_close> = "expected ')'";
 template <> inline constexpr const char* errors::message<expect_expr> = "expected a value";
 template <> inline constexpr const char* errors::message<expect_term> = "expected a value";
-template <> inline constexpr const char* errors::message<expect_power> = "expected a value";
 template <> inline constexpr const char* errors::message<expect_operand> = "expected a value";
 template <> inline constexpr const char* errors::message<list_close> = "expected ',' or ']' in this list";
 template <> inline constexpr const char* errors::message<equals> = "expected '='";

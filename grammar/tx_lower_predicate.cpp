@@ -158,14 +158,22 @@ Predicate Lowering::lower_node(const Test& test, const SourceSpan& span) {
       return negate_if_ne(Predicate{DtypeIn{std::move(dtypes)}, span});
     }
     case Field::kind: {
-      if (test.op != TestOp::eq && test.op != TestOp::ne) return bad_op();
-      const Literal& value = test.values.front();
-      if (test.values.size() != 1 || (value.text != "parameter" && value.text != "buffer")) {
-        diagnostics_.error(code::bad_value, value.span, fmt::format("unknown kind '{}'", value.text),
-                           "kind is `parameter` or `buffer`");
-        return Predicate{Constant{false}, span};
+      if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
+      bool parameter = false, buffer = false;
+      for (const Literal& value : test.values) {
+        if (value.text != "parameter" && value.text != "buffer") {
+          diagnostics_.error(code::bad_value, value.span, fmt::format("unknown kind '{}'", value.text),
+                             "kind is `parameter` or `buffer`");
+          return Predicate{Constant{false}, span};
+        }
+        (value.text == "buffer" ? buffer : parameter) = true;
       }
-      return negate_if_ne(Predicate{KindIs{value.text == "buffer" ? TensorKind::buffer : TensorKind::parameter}, span});
+      if (!parameter && !buffer) return Predicate{Constant{false}, span};  // `kind in {}`
+      // Both kinds stay two tests, not `true`: a rule that names kind sees buffers too.
+      AnyOf kinds;
+      if (parameter) kinds.terms.push_back(Predicate{KindIs{TensorKind::parameter}, span});
+      if (buffer) kinds.terms.push_back(Predicate{KindIs{TensorKind::buffer}, span});
+      return negate_if_ne(kinds.terms.size() == 1 ? std::move(kinds.terms.front()) : Predicate{std::move(kinds), span});
     }
     case Field::type: {
       if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();

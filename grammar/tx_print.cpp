@@ -38,9 +38,9 @@ int value_precedence(const Value& value) {
   if (const auto* binary = std::get_if<ValueBinaryOp>(&value.node)) {
     if (binary->op == "+" || binary->op == "-") return 1;
     if (binary->op == "*" || binary->op == "/") return 2;
-    return 3;  // **
+    return 4;  // **: tighter than a unary minus, as in Python
   }
-  if (std::holds_alternative<ValueNeg>(value.node)) return 4;
+  if (std::holds_alternative<ValueNeg>(value.node)) return 3;
   return 5;
 }
 
@@ -418,12 +418,13 @@ std::string print_value(const Value& value) {
           for (std::size_t i = 0; i < node.items.size(); ++i) out += (i ? ", " : "") + print_value(node.items[i]);
           return out + "]";
         } else if constexpr (std::is_same_v<Node, ValueNeg>) {
-          return "-" + value_at(*node.operand, 4);
+          return "-" + value_at(*node.operand, 3);
         } else {
-          int own = node.op == "+" || node.op == "-" ? 1 : node.op == "**" ? 3 : 2;
-          // Left-associative operators need parentheses on an equal-precedence right side; ** is right-associative.
+          int own = node.op == "+" || node.op == "-" ? 1 : node.op == "**" ? 4 : 2;
+          // Left-associative operators need parentheses on an equal-precedence right side. `**` is
+          // right-associative and takes a unary minus on its right, not on its left: (-2) ** 2, 2 ** -1.
           int left = node.op == "**" ? own + 1 : own;
-          int right = node.op == "**" ? own : own + 1;
+          int right = node.op == "**" ? 3 : own + 1;
           return value_at(*node.lhs, left) + " " + node.op + " " + value_at(*node.rhs, right);
         }
       },
