@@ -8,10 +8,48 @@
 
 namespace taxon {
 
+namespace {
+
+// Whether a line's `taxon: allow T0501, T0503 (why)` names `code`: codes follow the marker,
+// separated by spaces or commas; the first word that is not a code ends the list.
+bool allows(std::string_view line, std::string_view code) {
+  constexpr std::string_view marker = "taxon: allow";
+  auto at = line.find(marker);
+  if (at == std::string_view::npos) return false;
+  std::string_view rest = line.substr(at + marker.size());
+  while (true) {
+    auto start = rest.find_first_not_of(" \t,");
+    if (start == std::string_view::npos) return false;
+    rest.remove_prefix(start);
+    std::string_view word = rest.substr(0, rest.find_first_of(" \t,"));
+    if (!find_code(word)) return false;
+    if (word == code) return true;
+    rest.remove_prefix(word.size());
+  }
+}
+
+// A warning or a note is silenced by `# taxon: allow CODE` at the end of its line or in the
+// comment lines directly above it. An error cannot be: the rules would not do what they say.
+bool allowed_here(const Diagnostic& diagnostic) {
+  if (diagnostic.severity == Severity::error || !diagnostic.span.has_position()) return false;
+  const SourceFile& file = *diagnostic.span.file;
+  if (allows(file.line_text(diagnostic.span.line), diagnostic.code)) return true;
+  for (uint32_t line = diagnostic.span.line; line-- > 1;) {
+    std::string_view text = file.line_text(line);
+    auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos || text[first] != '#') return false;
+    if (allows(text, diagnostic.code)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void Diagnostics::report(Diagnostic diagnostic) {
   if (!find_code(diagnostic.code))
     throw InternalError(fmt::format("diagnostic code '{}' is not in engine/diagnostic_codes.hpp (message: {})", diagnostic.code,
                                     diagnostic.message));
+  if (allowed_here(diagnostic)) return;
   std::string key = fmt::format("{}|{}|{}|{}|{}|{}", diagnostic.code, static_cast<int>(diagnostic.severity),
                                 static_cast<const void*>(diagnostic.span.file.get()), diagnostic.span.line,
                                 diagnostic.span.col, diagnostic.message);

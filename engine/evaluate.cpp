@@ -200,13 +200,14 @@ void report_group_findings(const GroupSet& set, const TensorTable& table, const 
                                  fmt::format("group {} matches no parameter", set.groups[g].name),
                                  "check its patterns against the names `taxon eval --all` lists");
   }
+  // A declared default group says the fall-through is meant; only an implicit one is worth a word.
   const GroupResult& fallback = result.groups.back();
-  if (!set.groups.empty() && !fallback.tensors.empty())
+  if (!set.groups.empty() && !fallback.tensors.empty() && !set.default_position)
     result.diagnostics.warning(
         code::falls_to_default, set.default_span,
         fmt::format("{} fall through to {}: {}", plural(fallback.tensors.size(), "trainable parameter"),
                     set.default_name, example_names(table, fallback.tensors)),
-        "if that is intended, say so with a group whose filter names them");
+        "if that is intended, declare the default group: a group without a filter, e.g. `group rest { }`");
 }
 
 }  // namespace

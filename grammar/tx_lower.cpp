@@ -158,6 +158,13 @@ void Lowering::lower_statement(const GroupDecl& group, const Statement&, bool) {
   if (!claim_name(group_names_, group.name, group.name_span, "group")) return;
   GroupSet& set = *lowered_.program.groups;
   if (!group.expr) {
+    if (has_fallback_) {  // a second one would silently replace the first
+      diagnostics_.error(code::duplicate_name, group.name_span,
+                         fmt::format("a second default group: `{}` on line {} already takes what no other group does",
+                                     set.default_name, set.default_span.line),
+                         "give this group a filter (`group NAME : FILTER { ... }`), or merge its options into the first");
+      return;
+    }
     has_fallback_ = true;
     set.default_position = set.groups.size();
     set.default_name = group.name;
@@ -171,7 +178,14 @@ void Lowering::lower_statement(const GroupDecl& group, const Statement&, bool) {
   set.groups.push_back(Group{group.name, std::move(predicate), lower_options(group.options, captures), group.name_span});
 }
 
-void Lowering::lower_statement(const Defaults& defaults, const Statement&, bool) {
+void Lowering::lower_statement(const Defaults& defaults, const Statement& statement, bool) {
+  if (defaults_span_) {  // a second block would silently replace the first
+    diagnostics_.error(code::duplicate_name, statement.span,
+                       fmt::format("a second `defaults` block; the first is on line {}", defaults_span_->line),
+                       "merge their options into one `defaults { ... }` block");
+    return;
+  }
+  defaults_span_ = statement.span;
   lowered_.program.groups->inherited_options = lower_options(defaults.options, {});
 }
 
@@ -185,7 +199,13 @@ void Lowering::lower_statement(const Exclude& exclude, const Statement& statemen
 }
 
 void Lowering::lower_statement(const Freeze& freeze, const Statement& statement, bool) {
-  if (!claim_name(selection_names_, "freeze", statement.span, "freeze rule")) return;
+  if (auto first = selection_names_.find("freeze"); first != selection_names_.end()) {
+    diagnostics_.error(code::duplicate_name, statement.span,
+                       fmt::format("a second `freeze` rule; the first is on line {}", first->second.line),
+                       "a file has one `freeze` rule: combine the two with `or` (`freeze : A or B`)");
+    return;
+  }
+  claim_name(selection_names_, "freeze", statement.span, "freeze rule");
   lowered_.program.selections.push_back(Selection{"freeze", lower(freeze.expr), Universe::parameters, statement.span, true});
 }
 

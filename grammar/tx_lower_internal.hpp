@@ -87,6 +87,7 @@ class Lowering {
   std::vector<std::string> import_stack_;
   std::set<std::string> imported_;
   bool has_fallback_ = false;
+  std::optional<SourceSpan> defaults_span_;  // the file's `defaults` block, once seen
 };
 
 }  // namespace taxon::tx::detail
