@@ -30,17 +30,22 @@ bool allows(std::string_view line, std::string_view code) {
 
 // A warning or a note is silenced by `# taxon: allow CODE` at the end of its line or in the
 // comment lines directly above it. An error cannot be: the rules would not do what they say.
-bool allowed_here(const Diagnostic& diagnostic) {
-  if (diagnostic.severity == Severity::error || !diagnostic.span.has_position()) return false;
-  const SourceFile& file = *diagnostic.span.file;
-  if (allows(file.line_text(diagnostic.span.line), diagnostic.code)) return true;
-  for (uint32_t line = diagnostic.span.line; line-- > 1;) {
+bool allowed_at(const SourceFile& file, uint32_t at, std::string_view code) {
+  if (allows(file.line_text(at), code)) return true;
+  for (uint32_t line = at; line-- > 1;) {
     std::string_view text = file.line_text(line);
     auto first = text.find_first_not_of(" \t");
     if (first == std::string_view::npos || text[first] != '#') return false;
-    if (allows(text, diagnostic.code)) return true;
+    if (allows(text, code)) return true;
   }
   return false;
+}
+
+bool allowed_here(const Diagnostic& diagnostic) {
+  if (diagnostic.severity == Severity::error || !diagnostic.span.has_position()) return false;
+  const SourceFile& file = *diagnostic.span.file;
+  return allowed_at(file, diagnostic.span.line, diagnostic.code) ||
+         (diagnostic.statement_line > 0 && allowed_at(file, diagnostic.statement_line, diagnostic.code));
 }
 
 }  // namespace

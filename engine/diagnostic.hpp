@@ -19,6 +19,9 @@ struct Diagnostic {
   SourceSpan span;
   std::string message;
   std::string hint;  // how to fix it; may be empty for notes
+  // The first line of the statement it concerns, when that is not the span's: a `# taxon: allow`
+  // there covers it too, wherever `taxon fmt` puts the statement's parts.
+  uint32_t statement_line = 0;
 };
 
 // Collects diagnostics in the order they are found.

@@ -1,9 +1,11 @@
 // A linnaeus YAML document -> Program: a root filter tree, or the parameter
 // groups and GradNorm exclusion of a full linnaeus config.
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
 
+#include "engine/option_keys.hpp"
 #include "grammar/linnaeus_yaml.hpp"
 #include "grammar/yaml_support.hpp"
 
@@ -68,6 +70,14 @@ std::vector<GroupOption> options_of(const YAML::Node& group, Reader& reader, boo
       if (!allow_filter)
         reader.diagnostics().warning(code::ignored_key, reader.span(it->first), "DEFAULT's FILTER is ignored",
                                      "DEFAULT takes every trainable parameter that no other group took");
+      continue;
+    }
+    if (std::find(kLinnaeusGroupKeys.begin(), kLinnaeusGroupKeys.end(), key) == kLinnaeusGroupKeys.end()) {
+      // linnaeus reads four keys from a group and passes nothing else on: a typo there changes nothing, silently.
+      std::vector<std::string> known(kLinnaeusGroupKeys.begin(), kLinnaeusGroupKeys.end());
+      reader.diagnostics().warning(code::unknown_key, reader.span(it->first),
+                                   fmt::format("linnaeus ignores `{}` in a parameter group; so does taxon", key),
+                                   suggest(key, known, "a group takes FILTER, OPTIMIZER, WEIGHT_DECAY and LR_MULTIPLIER"));
       continue;
     }
     options.push_back(GroupOption{key, reader.option_value(it->second), reader.span(it->first)});

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "engine/dtype.hpp"
+#include "engine/option_keys.hpp"
 #include "engine/plans/plan.hpp"
 #include "engine/regex.hpp"
 #include "engine/plans/tensor_actions.hpp"
@@ -154,7 +155,7 @@ void Lowering::lower_statement(const Select& select, const Statement& statement,
   lowered_.program.selections.push_back(Selection{select.name, std::move(predicate), universe, statement.span});
 }
 
-void Lowering::lower_statement(const GroupDecl& group, const Statement&, bool) {
+void Lowering::lower_statement(const GroupDecl& group, const Statement& statement, bool) {
   if (!claim_name(group_names_, group.name, group.name_span, "group")) return;
   GroupSet& set = *lowered_.program.groups;
   if (!group.expr) {
@@ -166,16 +167,38 @@ void Lowering::lower_statement(const GroupDecl& group, const Statement&, bool) {
       return;
     }
     has_fallback_ = true;
+    check_option_keys(group.options, statement.span.line);
     set.default_position = set.groups.size();
     set.default_name = group.name;
     set.default_span = group.name_span;
     set.default_options = lower_options(group.options, {});
     return;
   }
+  check_option_keys(group.options, statement.span.line);
   Predicate predicate = lower(*group.expr);
   std::set<std::string> captures;
   collect_captures(predicate, captures);
   set.groups.push_back(Group{group.name, std::move(predicate), lower_options(group.options, captures), group.name_span});
+}
+
+void Lowering::check_option_keys(const std::vector<Option>& options, uint32_t statement_line) {
+  static const std::vector<std::string> known = [] {
+    std::vector<std::string> out(kTorchOptimizerKeys.begin(), kTorchOptimizerKeys.end());
+    out.insert(out.end(), kTaxonOptionKeys.begin(), kTaxonOptionKeys.end());
+    return out;
+  }();
+  for (const auto& option : options) {
+    if (known_option_key(option.key)) continue;
+    std::string closest = closest_match(option.key, known);
+    std::string declare = fmt::format("say so with `# taxon: allow {}` on this line or above the statement",
+                                      code::unknown_option);
+    diagnostics_.report({std::string(code::unknown_option), Severity::warning, option.span,
+                         fmt::format("`{}` is not an option any torch.optim optimizer or taxon reads", option.key),
+                         closest.empty() ? fmt::format("if your optimizer takes it, {}", declare)
+                                         : fmt::format("did you mean '{}'? If your optimizer takes `{}`, {}", closest,
+                                                       option.key, declare),
+                         statement_line});
+  }
 }
 
 void Lowering::lower_statement(const Defaults& defaults, const Statement& statement, bool) {
@@ -186,6 +209,7 @@ void Lowering::lower_statement(const Defaults& defaults, const Statement& statem
     return;
   }
   defaults_span_ = statement.span;
+  check_option_keys(defaults.options, statement.span.line);
   lowered_.program.groups->inherited_options = lower_options(defaults.options, {});
 }
 

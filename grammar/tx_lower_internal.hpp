@@ -59,6 +59,7 @@ class Lowering {
   bool claim_name(std::map<std::string, SourceSpan>& names, const std::string& name, const SourceSpan& span,
                   std::string_view what);
   void check_template(const Literal& pattern, const Literal& replacement, bool supplies_index = false);
+  void check_option_keys(const std::vector<Option>& options, uint32_t statement_line);
   std::vector<GroupOption> lower_options(const std::vector<Option>& options, const std::set<std::string>& captures);
   std::optional<ValueExpr> lower_value(const Value& value, const std::set<std::string>& captures, bool& computed,
                                        OptionValue& constant);

@@ -118,11 +118,14 @@ TEST_CASE("a config: groups in overlap mode with typed options - DEFAULT's setti
       FILTER: {TYPE: name, PATTERNS: [head]}
       LR_MULTIPLIER: 10
       BETAS: [0.9, 0.999]
-      NAME: '1e-3'
-      FUSED: yes
+      WEIGHT_DECAY: '1e-3'
+      OPTIMIZER: yes
 LOSS: {GRAD_WEIGHTING: {TASK: {EXCLUDE_PATTERNS: [head]}}}
 )");
-  CHECK(lowered.diagnostics.items().empty());
+  // linnaeus reads FILTER, OPTIMIZER, WEIGHT_DECAY and LR_MULTIPLIER from a group and ignores the rest.
+  REQUIRE(lowered.diagnostics.items().size() == 1);
+  CHECK(lowered.diagnostics.items()[0].code == "T0205");
+  CHECK(lowered.diagnostics.items()[0].message.find("BETAS") != std::string::npos);
   REQUIRE(lowered.program.groups);
   const GroupSet& set = *lowered.program.groups;
   CHECK(set.mode == GroupMode::overlap);
@@ -130,11 +133,10 @@ LOSS: {GRAD_WEIGHTING: {TASK: {EXCLUDE_PATTERNS: [head]}}}
   REQUIRE(set.groups.size() == 1);
   const Group& head = set.groups[0];
   CHECK(head.name == "HEAD");
-  REQUIRE(head.options.size() == 4);
+  REQUIRE(head.options.size() == 3);
   CHECK(std::get<int64_t>(head.options[0].value.value) == 10);
-  CHECK(std::get<OptionValue::List>(head.options[1].value.value).size() == 2);
-  CHECK(std::get<std::string>(head.options[2].value.value) == "1e-3");  // quoted: a string
-  CHECK(std::get<bool>(head.options[3].value.value) == true);
+  CHECK(std::get<std::string>(head.options[1].value.value) == "1e-3");  // quoted: a string
+  CHECK(std::get<bool>(head.options[2].value.value) == true);          // PyYAML's yes
   REQUIRE(set.inherited_options.size() == 3);
   CHECK(set.inherited_options[0].key == "OPTIMIZER");
   CHECK(set.inherited_options[1].key == "WEIGHT_DECAY");
