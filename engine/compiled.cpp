@@ -223,7 +223,7 @@ struct CompiledRules::Impl {
       case NodeKind::constant: node.value = Bitset(count, std::get<Constant>(node.predicate->node).value); break;
       case NodeKind::string: compute_strings(); break;
       case NodeKind::module_type: {
-        std::vector<bool> answers = types.answers(std::get<ModuleTypeIn>(node.predicate->node).types);
+        std::vector<bool> answers = types.answers(std::get<ModuleTypeIn>(node.predicate->node));
         Bitset bits(count, false);
         for (std::size_t i = 0; i < count; ++i)
           if (types.matches(i, answers)) bits.set(i);

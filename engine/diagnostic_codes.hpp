@@ -63,6 +63,7 @@ constexpr std::string_view severity_name(Severity severity) {
   X(T0404, unknown_module, error, "a module path that names no module")                                            \
   X(T0405, capture_not_number, error, "a computed option whose capture is not a number")                           \
   X(T0406, needs_tensor_kinds, error, "a rule on parameter/buffer kinds, and the tensors come from a checkpoint")   \
+  X(T0407, unknown_module_type, error, "a type test naming no class the model's modules are or inherit from")     \
   X(T0501, group_overlap, warning, "tensors matched by several groups")                                            \
   X(T0502, matches_nothing, warning, "a rule that matches nothing")                                                \
   X(T0503, falls_to_default, warning, "trainable parameters fall through to the default group")                    \

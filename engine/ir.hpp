@@ -75,10 +75,15 @@ struct KindIs {
   TensorKind kind = TensorKind::parameter;
 };
 
-// The class name of the module that owns the tensor directly (for a tied
-// tensor: any module that owns one of its names, as linnaeus's identity test).
+// The class of the module that owns the tensor directly (for a tied tensor:
+// any module that owns one of its names, as linnaeus's identity test). Where
+// the dump records class ancestry, a name also matches the classes that
+// inherit from it, as isinstance() does; `exact` (`type is`, linnaeus's
+// layer_type, which compares __class__.__name__) keeps to the class itself.
+// A name is a short class name or a qualified one (module.Class).
 struct ModuleTypeIn {
   std::vector<std::string> types;
+  bool exact = false;
 };
 
 struct RequiresGrad {

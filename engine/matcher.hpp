@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 #include "engine/evaluate.hpp"
 #include "engine/ir.hpp"
 #include "engine/regex.hpp"
+#include "engine/type_names.hpp"
 
 
 namespace taxon {
@@ -36,7 +38,11 @@ class Matcher {
     stage_map_ = program.stage_map ? &*program.stage_map : (table.stage_map ? &*table.stage_map : nullptr);
     if (program.strip_name_prefix && !program.strip_name_prefix->empty()) strip_prefix_ = *program.strip_name_prefix;
     for (std::size_t i = 0; i < table.tensors.size(); ++i)
-      if (auto first = table.tensors[i].tied_to) alias_owner_types_[*first].push_back(table.tensors[i].module_type);
+      if (auto first = table.tensors[i].tied_to) aliases_[*first].push_back(i);
+    if (!table.module_mro.empty()) {
+      owner_mro_.reserve(table.tensors.size());
+      for (const auto& tensor : table.tensors) owner_mro_.push_back(module_mro(table, tensor.module));
+    }
     frozen_by_rule_.assign(table.tensors.size(), false);
   }
 
@@ -53,6 +59,8 @@ class Matcher {
               diagnostics.error(code::needs_module_types, predicate.span,
                                 "this rule needs module types, and the tensors evaluated have none",
                                 "give a model dump (with \"modules\" and \"module_type\"), not a checkpoint's dump");
+            else
+              check_type_names(node, predicate.span, diagnostics);
           } else if constexpr (std::is_same_v<Node, KindIs>) {
             if (table_.has_unknown_kinds)
               diagnostics.error(code::needs_tensor_kinds, predicate.span,
@@ -153,7 +161,7 @@ class Matcher {
           } else if constexpr (std::is_same_v<Node, KindIs>) {
             return tensor.kind == node.kind;
           } else if constexpr (std::is_same_v<Node, ModuleTypeIn>) {
-            return owner_type_in(index, node.types);
+            return owner_type_in(index, node);
           } else if constexpr (std::is_same_v<Node, RequiresGrad>) {
             return trainable(index) == node.value;
           } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {
@@ -193,13 +201,60 @@ class Matcher {
     return false;
   }
 
-  bool owner_type_in(std::size_t index, const std::vector<std::string>& types) const {
-    auto in_types = [&](const std::string& type) {
-      return !type.empty() && std::find(types.begin(), types.end(), type) != types.end();
+  bool owner_type_in(std::size_t index, const ModuleTypeIn& test) const {
+    auto owner_matches = [&](std::size_t owner) {
+      return type_test_matches(test, table_.tensors[owner].module_type, owner_mro_.empty() ? nullptr : owner_mro_[owner]);
     };
-    if (in_types(table_.tensors[index].module_type)) return true;
-    auto aliases = alias_owner_types_.find(index);
-    return aliases != alias_owner_types_.end() && std::any_of(aliases->second.begin(), aliases->second.end(), in_types);
+    if (owner_matches(index)) return true;
+    auto aliases = aliases_.find(index);
+    return aliases != aliases_.end() && std::any_of(aliases->second.begin(), aliases->second.end(), owner_matches);
+  }
+
+  // A type test none of whose names any module of the table answers to can only be a mistake
+  // (a typo, or rules for another model). A test that names one class the model has may list
+  // others it lacks: shared rules (stdlib/no_weight_decay.tx) name the norms of many
+  // architectures, and real classes differ by a letter (MistralRMSNorm, MixtralRMSNorm).
+  void check_type_names(const ModuleTypeIn& node, const SourceSpan& span, Diagnostics& diagnostics) {
+    const TypeVocabulary& known = vocabulary(node.exact);
+    if (node.types.empty() || known.names.empty()) return;
+    for (const auto& type : node.types)
+      if (known.names.contains(type)) return;
+    for (const auto& type : node.types) {
+      bool qualified = type.find('.') != std::string::npos;
+      std::string hint = suggest(type, qualified ? known.qualified : known.short_names,
+                                 "no class of the model is close; the dump's \"modules\" list each module's class");
+      if (node.exact && vocabulary(false).names.contains(type))
+        hint = fmt::format("'{}' is only a base class here; `type == {}` matches the classes that inherit from it", type,
+                           qualified ? fmt::format("\"{}\"", type) : type);
+      else if (qualified && table_.module_mro.empty())
+        hint = "this dump records no class ancestry, so only short class names match; tools/dump_model.py writes it "
+               "(modules[].mro)";
+      diagnostics.error(code::unknown_module_type, span,
+                        node.exact ? fmt::format("no module's class is '{}'", type)
+                                   : fmt::format("no module is a '{}' or inherits from it", type),
+                        std::move(hint));
+    }
+  }
+
+  struct TypeVocabulary {
+    std::unordered_set<std::string> names;         // every name a module answers to
+    std::vector<std::string> short_names, qualified;  // the same, for "did you mean", in table order
+  };
+
+  // The names the table's modules answer to (exact: their own classes only), built once.
+  const TypeVocabulary& vocabulary(bool exact) {
+    TypeVocabulary& out = vocabulary_[exact ? 1 : 0];
+    if (vocabulary_built_[exact ? 1 : 0]) return out;
+    vocabulary_built_[exact ? 1 : 0] = true;
+    auto add = [&](const std::string& path, std::string_view type) {
+      for_each_type_name(type, module_mro(table_, path), exact, [&](std::string_view name) {
+        if (name.empty() || !out.names.emplace(name).second) return;
+        (name.find('.') == std::string_view::npos ? out.short_names : out.qualified).emplace_back(name);
+      });
+    };
+    for (const auto& [path, type] : table_.modules) add(path, type);
+    for (const auto& tensor : table_.tensors) add(tensor.module, tensor.module_type);
+    return out;
   }
 
   // A path that names no module is a typo more often than not (anemoi's
@@ -237,7 +292,10 @@ class Matcher {
   const ReferenceShapes* reference_;
   const StageMap* stage_map_ = nullptr;
   std::string strip_prefix_;  // `match names without "..."`
-  std::unordered_map<std::size_t, std::vector<std::string>> alias_owner_types_;
+  std::unordered_map<std::size_t, std::vector<std::size_t>> aliases_;  // first of a tie -> its other entries
+  std::vector<const std::vector<std::string>*> owner_mro_;  // per tensor, where the dump records ancestry
+  TypeVocabulary vocabulary_[2];
+  bool vocabulary_built_[2] = {false, false};
   std::unordered_map<std::string, std::shared_ptr<const RE2>> regexes_;
   std::vector<bool> frozen_by_rule_;
 };

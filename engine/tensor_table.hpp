@@ -52,6 +52,10 @@ struct TensorTable {
   std::vector<TensorRecord> tensors;
   std::vector<std::pair<std::string, std::string>> modules;  // (path, class name), may be empty
   std::optional<StageMap> stage_map;
+  // Each module's class ancestry, where the dump records it (modules[].mro): path -> the
+  // qualified names of its class and of the classes it inherits from, in method resolution
+  // order, without torch.nn.Module and object. Empty: type rules compare class names only.
+  std::unordered_map<std::string, std::vector<std::string>> module_mro;
   bool has_module_types = false;  // false for a checkpoint's dump
   bool has_unknown_kinds = false;  // a checkpoint's dump: parameters and buffers cannot be told apart
 };

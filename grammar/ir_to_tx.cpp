@@ -86,7 +86,7 @@ Expr to_expr(const Predicate& predicate) {
           std::vector<Literal> values;
           for (const auto& type : node.types) values.push_back(print_name(type) == type ? word(type) : string(type));
           if (values.empty()) return Expr{Flag{Flag::Which::false_}, {}};
-          return test(Field::type, TestOp::in, std::move(values), true);
+          return test(Field::type, node.exact ? TestOp::is : TestOp::in, std::move(values), true);
         } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
           return string_test(Field::module, TestOp::under, node.paths, Literal::Kind::string);
         } else if constexpr (std::is_same_v<Node, RequiresGrad>) {

@@ -121,7 +121,8 @@ struct FilterLowering {
   std::optional<Predicate> layer_types(const YAML::Node& value, const SourceSpan& span) {
     auto types = reader.string_list(value, "LAYER_TYPES");
     if (!types) return std::nullopt;
-    return Predicate{ModuleTypeIn{std::move(*types)}, span};
+    // linnaeus compares module.__class__.__name__: the class itself, never one it inherits from.
+    return Predicate{ModuleTypeIn{std::move(*types), /*exact=*/true}, span};
   }
 
   Predicate layer_type_filter(const YAML::Node& node, const SourceSpan& span) {

@@ -21,7 +21,7 @@ struct Literal {
 };
 
 enum class Field { name, module, rank, shape, dtype, kind, type, stage, source };
-enum class TestOp { eq, ne, lt, le, gt, ge, in, starts, ends, contains, matches, under };
+enum class TestOp { eq, ne, lt, le, gt, ge, in, starts, ends, contains, matches, under, is };
 
 struct Expr;
 

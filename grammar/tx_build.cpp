@@ -93,7 +93,8 @@ class Builder {
     static const std::pair<std::string_view, TestOp> kOps[] = {
         {"==", TestOp::eq},        {"!=", TestOp::ne},     {"<", TestOp::lt},       {"<=", TestOp::le},
         {">", TestOp::gt},         {">=", TestOp::ge},     {"in", TestOp::in},      {"starts", TestOp::starts},
-        {"ends", TestOp::ends},    {"contains", TestOp::contains}, {"~", TestOp::matches}, {"under", TestOp::under}};
+        {"ends", TestOp::ends},    {"contains", TestOp::contains}, {"~", TestOp::matches}, {"under", TestOp::under},
+        {"is", TestOp::is}};
     for (const auto& [text, op_value] : kOps)
       if (op == text) out.op = op_value;
     if (value_node.is_type<set_lit>() || value_node.is_type<shape_lit>()) {

@@ -35,6 +35,7 @@ struct k_trainable : TAO_PEGTL_KEYWORD("trainable") {};
 struct k_frozen : TAO_PEGTL_KEYWORD("frozen") {};
 struct k_new : TAO_PEGTL_KEYWORD("new") {};
 struct k_in : TAO_PEGTL_KEYWORD("in") {};
+struct k_is : TAO_PEGTL_KEYWORD("is") {};
 struct k_under : TAO_PEGTL_KEYWORD("under") {};
 struct k_starts : TAO_PEGTL_KEYWORD("starts") {};
 struct k_ends : TAO_PEGTL_KEYWORD("ends") {};
@@ -76,7 +77,7 @@ struct k_unstack : TAO_PEGTL_KEYWORD("unstack") {};
 
 struct reserved
     : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode, k_match, k_stages,
-          k_and, k_or, k_not, k_true, k_false, k_trainable, k_frozen, k_new, k_in, k_under, k_starts, k_ends,
+          k_and, k_or, k_not, k_true, k_false, k_trainable, k_frozen, k_new, k_in, k_is, k_under, k_starts, k_ends,
           k_contains, k_name, k_module, k_rank, k_shape, k_dtype, k_kind, k_type, k_stage, k_source, k_from, k_strip, k_prefix,
           k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_transform, k_skip, k_load, k_where> {};
 
@@ -126,7 +127,7 @@ struct op_ge : string<'>', '='> {};
 struct op_lt : one<'<'> {};
 struct op_gt : one<'>'> {};
 struct op_match : one<'~'> {};
-struct test_op : sor<op_eq, op_ne, op_le, op_ge, op_lt, op_gt, op_match, k_starts, k_ends, k_contains, k_under, k_in> {};
+struct test_op : sor<op_eq, op_ne, op_le, op_ge, op_lt, op_gt, op_match, k_starts, k_ends, k_contains, k_under, k_in, k_is> {};
 struct test_value : sor<set_lit, shape_lit, string_lit, regex_lit, number, value_word> {};
 struct test : if_must<field, _, test_op, _, test_value> {};
 struct flag : sor<k_true, k_false, k_trainable, k_frozen, k_new> {};

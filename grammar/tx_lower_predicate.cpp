@@ -17,9 +17,9 @@ std::string_view op_list(Field field) {
     case Field::module: return "==, !=, in, starts, ends, contains, ~ (regex), under";
     case Field::rank: return "==, !=, <, <=, >, >=, in";
     case Field::shape: return "==, !=";
+    case Field::type: return "==, !=, in (the class or one it inherits from), is (the class itself)";
     case Field::dtype:
     case Field::kind:
-    case Field::type:
     case Field::stage:
     case Field::source: return "==, !=, in";
   }
@@ -176,8 +176,8 @@ Predicate Lowering::lower_node(const Test& test, const SourceSpan& span) {
       return negate_if_ne(kinds.terms.size() == 1 ? std::move(kinds.terms.front()) : Predicate{std::move(kinds), span});
     }
     case Field::type: {
-      if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();
-      return negate_if_ne(Predicate{ModuleTypeIn{strings(test, "class names")}, span});
+      if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in && test.op != TestOp::is) return bad_op();
+      return negate_if_ne(Predicate{ModuleTypeIn{strings(test, "class names"), test.op == TestOp::is}, span});
     }
     case Field::source: {  // which input of `taxon apply` (1, 2, ...)
       if (test.op != TestOp::eq && test.op != TestOp::ne && test.op != TestOp::in) return bad_op();

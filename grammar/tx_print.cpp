@@ -343,6 +343,7 @@ std::string_view op_text(TestOp op) {
     case TestOp::contains: return "contains";
     case TestOp::matches: return "~";
     case TestOp::under: return "under";
+    case TestOp::is: return "is";
   }
   return "==";
 }

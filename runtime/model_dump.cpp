@@ -82,8 +82,28 @@ class DumpParser {
       if (entry.at_key("name").get_string().get(name) || entry.at_key("type").get_string().get(type))
         fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
       table.modules.emplace_back(std::string(name), std::string(type));
+      read_mro(entry, index, table);
       ++index;
     }
+  }
+
+  // Optional (older dumps and TorchScript modules have none): the qualified names of the
+  // module's class and of the classes it inherits from, for isinstance semantics.
+  void read_mro(const element& entry, std::size_t index, TensorTable& table) const {
+    auto found = entry.at_key("mro");
+    if (found.error() == simdjson::NO_SUCH_FIELD) return;
+    array list;
+    if (found.get_array().get(list)) fail(fmt::format("modules[{}]: \"mro\" must be a list of class names", index));
+    std::vector<std::string> mro;
+    for (element item : list) {
+      std::string_view qualified;
+      if (item.get_string().get(qualified) || qualified.empty())
+        fail(fmt::format("modules[{}]: \"mro\" must list class names (module.Class)", index));
+      mro.emplace_back(qualified);
+    }
+    if (mro.empty()) return;
+    std::string_view path = table.modules.back().first;
+    table.module_mro.insert_or_assign(std::string(path), std::move(mro));
   }
 
   void read_tensors(const object& top, TensorTable& table) {

@@ -2,7 +2,8 @@
 """Write a taxon model dump (model-dump/1, docs/model-dump.md) of any torch.nn.Module.
 
 With a dump, `taxon lint` and `taxon eval` see your real model: every parameter and buffer,
-its shape, dtype, owning module and that module's class, what is frozen and what is tied.
+its shape, dtype, owning module and that module's class (with the classes it inherits from, so
+that `type in {LayerNorm}` answers as isinstance() does), what is frozen and what is tied.
 Nothing but torch is needed, and only shapes are read: a model built on the meta device
 (`with torch.device("meta"):` in torch 2, or `torch.nn.utils.skip_init`) dumps without
 allocating its weights.
@@ -31,6 +32,24 @@ def _type_name(module):
     return getattr(module, "original_name", None) or type(module).__name__
 
 
+def _ancestry(module):
+    # isinstance() answers for every class in __mro__; torch.nn.Module and object are shared by
+    # every module and say nothing. A scripted module's classes are TorchScript's own, not the
+    # ones it was scripted from: no ancestry then (type rules compare its class name only).
+    if isinstance(module, torch.jit.ScriptModule):
+        return None
+    return [f"{cls.__module__}.{cls.__qualname__}" for cls in type(module).__mro__
+            if cls is not torch.nn.Module and cls is not object]
+
+
+def _module_entry(path, module):
+    entry = {"name": path, "type": _type_name(module)}
+    mro = _ancestry(module)
+    if mro:
+        entry["mro"] = mro
+    return entry
+
+
 def _dtype_name(tensor):
     return str(tensor.dtype).replace("torch.", "")
 
@@ -51,7 +70,7 @@ def model_dump(model, name=None, stages=None):
     dump = {
         "format": FORMAT,
         "model": name or _type_name(model),
-        "modules": [{"name": path, "type": _type_name(module)} for path, module in modules],
+        "modules": [_module_entry(path, module) for path, module in modules],
         "tensors": [],
     }
     first_name = {}
@@ -86,7 +105,7 @@ def model_dump(model, name=None, stages=None):
 
 
 def write_model_dump(model, path, name=None, stages=None):
-    """Writes the dump to `path` (JSON, one line per tensor)."""
+    """Writes the dump to `path` (JSON, one line per module and per tensor)."""
     dump = model_dump(model, name=name, stages=stages)
     with open(path, "w") as out:
         out.write(_to_json(dump))
@@ -96,9 +115,9 @@ def write_model_dump(model, path, name=None, stages=None):
 def _to_json(dump):
     lines = ["{"]
     for key, value in dump.items():
-        if key == "tensors":
-            rows = ",\n".join("  " + json.dumps(t, separators=(",", ":")) for t in value)
-            lines.append(f' "tensors": [\n{rows}\n ],')
+        if key in ("modules", "tensors"):
+            rows = ",\n".join("  " + json.dumps(row, separators=(",", ":")) for row in value)
+            lines.append(f' {json.dumps(key)}: [\n{rows}\n ],')
         else:
             lines.append(f" {json.dumps(key)}: {json.dumps(value, separators=(',', ':'))},")
     lines[-1] = lines[-1].rstrip(",")

@@ -1,43 +1,53 @@
 // Module-type lookups, memoized: a table holds a few dozen module classes
 // for tens of thousands of tensors, so `type in {...}` is answered once per
-// distinct class and then read per tensor by the class's index.
+// distinct class and then read per tensor by the class's index. A class is
+// its name and, where the dump records it, its ancestry: two classes of one
+// name from different packages answer isinstance tests differently.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/tensor_table.hpp"
+#include "engine/type_names.hpp"
 
 namespace taxon {
 
 class ModuleTypeMemo {
  public:
   explicit ModuleTypeMemo(const TensorTable& table) {
-    std::unordered_map<std::string_view, int32_t> index;
+    std::map<std::pair<std::string_view, const std::vector<std::string>*>, int32_t> index;
     type_of_.reserve(table.tensors.size());
-    std::string_view last;
+    const TensorRecord* last = nullptr;
     int32_t last_index = -1;
+    bool by_module = !table.module_mro.empty();  // without ancestry, a class is its name alone
     for (const auto& tensor : table.tensors) {
-      if (last_index < 0 || tensor.module_type != last) {  // neighbours mostly share a class: hash only on a change
-        auto [found, inserted] = index.emplace(tensor.module_type, static_cast<int32_t>(types_.size()));
-        if (inserted) types_.push_back(tensor.module_type);
-        last = tensor.module_type;
+      // Neighbours mostly share an owner, or at least a class: look up only on a change.
+      if (!last || tensor.module_type != last->module_type || (by_module && tensor.module != last->module)) {
+        const std::vector<std::string>* mro = module_mro(table, tensor.module);
+        auto [found, inserted] = index.emplace(std::pair{std::string_view(tensor.module_type), mro},
+                                               static_cast<int32_t>(classes_.size()));
+        if (inserted) classes_.push_back({tensor.module_type, mro});
         last_index = found->second;
       }
+      last = &tensor;
       type_of_.push_back(last_index);
     }
     for (std::size_t i = 0; i < table.tensors.size(); ++i)
       if (auto first = table.tensors[i].tied_to) aliases_[*first].push_back(type_of_[i]);
   }
 
-  // One flag per distinct class: is it one of `types`? (An unknown, empty class never is.)
-  std::vector<bool> answers(const std::vector<std::string>& types) const {
+  // One flag per distinct class: does `test` accept it?
+  std::vector<bool> answers(const ModuleTypeIn& test) const {
     std::vector<bool> out;
-    for (const auto& type : types_) out.push_back(!type.empty() && std::find(types.begin(), types.end(), type) != types.end());
+    out.reserve(classes_.size());
+    for (const auto& owner : classes_) out.push_back(type_test_matches(test, owner.type, owner.mro));
     return out;
   }
 
@@ -50,10 +60,14 @@ class ModuleTypeMemo {
                        [&](int32_t type) { return answers[static_cast<std::size_t>(type)]; });
   }
 
-  std::size_t distinct() const { return types_.size(); }
+  std::size_t distinct() const { return classes_.size(); }
 
  private:
-  std::vector<std::string> types_;
+  struct OwnerClass {
+    std::string type;
+    const std::vector<std::string>* mro;  // into the table; null where unknown
+  };
+  std::vector<OwnerClass> classes_;
   std::vector<int32_t> type_of_;
   std::unordered_map<std::size_t, std::vector<int32_t>> aliases_;
 };

@@ -20,7 +20,7 @@ std::vector<Predicate> spliced_terms(const Combination& node) {
 }
 
 // Under an `or`: one set per (field, operator) for string tests, one each for
-// dtypes, module types and stages, in the place of the first of them.
+// dtypes, module types (exact and not) and stages, in the place of the first of them.
 std::vector<Predicate> merge_sets(std::vector<Predicate> terms) {
   std::vector<Predicate> out;
   std::map<std::tuple<int, int, int>, std::size_t> first;  // (kind, field, op) -> position in `out`
@@ -29,7 +29,7 @@ std::vector<Predicate> merge_sets(std::vector<Predicate> terms) {
     std::tuple<int, int, int> key{-1, 0, 0};
     if (const auto* s = std::get_if<StringMatch>(&term.node)) key = {0, static_cast<int>(s->field), static_cast<int>(s->op)};
     else if (std::holds_alternative<DtypeIn>(term.node)) key = {1, 0, 0};
-    else if (std::holds_alternative<ModuleTypeIn>(term.node)) key = {2, 0, 0};
+    else if (const auto* t = std::get_if<ModuleTypeIn>(&term.node)) key = {2, t->exact ? 1 : 0, 0};  // `is` and `in` apart
     else if (std::holds_alternative<StageIn>(term.node)) key = {3, 0, 0};
     auto found = std::get<0>(key) < 0 ? first.end() : first.find(key);
     if (found == first.end()) {

@@ -40,7 +40,7 @@ std::string predicate_key(const Predicate& predicate) {
         } else if constexpr (std::is_same_v<Node, KindIs>) {
           return fmt::format("K{}", static_cast<int>(node.kind));
         } else if constexpr (std::is_same_v<Node, ModuleTypeIn>) {
-          return fmt::format("Y[{}]", sorted_list(node.types));
+          return fmt::format("Y{}[{}]", node.exact ? "=" : "", sorted_list(node.types));
         } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
           return fmt::format("U{}[{}]", node.unknown_is_error ? 1 : 0, sorted_list(node.paths));
         } else if constexpr (std::is_same_v<Node, RequiresGrad>) {

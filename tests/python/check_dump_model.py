@@ -22,11 +22,16 @@ sys.path.insert(0, os.path.join(root, "tools"))
 from dump_model import model_dump, write_model_dump  # noqa: E402
 
 
+class ChannelNorm(nn.LayerNorm):  # as torchvision's LayerNorm2d: isinstance(m, nn.LayerNorm) holds
+    pass
+
+
 class Tiny(nn.Module):
     def __init__(self, device=None):
         super().__init__()
         self.embed = nn.Embedding(10, 4, device=device)
         self.norm = nn.LayerNorm(4, device=device)
+        self.channel_norm = ChannelNorm(4, device=device)
         self.head = nn.Linear(4, 10, bias=False, device=device)
         self.head.weight = self.embed.weight  # tied
         self.register_buffer("position_ids", torch.arange(4, device=device), persistent=False)
@@ -44,12 +49,20 @@ def check(condition, what):
 dump = model_dump(Tiny())
 rows = {t["name"]: t for t in dump["tensors"]}
 check(dump["format"] == "model-dump/1", "format")
-check(list(rows) == ["embed.weight", "norm.weight", "norm.bias", "head.weight", "position_ids"], f"order: {list(rows)}")
+check(list(rows) == ["embed.weight", "norm.weight", "norm.bias", "channel_norm.weight", "channel_norm.bias", "head.weight",
+                     "position_ids"], f"order: {list(rows)}")
 check(rows["head.weight"].get("tied_to") == "embed.weight", "tie")
 check(rows["norm.weight"]["requires_grad"] is False, "frozen")
 check(rows["position_ids"]["kind"] == "buffer" and rows["position_ids"].get("persistent") is False, "non-persistent buffer")
 check(rows["norm.bias"]["module"] == "norm" and rows["norm.bias"]["module_type"] == "LayerNorm", "module class")
 check(rows["position_ids"]["dtype"] == "int64" and rows["embed.weight"]["shape"] == [10, 4], "dtype and shape")
+modules = {m["name"]: m for m in dump["modules"]}
+check(modules["channel_norm"]["type"] == "ChannelNorm" and modules["channel_norm"].get("mro") ==
+      [f"{__name__}.ChannelNorm", "torch.nn.modules.normalization.LayerNorm"], f"ancestry: {modules['channel_norm']}")
+check(modules[""].get("mro") == [f"{__name__}.Tiny"], f"ancestry without torch.nn.Module: {modules['']}")
+scripted = model_dump(torch.jit.script(nn.Linear(2, 2)))
+check(scripted["modules"][0]["type"] == "Linear" and "mro" not in scripted["modules"][0],
+      f"TorchScript: its class name, no ancestry: {scripted['modules'][0]}")
 meta = model_dump(Tiny(device="meta"))
 check([t["name"] for t in meta["tensors"]] == list(rows), "meta device: the same names")
 check(any(t.get("tied_to") == "embed.weight" for t in meta["tensors"]), "meta device: the tie")
@@ -59,12 +72,18 @@ with tempfile.TemporaryDirectory() as work:
     write_model_dump(Tiny(), path)
     rules = os.path.join(work, "rules.tx")
     with open(rules, "w") as out:
-        out.write('group norms : type == LayerNorm { weight_decay = 0 }\ngroup rest : true\n')
+        out.write('select exact : type is LayerNorm\n'
+                  'group norms : type == LayerNorm { weight_decay = 0 }\ngroup rest : true\n')
     result = subprocess.run([taxon, "eval", rules, "--dump", path, "--format", "json"], capture_output=True, text=True)
     check(result.returncode == 0, f"taxon eval exit {result.returncode}: {result.stderr}")
     if result.returncode == 0:
-        groups = json.loads(result.stdout)["groups"]
-        check(groups["norms"]["tensors"] == ["norm.weight", "norm.bias"], f"norms: {groups['norms']['tensors']}")
+        report = json.loads(result.stdout)
+        groups = report["groups"]
+        # isinstance: the subclass's parameters too; `type is` keeps to nn.LayerNorm itself.
+        check(groups["norms"]["tensors"] == ["norm.weight", "norm.bias", "channel_norm.weight", "channel_norm.bias"],
+              f"norms: {groups['norms']['tensors']}")
+        exact = report["selections"]["exact"]
+        check(exact == ["norm.weight", "norm.bias"], f"type is: {exact}")
         # The tie is one tensor: embed.weight, seen once.
         check(groups["rest"]["tensors"] == ["embed.weight"], f"rest: {groups['rest']['tensors']}")
     cli = subprocess.run([sys.executable, os.path.join(root, "tools", "dump_model.py"), "torch.nn:Linear",
