@@ -6,9 +6,8 @@
 #include "runtime/model_dump.hpp"
 
 namespace taxon {
-namespace {
 
-Setting setting(const std::string& name, const OptionValue& value) {
+Setting to_setting(const std::string& name, const OptionValue& value) {
   Setting out;
   out.name = name;
   if (const auto* text = std::get_if<std::string>(&value.value)) out.value = *text;
@@ -17,6 +16,8 @@ Setting setting(const std::string& name, const OptionValue& value) {
   if (const auto* real = std::get_if<double>(&value.value)) out.number = *real;
   return out;
 }
+
+namespace {
 
 std::vector<std::string> names(const TensorTable& table, const std::vector<std::size_t>& rows) {
   std::vector<std::string> out;
@@ -54,11 +55,11 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
     out.name = group.name;
     out.is_default = group.is_default;
     for (const auto& option : group.options)
-      if (!option.computed) out.options.push_back(setting(option.key, option.value));
+      if (!option.computed) out.options.push_back(to_setting(option.key, option.value));
     out.tensors = names(table, group.tensors);
     for (const auto& entry : group.per_tensor) {
       std::vector<Setting> values;
-      for (const auto& [key, value] : entry.values) values.push_back(setting(key, value));
+      for (const auto& [key, value] : entry.values) values.push_back(to_setting(key, value));
       out.per_tensor.push_back(std::move(values));
     }
     report.groups.push_back(std::move(out));

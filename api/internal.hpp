@@ -2,6 +2,7 @@
 // the API's files share. Not installed.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,9 +15,24 @@
 
 namespace taxon {
 
+// What `taxon dump` says of a checkpoint besides its tensors, kept from the read so that a Model
+// needs neither the file nor its unpickled values to say it.
+struct CheckpointFacts {
+  struct Object {
+    std::string path, type;
+    std::size_t tensors = 0;
+  };
+  std::string format;                             // "safetensors", "torch zip", ...
+  std::vector<std::string> state_dict_path;       // empty: the root
+  std::vector<std::string> other_tensor_entries;  // what --source could pick instead
+  std::vector<Object> objects;                    // values of classes taxon does not know
+  std::optional<std::string> wrapper_prefix;      // "module.", on every key
+};
+
 struct Model::Impl {
   TensorTable table;
   std::string path;  // the file it was read from; "" when built in code
+  std::optional<CheckpointFacts> checkpoint;
 };
 
 struct Rules::Impl {
@@ -37,6 +53,8 @@ inline std::string model_name(const Model& model) {
 
 Finding to_finding(const Diagnostic& diagnostic);
 std::vector<Finding> to_findings(const std::vector<Diagnostic>& diagnostics);
+Setting to_setting(const std::string& name, const OptionValue& value);
+ModelTensor to_model_tensor(const TensorTable& table, std::size_t row);
 
 // Runs `body`, turning the library's internal "could not run" into the public taxon::Error.
 template <typename Body>

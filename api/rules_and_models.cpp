@@ -3,7 +3,6 @@
 
 #include "api/internal.hpp"
 #include "engine/source.hpp"
-#include "runtime/checkpoint.hpp"
 #include "runtime/model_dump.hpp"
 
 namespace taxon {
@@ -77,12 +76,7 @@ Model::Model(std::vector<ModelTensor> tensors, std::string name, std::vector<Mod
 }
 
 Model Model::from_dump(const std::string& path) {
-  return translating_errors([&] { return Model(std::make_shared<const Impl>(Impl{read_model_dump(path), path})); });
-}
-
-Model Model::from_checkpoint(const std::string& path) {
-  return translating_errors(
-      [&] { return Model(std::make_shared<const Impl>(Impl{checkpoint_table(read_checkpoint(path)), path})); });
+  return translating_errors([&] { return Model(std::make_shared<const Impl>(Impl{read_model_dump(path), path, {}})); });
 }
 
 std::size_t Model::size() const { return impl_->table.tensors.size(); }
@@ -93,22 +87,24 @@ std::vector<ModelModule> Model::modules() const {
   return out;
 }
 
+ModelTensor to_model_tensor(const TensorTable& table, std::size_t row) {
+  const TensorRecord& record = table.tensors[row];
+  ModelTensor tensor;
+  tensor.name = record.name;
+  tensor.shape = record.shape;
+  tensor.dtype = record.dtype;
+  tensor.kind = record.kind == TensorKind::buffer ? "buffer" : record.kind == TensorKind::unknown ? "unknown" : "parameter";
+  tensor.module = record.module;
+  tensor.module_type = record.module_type;
+  tensor.requires_grad = record.requires_grad;
+  if (record.tied_to) tensor.tied_to = table.tensors[*record.tied_to].name;
+  return tensor;
+}
+
 std::vector<ModelTensor> Model::tensors() const {
   std::vector<ModelTensor> out;
-  const auto& table = impl_->table;
-  out.reserve(table.tensors.size());
-  for (const auto& record : table.tensors) {
-    ModelTensor tensor;
-    tensor.name = record.name;
-    tensor.shape = record.shape;
-    tensor.dtype = record.dtype;
-    tensor.kind = record.kind == TensorKind::buffer ? "buffer" : record.kind == TensorKind::unknown ? "unknown" : "parameter";
-    tensor.module = record.module;
-    tensor.module_type = record.module_type;
-    tensor.requires_grad = record.requires_grad;
-    if (record.tied_to) tensor.tied_to = table.tensors[*record.tied_to].name;
-    out.push_back(std::move(tensor));
-  }
+  out.reserve(impl_->table.tensors.size());
+  for (std::size_t row = 0; row < impl_->table.tensors.size(); ++row) out.push_back(to_model_tensor(impl_->table, row));
   return out;
 }
 

@@ -24,8 +24,8 @@ bool contains(const std::vector<std::size_t>& tensors, std::size_t tensor) {
 
 }  // namespace
 
-Explanation explain(const Program& program, const TensorTable& table, std::size_t tensor, const EvalOptions& options) {
-  Explanation out;
+ExplainResult explain(const Program& program, const TensorTable& table, std::size_t tensor, const EvalOptions& options) {
+  ExplainResult out;
   while (table.tensors[tensor].tied_to) tensor = *table.tensors[tensor].tied_to;
   out.tensor = tensor;
   out.evaluation = evaluate(program, table, options);

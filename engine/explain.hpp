@@ -25,7 +25,7 @@ struct RuleVerdict {
   bool joined = false;                          // groups: the tensor joined this group
 };
 
-struct Explanation {
+struct ExplainResult {
   std::size_t tensor = 0;  // the entry rules see (the first name of a tie)
   std::string match_name;  // the name after the program's prefix stripping
   bool trainable = true;   // after the program's freeze rules
@@ -36,6 +36,6 @@ struct Explanation {
   EvalResult evaluation;  // the whole evaluation, for its diagnostics and options
 };
 
-Explanation explain(const Program& program, const TensorTable& table, std::size_t tensor, const EvalOptions& options = {});
+ExplainResult explain(const Program& program, const TensorTable& table, std::size_t tensor, const EvalOptions& options = {});
 
 }  // namespace taxon

@@ -1,16 +1,11 @@
+// `taxon fmt` and `taxon convert`: rule files rewritten, through include/taxon/format.hpp.
 #include "tools/format_commands.hpp"
 
-#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
 
-#include "engine/internal_error.hpp"
-#include "grammar/linnaeus_to_tx.hpp"
-#include "grammar/tx_parser.hpp"
-#include "grammar/tx_print.hpp"
-#include "runtime/files.hpp"
-#include "runtime/input_error.hpp"
+#include "taxon/format.hpp"
 #include "tools/cli_common.hpp"
 
 namespace taxon::cli {
@@ -34,39 +29,29 @@ void FmtCommand::add_to(CLI::App& app) {
 int FmtCommand::run() const {
   bool unformatted = false, failed = false;
   for (const auto& path : files) {
-    if (path != "-" && std::filesystem::path(path).extension() != ".tx") {
-      std::cerr << fmt::format("error[{}]: {}: fmt formats taxon language files (.tx)\n = hint: `taxon convert {}` "
-                               "turns linnaeus YAML into .tx\n",
-                               code::unsupported_input, path, path);
+    if (auto not_tx = check_tx_path(path)) {
+      std::cerr << not_tx->rendered;
       failed = true;
       continue;
     }
-    SourceRef source = load_source(path);
-    Diagnostics diagnostics;
-    tx::File file = tx::parse(source, diagnostics);
-    if (diagnostics.has_errors()) {
-      print_diagnostics(diagnostics.items(), max_errors);
+    Formatted formatted = format_file(path);
+    if (!formatted.ok) {
+      std::cerr << render_findings(formatted.findings, max_errors);
       failed = true;
       continue;
     }
-    std::string formatted = tx::print_file(file);
-    // Never write text that does not format to itself: that would be a bug in fmt, not in the file.
-    Diagnostics recheck;
-    tx::File again = tx::parse(std::make_shared<SourceFile>(SourceFile{source->path, formatted}), recheck);
-    if (recheck.has_errors() || tx::print_file(again) != formatted)
-      throw InternalError(fmt::format("fmt would change the meaning or layout of {} on a second run", path));
     if (path == "-") {
-      std::cout << formatted;
-      if (check && formatted != source->text) unformatted = true;
+      std::cout << formatted.text;
+      if (check && formatted.changed) unformatted = true;
       continue;
     }
-    if (formatted == source->text) continue;
+    if (!formatted.changed) continue;
     if (check) {
       std::cout << fmt::format("would reformat {}\n", path);
       unformatted = true;
       continue;
     }
-    write_file_atomic(path, formatted);
+    write_text_file(path, formatted.text);
     std::cerr << fmt::format("reformatted {}\n", path);
   }
   if (failed) return kCouldNot;
@@ -92,20 +77,11 @@ void ConvertCommand::add_to(CLI::App& app) {
 }
 
 int ConvertCommand::run() const {
-  std::string extension = std::filesystem::path(input).extension().string();
-  if (extension != ".yaml" && extension != ".yml")
-    throw InputError(code::unsupported_input,
-                     fmt::format("{}: convert reads linnaeus YAML (.yaml, .yml), not '{}'", input, extension));
-  if (!output.empty() && !force && std::filesystem::exists(output))
-    throw InputError(code::unwritable_output,
-                     fmt::format("{} exists; pass --force to overwrite it", output));
-  SourceRef source = load_source(input);
-  Diagnostics diagnostics;
-  std::string converted = tx::linnaeus_to_tx(source, diagnostics);
-  print_diagnostics(diagnostics.items(), max_errors);
-  if (diagnostics.has_errors()) return kCouldNot;
-  if (output.empty()) std::cout << converted;
-  else write_file_atomic(output, converted);
+  Formatted converted = convert_to_tx(input, ConvertOptions{output, force});
+  std::cerr << render_findings(converted.findings, max_errors);
+  if (!converted.ok) return kCouldNot;
+  if (output.empty()) std::cout << converted.text;
+  else write_text_file(output, converted.text, force);
   return kDone;
 }
 

@@ -22,6 +22,7 @@
 //   taxon::Model model = taxon::Model::from_dump("model.json");   // model-dump/1
 //   taxon::Model ckpt = taxon::Model::from_checkpoint("ckpt.pt"); // .safetensors, .pt, sharded
 //   taxon::Model built({{.name = "head.weight", .shape = {10, 768}, .dtype = "float32"}});
+//   std::cout << ckpt.dump_json();   // what `taxon dump` prints; ckpt.notes() what it says besides
 //
 // EVALUATE. Which tensors each selection and group gets, with each group's
 // options (lr, weight_decay, per-tensor layer decay) and the overlaps:
@@ -29,6 +30,12 @@
 //   taxon::Report report = taxon::evaluate(rules, model);
 //   for (const auto& group : report.groups) use(group.name, group.tensors, group.options);
 //   std::cout << report.text();   // or report.json(): docs/eval-json.md
+//
+// EXPLAIN. Why one tensor lands where it does: each rule's verdict, term by term.
+//
+//   taxon::Explanation why = taxon::explain(rules, model, "blocks.0.norm.weight");
+//   use(why.joined);              // the groups it joins
+//   std::cout << why.text();      // what `taxon explain` prints
 //
 // APPLY. A `plan` block adapts checkpoints (strip, rename, drop, resize,
 // surgery, skip mismatched, load) to a target; the verdict is PyTorch's
@@ -43,6 +50,8 @@
 //
 // Every result owns its data: it stays valid after the Rules, Model or files
 // it came from are gone. Nothing here runs code from a checkpoint.
+//
+// Rule files as text (formatting .tx, converting linnaeus YAML) are in include/taxon/format.hpp.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +62,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace taxon {
@@ -103,15 +113,31 @@ struct ModelModule {
   std::string type;  // its class: "Linear", "Block"
 };
 
+struct CheckpointOptions {
+  // The entry of a torch file that holds the state dict (a dotted path: "state_dict_ema"); empty:
+  // the first of state_dict, model_state_dict, model, module and the root that maps names to tensors.
+  std::string source;
+};
+
 class Model {
  public:
   explicit Model(std::vector<ModelTensor> tensors, std::string name = "model", std::vector<ModelModule> modules = {});
-  static Model from_dump(const std::string& path);        // model-dump/1 JSON (docs/model-dump.md); throws Error
-  static Model from_checkpoint(const std::string& path);  // its state dict; throws Error
+  static Model from_dump(const std::string& path);  // model-dump/1 JSON (docs/model-dump.md); throws Error
+  // Its state dict: .safetensors (a file, or a sharded checkpoint's index or folder) or a torch.save
+  // file, read without running any of its code. Throws Error.
+  static Model from_checkpoint(const std::string& path, const CheckpointOptions& options = {});
 
   std::vector<ModelTensor> tensors() const;
   std::vector<ModelModule> modules() const;  // empty when unknown (a checkpoint)
   std::size_t size() const;
+
+  // The model as model-dump/1 JSON, so every rule command can read it back. For a checkpoint, what
+  // `taxon dump` prints: kinds unknown, and "objects" (the values of classes taxon does not know).
+  std::string dump_json() const;
+  // For a checkpoint: what it was read as, where the state dict was, what else holds tensors, the
+  // objects kept as records, a wrapper prefix on every key ("note: ..." lines, as `taxon dump` prints
+  // them). Empty for other models.
+  std::vector<std::string> notes() const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }
@@ -192,6 +218,46 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
 // What the optimizer makes of the rules on this model, and the structures the compiled evaluator
 // builds to answer them (`taxon eval --explain-plan`): text for people, for finding slow rules.
 std::string evaluation_plan(const Rules& rules, const Model& model, const EvaluateOptions& options = {});
+
+// One term of a rule with its verdict on the tensor; an and/or/not holds its terms.
+struct ExplainedTerm {
+  std::string text;  // as the rules write it: `name starts "head."`
+  bool matched = false;
+  std::vector<ExplainedTerm> terms;
+};
+
+// A selection's or group's verdict on the tensor.
+struct RuleExplanation {
+  std::string name;
+  bool considered = true;  // false: the tensor is outside what the rule sees (groups see parameters only)
+  bool matched = false;    // for a group: the predicate holds and groups are enabled
+  bool joined = false;     // groups: the tensor joined this one
+  std::optional<ExplainedTerm> predicate;  // absent for the default group
+  std::vector<std::pair<std::string, std::string>> captures;  // named regex captures, for computed options
+  std::vector<Setting> per_tensor;  // options computed for this tensor (layer decay), where it joined
+};
+
+class Explanation {
+ public:
+  ModelTensor tensor;        // the one asked about
+  std::string rules_see;     // the name rules see it under: a tie's first name, else tensor.name
+  std::string match_name;    // that name after the rules' prefix stripping
+  bool trainable = true;     // requires_grad, and no freeze rule selects it
+  std::vector<RuleExplanation> selections;
+  std::vector<RuleExplanation> groups;  // in the file's order, the default group last; empty without groups
+  std::string group_mode;               // "first-match" or "overlap"
+  bool groups_enabled = true;           // false: the default group takes every parameter
+  std::vector<std::string> joined;      // the groups it joins
+
+  std::string text() const;  // what `taxon explain` prints
+
+  struct Impl;
+  std::shared_ptr<const Impl> impl;
+};
+
+// Throws Error when the rules did not load (!rules.ok()), and no_such_tensor (T0605, with the
+// closest name) when the model has no tensor of that name.
+Explanation explain(const Rules& rules, const Model& model, const std::string& tensor, const EvaluateOptions& options = {});
 
 // LINT. Mistakes in rule files, alone (syntax, unused or shadowed bindings, rules always true or
 // false, suspicious regexes, plan steps) and against model dumps (groups matching nothing on every

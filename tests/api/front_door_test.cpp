@@ -1,5 +1,5 @@
-// The public API (include/taxon/taxon.hpp) on its own: nothing but that header is included, so a
-// program that embeds taxon can do everything shown here. Expected values are worked out by hand
+// The public API (include/taxon/) on its own: nothing of taxon's but those headers is included, so
+// a program that embeds taxon can do everything shown here (nlohmann::json reads a dump back). Expected values are worked out by hand
 // from the rules and the tensors below.
 #include <doctest/doctest.h>
 
@@ -10,6 +10,9 @@
 #include <map>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "taxon/format.hpp"
 #include "taxon/taxon.hpp"
 
 namespace {
@@ -172,4 +175,213 @@ TEST_CASE("front door: lint finds nothing in a clean file - and a file that does
   REQUIRE(broken.findings.size() == 1);
   CHECK(broken.findings[0].code == "T0301");
   CHECK(broken.json().find("\"errors\": 1") != std::string::npos);
+}
+
+TEST_CASE("front door: explain says which groups a tensor joins - term by term - and what it computes") {
+  taxon::Rules rules = taxon::Rules::parse(R"(
+freeze : name starts "embed."
+group no_decay : rank <= 1 { weight_decay = 0.0 }
+group layers : name ~ /^blocks\.(?P<i>\d+)\./ and rank == 2 { lr_mult = 0.5 ** (1 - i) }
+)");
+  REQUIRE(rules.ok());
+  taxon::Model model = tiny_model();
+
+  taxon::Explanation attn = taxon::explain(rules, model, "blocks.0.attn.weight");
+  CHECK(attn.tensor.name == "blocks.0.attn.weight");
+  CHECK(attn.tensor.shape == std::vector<int64_t>{8, 8});
+  CHECK(attn.rules_see == "blocks.0.attn.weight");
+  CHECK(attn.trainable);
+  CHECK(attn.group_mode == "first-match");
+  CHECK(attn.joined == std::vector<std::string>{"layers"});
+  REQUIRE(attn.selections.size() == 1);
+  CHECK(attn.selections[0].name == "freeze");
+  CHECK_FALSE(attn.selections[0].matched);
+  REQUIRE(attn.groups.size() == 3);  // no_decay, layers, the default group
+  CHECK_FALSE(attn.groups[0].matched);
+  CHECK_FALSE(attn.groups[0].joined);
+  const taxon::RuleExplanation& layers = attn.groups[1];
+  CHECK(layers.matched);
+  CHECK(layers.joined);
+  REQUIRE(layers.predicate);
+  REQUIRE(layers.predicate->terms.size() == 2);  // the regex and the rank, both true
+  CHECK(layers.predicate->terms[0].matched);
+  CHECK(layers.predicate->terms[1].matched);
+  CHECK(layers.captures == std::vector<std::pair<std::string, std::string>>{{"i", "0"}});
+  REQUIRE(layers.per_tensor.size() == 1);
+  CHECK(layers.per_tensor[0].name == "lr_mult");
+  CHECK(layers.per_tensor[0].number == 0.5);  // 0.5 ** (1 - 0)
+  CHECK(attn.groups[2].name == "DEFAULT");
+  CHECK_FALSE(attn.groups[2].predicate);
+  CHECK_FALSE(attn.groups[2].joined);
+  std::string text = attn.text();
+  CHECK(text.starts_with("blocks.0.attn.weight  [8, 8] float32 parameter, owned by blocks.0.attn (Linear), trainable\n"));
+  CHECK(text.find("\n=> joins layers\n") != std::string::npos);
+  CHECK(text.find("   layers.lr_mult = 0.5\n") != std::string::npos);
+
+  // A norm weight: rank 1, so the first group takes it; the second's regex holds, its rank test does not.
+  taxon::Explanation norm = taxon::explain(rules, model, "blocks.0.norm.weight");
+  CHECK(norm.joined == std::vector<std::string>{"no_decay"});
+  CHECK(norm.groups[0].joined);
+  REQUIRE(norm.groups[1].predicate);
+  CHECK_FALSE(norm.groups[1].matched);
+  CHECK(norm.groups[1].predicate->terms[0].matched);
+  CHECK_FALSE(norm.groups[1].predicate->terms[1].matched);
+  CHECK(norm.groups[1].per_tensor.empty());
+
+  // Frozen by the rules: no group, not even the default one.
+  taxon::Explanation embed = taxon::explain(rules, model, "embed.weight");
+  CHECK_FALSE(embed.trainable);
+  CHECK(embed.selections[0].matched);
+  CHECK(embed.joined.empty());
+  CHECK(embed.text().find("\n=> joins no group (frozen parameters never reach the default group)\n") != std::string::npos);
+
+  try {
+    taxon::explain(rules, model, "head.bais");
+    FAIL("no error");
+  } catch (const taxon::Error& error) {
+    CHECK(error.code() == "T0605");
+    CHECK(std::string(error.what()) == "model: no tensor named 'head.bais'; did you mean 'head.bias'?");
+  }
+}
+
+namespace {
+
+// The fixture's tensors, from its architecture: a vocabulary of 100, width 32, MLP 64, keys and
+// values 16 wide, two layers.
+std::map<std::string, std::vector<int64_t>> llama_tiny_shapes() {
+  std::map<std::string, std::vector<int64_t>> out{
+      {"lm_head.weight", {100, 32}}, {"model.embed_tokens.weight", {100, 32}}, {"model.norm.weight", {32}}};
+  for (std::string layer : {"model.layers.0.", "model.layers.1."}) {
+    out[layer + "input_layernorm.weight"] = {32};
+    out[layer + "post_attention_layernorm.weight"] = {32};
+    out[layer + "mlp.down_proj.weight"] = {32, 64};
+    out[layer + "mlp.gate_proj.weight"] = {64, 32};
+    out[layer + "mlp.up_proj.weight"] = {64, 32};
+    out[layer + "self_attn.q_proj.weight"] = {32, 32};
+    out[layer + "self_attn.o_proj.weight"] = {32, 32};
+    out[layer + "self_attn.k_proj.weight"] = {16, 32};
+    out[layer + "self_attn.v_proj.weight"] = {16, 32};
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("front door: a checkpoint's dump is model-dump/1 with its tensors - and its notes say what it was read as") {
+  const std::string path = TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/model.safetensors";
+  taxon::Model model = taxon::Model::from_checkpoint(path);
+  nlohmann::json dump = nlohmann::json::parse(model.dump_json());
+  CHECK(dump["format"] == "model-dump/1");
+  CHECK(dump["model"] == "checkpoint " + path);
+  CHECK(dump["objects"] == nlohmann::json::array());
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& tensor : dump["tensors"]) {
+    CHECK(tensor["dtype"] == "float32");
+    CHECK(tensor["kind"] == "unknown");  // a state dict does not say which are buffers
+    CHECK_FALSE(tensor.contains("requires_grad"));
+    shapes[tensor["name"]] = tensor["shape"].get<std::vector<int64_t>>();
+  }
+  CHECK(shapes == llama_tiny_shapes());
+  CHECK(model.notes() == std::vector<std::string>{"note: " + path + " (safetensors): 21 tensors, state dict from the file"});
+
+  // Read back as a dump, it is the same model.
+  auto json_path = std::filesystem::temp_directory_path() / "taxon_front_door_dump.json";
+  {
+    std::ofstream file(json_path);
+    file << model.dump_json();
+  }
+  taxon::Model back = taxon::Model::from_dump(json_path.string());
+  std::filesystem::remove(json_path);
+  REQUIRE(back.size() == 21);
+  for (const auto& tensor : back.tensors()) CHECK(tensor.shape == llama_tiny_shapes().at(tensor.name));
+  CHECK(back.notes().empty());
+
+  // DistributedDataParallel's prefix is on every key of ddp.pt: the last note says how to strip it.
+  taxon::Model ddp = taxon::Model::from_checkpoint(TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/ddp.pt", {});
+  REQUIRE_FALSE(ddp.notes().empty());
+  CHECK(ddp.notes().back() ==
+        "note: every key starts with \"module.\" (DistributedDataParallel adds it); a plan removes it with `strip \"module.\"`");
+  try {
+    taxon::Model::from_checkpoint(TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/ddp.pt", {.source = "ema"});
+    FAIL("no error");
+  } catch (const taxon::Error& error) {
+    CHECK(error.code() == "T0608");  // the state dict is not where --source says
+  }
+}
+
+TEST_CASE("front door: format_rules writes a badly spaced file canonically - and formats that to itself") {
+  taxon::Formatted formatted = taxon::format_rules("group   g:rank==1{lr=0.1}\nselect  s :name starts\"x.\"\n", "spaced.tx");
+  REQUIRE(formatted.ok);
+  CHECK(formatted.findings.empty());
+  CHECK(formatted.changed);
+  CHECK(formatted.text == "group g : rank == 1 { lr = 0.1 }\nselect s : name starts \"x.\"\n");
+  taxon::Formatted again = taxon::format_rules(formatted.text, "spaced.tx");
+  CHECK(again.ok);
+  CHECK_FALSE(again.changed);
+  CHECK(again.text == formatted.text);
+
+  taxon::Formatted broken = taxon::format_rules("group g : rank ==\n", "broken.tx");
+  CHECK_FALSE(broken.ok);
+  CHECK(broken.text.empty());
+  REQUIRE_FALSE(broken.findings.empty());
+  CHECK(broken.findings[0].code == "T0102");
+  CHECK(broken.findings[0].file == "broken.tx");
+
+  CHECK_FALSE(taxon::check_tx_path("rules.tx"));
+  CHECK_FALSE(taxon::check_tx_path("-"));
+  std::optional<taxon::Finding> yaml = taxon::check_tx_path("config.yaml");
+  REQUIRE(yaml);
+  CHECK(yaml->code == "T0603");
+  CHECK(yaml->rendered ==
+        "error[T0603]: config.yaml: fmt formats taxon language files (.tx)\n = hint: `taxon convert config.yaml` turns linnaeus YAML into .tx\n");
+}
+
+TEST_CASE("front door: convert_to_tx gives rules that evaluate as the YAML does") {
+  const std::string yaml = TAXON_SOURCE_DIR "/tests/data/rules/linnaeus/name_contains.yaml";
+  taxon::Formatted converted = taxon::convert_to_tx(yaml);
+  REQUIRE(converted.ok);
+  taxon::Rules as_tx = taxon::Rules::parse(converted.text, "converted.tx");
+  REQUIRE(as_tx.ok());
+  CHECK(taxon::format_rules(converted.text, "converted.tx").text == converted.text);  // already canonical
+
+  taxon::Model llama = taxon::Model::from_dump(TAXON_SOURCE_DIR "/tests/data/dumps/llama_tiny.json");
+  taxon::Report from_yaml = taxon::evaluate(taxon::Rules::load(yaml), llama);
+  taxon::Report from_tx = taxon::evaluate(as_tx, llama);
+  REQUIRE(from_tx.selections.size() == from_yaml.selections.size());
+  for (std::size_t s = 0; s < from_yaml.selections.size(); ++s)
+    CHECK(from_tx.selections[s].tensors == from_yaml.selections[s].tensors);
+  REQUIRE(from_tx.groups.size() == from_yaml.groups.size());
+  for (std::size_t g = 0; g < from_yaml.groups.size(); ++g) CHECK(from_tx.groups[g].tensors == from_yaml.groups[g].tensors);
+
+  try {
+    taxon::convert_to_tx(TAXON_SOURCE_DIR "/tests/data/rules/tx/messy.tx");
+    FAIL("no error");
+  } catch (const taxon::Error& error) {
+    CHECK(error.code() == "T0603");
+  }
+}
+
+TEST_CASE("front door: write_text_file replaces a file whole - and keeps one it may not overwrite") {
+  auto path = std::filesystem::temp_directory_path() / "taxon_front_door_write.tx";
+  std::filesystem::remove(path);
+  auto read = [&] {
+    std::ifstream file(path);
+    return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  };
+  taxon::write_text_file(path.string(), "first\n", false);
+  CHECK(read() == "first\n");
+  try {
+    taxon::write_text_file(path.string(), "second\n", false);
+    FAIL("no error");
+  } catch (const taxon::Error& error) {
+    CHECK(error.code() == "T0604");
+    CHECK(std::string(error.what()) == path.string() + " exists; pass --force to overwrite it");
+  }
+  // The output is checked before the YAML is read: refused, even though the YAML is fine.
+  taxon::ConvertOptions options{.output = path.string()};
+  CHECK_THROWS_AS(taxon::convert_to_tx(TAXON_SOURCE_DIR "/tests/data/rules/linnaeus/name_contains.yaml", options), taxon::Error);
+  CHECK(read() == "first\n");
+  taxon::write_text_file(path.string(), "second\n");
+  CHECK(read() == "second\n");
+  std::filesystem::remove(path);
 }
