@@ -24,16 +24,19 @@ inline constexpr std::array<std::string_view, 30> kTorchOptimizerKeys = {
 inline constexpr std::array<std::string_view, 6> kTaxonOptionKeys = {"lr_mult",    "lr_multiplier", "lr_scale",
                                                                      "decay_mult", "optimizer",     "name"};
 
+// linnaeus reads these four from a parameter group (optimizers/build.py) and ignores the rest;
+// `taxon convert` writes the last three as options, in linnaeus's spelling.
+inline constexpr std::array<std::string_view, 4> kLinnaeusGroupKeys = {"FILTER", "OPTIMIZER", "WEIGHT_DECAY",
+                                                                       "LR_MULTIPLIER"};
+
 inline bool known_option_key(std::string_view key) {
   for (auto known : kTorchOptimizerKeys)
     if (key == known) return true;
   for (auto known : kTaxonOptionKeys)
     if (key == known) return true;
+  for (auto known : kLinnaeusGroupKeys)
+    if (key == known && key != "FILTER") return true;
   return false;
 }
-
-// linnaeus reads these four from a parameter group (optimizers/build.py) and ignores the rest.
-inline constexpr std::array<std::string_view, 4> kLinnaeusGroupKeys = {"FILTER", "OPTIMIZER", "WEIGHT_DECAY",
-                                                                       "LR_MULTIPLIER"};
 
 }  // namespace taxon

@@ -185,6 +185,7 @@ void Lowering::check_option_keys(const std::vector<Option>& options, uint32_t st
   static const std::vector<std::string> known = [] {
     std::vector<std::string> out(kTorchOptimizerKeys.begin(), kTorchOptimizerKeys.end());
     out.insert(out.end(), kTaxonOptionKeys.begin(), kTaxonOptionKeys.end());
+    out.insert(out.end(), kLinnaeusGroupKeys.begin() + 1, kLinnaeusGroupKeys.end());  // not FILTER
     return out;
   }();
   for (const auto& option : options) {
