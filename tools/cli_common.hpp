@@ -11,6 +11,7 @@ enum ExitCode : int {
   kDone = 0,       // done; nothing at error level
   kAnswerNo = 1,   // done, and the answer is "no" (e.g. an error-level rule diagnostic stands)
   kCouldNot = 2,   // could not do the job: usage, unreadable or invalid input, unwritable output
+  kInternalError = 3,  // a bug in taxon: a check of its own invariants failed
 };
 
 enum class Format { text, json };

@@ -23,9 +23,6 @@
 #define TAXON_VERSION "unknown"
 #endif
 
-// docs/cli.md: a bug in taxon (taxon::InternalError). Exit codes 0-2 are tools/cli_common.hpp's.
-constexpr int kInternalError = 3;
-
 int main(int argc, char** argv) {
   using namespace taxon::cli;
   // Past a file size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
