@@ -17,6 +17,14 @@
 
 namespace {
 
+// llama_tiny's DDP checkpoint (every key with "module.") applied to llama_tiny itself.
+taxon::ApplyOptions ddp_into_llama() {
+  taxon::ApplyOptions options;
+  options.checkpoints = {TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/ddp.pt"};
+  options.target = taxon::Model::from_checkpoint(TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/model.safetensors");
+  return options;
+}
+
 taxon::Model tiny_model() {
   return taxon::Model({
       {.name = "embed.weight", .shape = {100, 8}},
@@ -74,9 +82,7 @@ TEST_CASE("front door: a missing file is a taxon::Error with its code") {
 TEST_CASE("front door: a plan applied to a DDP checkpoint - judged - then written") {
   taxon::Rules rules = taxon::Rules::parse("plan unwrap {\n  strip \"module.\"\n  load strict = true\n}\n");
   REQUIRE(rules.ok());
-  taxon::ApplyOptions options;
-  options.checkpoints = {TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/ddp.pt"};
-  options.target = taxon::Model::from_checkpoint(TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/model.safetensors");
+  taxon::ApplyOptions options = ddp_into_llama();
   taxon::Application application = taxon::plan_application(rules, options);
   REQUIRE(application.ok());
   CHECK_FALSE(application.load_fails());
@@ -126,9 +132,7 @@ TEST_CASE("front door: a plan's tensors in memory are the checkpoint's bytes - i
   taxon::Rules rules = taxon::Rules::parse(
       "plan unwrap {\n  strip \"module.\"\n  rename /^lm_head\\.(.*)$/ -> \"output.$1\"\n  load strict = false\n}\n");
   REQUIRE(rules.ok());
-  taxon::ApplyOptions options;
-  options.checkpoints = {TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/ddp.pt"};
-  options.target = taxon::Model::from_checkpoint(TAXON_SOURCE_DIR "/tests/data/ckpt/llama_tiny/model.safetensors");
+  taxon::ApplyOptions options = ddp_into_llama();
   taxon::Application application = taxon::plan_application(rules, options);
   REQUIRE(application.ok());
   taxon::PlanOutcome outcome = application.outcome();
