@@ -165,6 +165,23 @@ struct Application::Impl {
   Output output;
   ApplyReport report;  // points into this Impl, which never moves (held by shared_ptr)
 
+  // Makes the result's tensors in order (those `wanted` accepts, when given), each passed to `each`
+  // as it is made; a tensor several keys share is made once. An action that fails names its key.
+  void make_tensors(const std::function<bool(std::string_view)>& wanted,
+                    const std::function<void(const PlannedKey&, std::shared_ptr<const TensorData>)>& each) const {
+    Materializer materializer(result.keys, [this](std::size_t row) -> const TensorData& { return merged.data(row); });
+    for (const auto& key : result.keys) {
+      if (wanted && !wanted(key.name)) continue;
+      std::shared_ptr<const TensorData> made;
+      try {
+        made = materializer.make(key);
+      } catch (const InputError& error) {
+        throw InputError(error.code(), fmt::format("{}: {}", key.name, error.what()));
+      }
+      each(key, std::move(made));
+    }
+  }
+
   // What writing to `path` leaves out, and the notes that say so: a function of the output's format.
   void prepare_output(const std::string& path) {
     output = Output{};
@@ -306,28 +323,17 @@ void Application::for_each_tensor(const std::function<void(const TensorView&)>& 
                                   const std::function<bool(std::string_view)>& wanted) const {
   translating_errors([&] {
     if (!ok()) throw Error("T0102", "the plan has errors; see Application::findings()");
-    const MergedCheckpoints& merged = impl->merged;
-    Materializer materializer(impl->result.keys, [&](std::size_t row) -> const TensorData& { return merged.data(row); });
     std::vector<uint8_t> gathered;  // a strided view's elements, row-major
-    for (const auto& key : impl->result.keys) {
-      if (wanted && !wanted(key.name)) continue;
-      std::shared_ptr<const TensorData> made;
-      try {
-        made = materializer.make(key);
-      } catch (const InputError& error) {
-        throw InputError(error.code(), fmt::format("{}: {}", key.name, error.what()));
-      }
-      const uint8_t* bytes = nullptr;  // none for an empty tensor
-      if (made->nbytes() > 0 && made->is_contiguous()) {
-        bytes = made->storage->data + made->storage_offset * static_cast<int64_t>(dtype_size(made->dtype));
-      } else if (made->nbytes() > 0) {
+    impl->make_tensors(wanted, [&](const PlannedKey& key, std::shared_ptr<const TensorData> made) {
+      const uint8_t* bytes = made->contiguous_data();
+      if (!bytes && made->nbytes() > 0) {
         gathered = made->contiguous_bytes();
         bytes = gathered.data();
       }
       std::string dtype(dtype_name(made->dtype));
       each(TensorView{key.name, made->shape, dtype,
                       std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes), made->nbytes())});
-    }
+    });
   });
 }
 
@@ -349,15 +355,10 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
     const MergedCheckpoints& merged = impl->merged;
     std::vector<OutputTensor> tensors;
     std::vector<std::shared_ptr<const TensorData>> made;  // alive until written
-    Materializer materializer(impl->result.keys, [&](std::size_t row) -> const TensorData& { return merged.data(row); });
-    for (const auto& key : impl->result.keys) {
-      try {
-        made.push_back(materializer.make(key));
-      } catch (const InputError& error) {
-        throw InputError(error.code(), fmt::format("{}: {}", key.name, error.what()));
-      }
+    impl->make_tensors({}, [&](const PlannedKey& key, std::shared_ptr<const TensorData> tensor) {
+      made.push_back(std::move(tensor));
       tensors.push_back({key.name, made.back().get()});
-    }
+    });
     std::vector<std::pair<std::string, std::string>> metadata;
     if (!out.to_pt) {
       for (const auto& checkpoint : merged.sources)

@@ -158,9 +158,10 @@ void write_checked(AtomicFile& file, uint64_t length, const std::vector<OutputTe
   uint64_t done = 0;
   for (const auto& tensor : tensors) {
     const StorageBlock& storage = *tensor.data->storage;
-    if (tensor.data->is_contiguous() && storage.mapped) {
-      std::size_t offset = static_cast<std::size_t>(tensor.data->storage_offset) * dtype_size(tensor.data->dtype);
-      file.copy_from(storage.file_fd, storage.file_offset + offset, storage.data + offset, tensor.data->nbytes());
+    const uint8_t* contiguous = tensor.data->contiguous_data();
+    if (contiguous && storage.mapped) {
+      std::size_t offset = static_cast<std::size_t>(contiguous - storage.data);
+      file.copy_from(storage.file_fd, storage.file_offset + offset, contiguous, tensor.data->nbytes());
     } else {
       tensor.data->for_each_chunk([&](const uint8_t* bytes, std::size_t size) { file.write(bytes, size); });
     }

@@ -73,15 +73,19 @@ std::string check_view(const TensorData& tensor) {
   return {};
 }
 
+const uint8_t* TensorData::contiguous_data() const {
+  if (numel() == 0 || !is_contiguous()) return nullptr;
+  return storage->data + static_cast<std::size_t>(storage_offset) * dtype_size(dtype);
+}
+
 void TensorData::for_each_chunk(const std::function<void(const uint8_t*, std::size_t)>& chunk) const {
-  int64_t count = numel();
-  if (count == 0) return;
-  std::size_t element = dtype_size(dtype);
-  const uint8_t* base = storage->data + static_cast<std::size_t>(storage_offset) * element;
-  if (is_contiguous()) {
-    chunk(base, static_cast<std::size_t>(count) * element);
+  if (numel() == 0) return;
+  if (const uint8_t* data = contiguous_data()) {
+    chunk(data, nbytes());
     return;
   }
+  std::size_t element = dtype_size(dtype);
+  const uint8_t* base = storage->data + static_cast<std::size_t>(storage_offset) * element;
   // Walk the outer dimensions; the innermost run is contiguous when its stride is 1.
   std::size_t dims = shape.size();
   bool inner_run = dims > 0 && stride[dims - 1] == 1;

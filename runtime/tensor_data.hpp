@@ -43,6 +43,9 @@ struct TensorData {
   int64_t numel() const;
   std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype); }
   bool is_contiguous() const;
+  // Where the elements start in the storage when they lie there in row-major order (a contiguous
+  // view); null otherwise, and for an empty tensor.
+  const uint8_t* contiguous_data() const;
   // Calls `chunk` with the elements' bytes in row-major order, in as few
   // contiguous pieces as the strides allow.
   void for_each_chunk(const std::function<void(const uint8_t*, std::size_t)>& chunk) const;

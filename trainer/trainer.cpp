@@ -185,7 +185,7 @@ LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::
   options.checkpoints = checkpoints;
   options.target = describe(module);
   options.target_name = "the module";
-  std::map<std::string, torch::Tensor> destination;
+  std::map<std::string, torch::Tensor, std::less<>> destination;  // looked up by the views' names
   for (auto& item : named_tensors(module)) destination.emplace(std::move(item.name), std::move(item.tensor));
   try {
     Application application = plan_application(rules_, options);
@@ -211,8 +211,8 @@ LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::
     std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
     application.for_each_tensor(
         [&](const TensorView& made) {
-          const torch::Tensor& into = destination.at(std::string(made.name));
           std::string name(made.name);
+          const torch::Tensor& into = destination.find(name)->second;  // `wanted` let only these through
           auto type = aten_scalar_type(made.dtype);
           if (!type) throw TrainerError(fmt::format("{}: LibTorch has no {} tensors", name, made.dtype));
           std::vector<int64_t> shape(made.shape.begin(), made.shape.end());
@@ -223,7 +223,7 @@ LoadReport TrainerRules::load(torch::nn::Module& module, const std::vector<std::
           if (!made.data.empty()) std::memcpy(from.data_ptr(), made.data.data(), made.data.size());
           copies.emplace_back(into, std::move(from));
         },
-        [&](std::string_view name) { return destination.contains(std::string(name)); });  // a non-strict load's unexpected keys stay out
+        [&](std::string_view name) { return destination.contains(name); });  // a non-strict load's unexpected keys stay out
     torch::NoGradGuard no_grad;
     for (auto& [into, from] : copies) into.copy_(from);
     report.loaded = copies.size();
