@@ -54,11 +54,11 @@ void Diagnostics::report(Diagnostic diagnostic) {
   if (!find_code(diagnostic.code))
     throw InternalError(fmt::format("diagnostic code '{}' is not in engine/diagnostic_codes.hpp (message: {})", diagnostic.code,
                                     diagnostic.message));
-  if (allowed_here(diagnostic)) return;
   std::string key = fmt::format("{}|{}|{}|{}|{}|{}", diagnostic.code, static_cast<int>(diagnostic.severity),
                                 static_cast<const void*>(diagnostic.span.file.get()), diagnostic.span.line,
                                 diagnostic.span.col, diagnostic.message);
-  if (seen_.insert(std::move(key)).second) items_.push_back(std::move(diagnostic));
+  // Repeats (YAML aliases, inlined bindings) are dropped before the source is searched for an allow.
+  if (seen_.insert(std::move(key)).second && !allowed_here(diagnostic)) items_.push_back(std::move(diagnostic));
 }
 
 void Diagnostics::error(std::string_view code, SourceSpan span, std::string message, std::string hint) {

@@ -2,8 +2,11 @@
 // it is written instead of silently reaching no optimizer.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace taxon {
 
@@ -24,19 +27,24 @@ inline constexpr std::array<std::string_view, 30> kTorchOptimizerKeys = {
 inline constexpr std::array<std::string_view, 6> kTaxonOptionKeys = {"lr_mult",    "lr_multiplier", "lr_scale",
                                                                      "decay_mult", "optimizer",     "name"};
 
-// linnaeus reads these four from a parameter group (optimizers/build.py) and ignores the rest;
-// `taxon convert` writes the last three as options, in linnaeus's spelling.
-inline constexpr std::array<std::string_view, 4> kLinnaeusGroupKeys = {"FILTER", "OPTIMIZER", "WEIGHT_DECAY",
-                                                                       "LR_MULTIPLIER"};
+// linnaeus reads FILTER and these three from a parameter group (optimizers/build.py) and ignores
+// the rest; `taxon convert` writes them as options, in linnaeus's spelling.
+inline constexpr std::array<std::string_view, 3> kLinnaeusOptionKeys = {"OPTIMIZER", "WEIGHT_DECAY", "LR_MULTIPLIER"};
+
+// Every key above, for membership and for "did you mean".
+inline const std::vector<std::string>& known_option_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out(kTorchOptimizerKeys.begin(), kTorchOptimizerKeys.end());
+    out.insert(out.end(), kTaxonOptionKeys.begin(), kTaxonOptionKeys.end());
+    out.insert(out.end(), kLinnaeusOptionKeys.begin(), kLinnaeusOptionKeys.end());
+    return out;
+  }();
+  return keys;
+}
 
 inline bool known_option_key(std::string_view key) {
-  for (auto known : kTorchOptimizerKeys)
-    if (key == known) return true;
-  for (auto known : kTaxonOptionKeys)
-    if (key == known) return true;
-  for (auto known : kLinnaeusGroupKeys)
-    if (key == known && key != "FILTER") return true;
-  return false;
+  const auto& keys = known_option_keys();
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
 }
 
 }  // namespace taxon

@@ -72,9 +72,10 @@ std::vector<GroupOption> options_of(const YAML::Node& group, Reader& reader, boo
                                      "DEFAULT takes every trainable parameter that no other group took");
       continue;
     }
-    if (std::find(kLinnaeusGroupKeys.begin(), kLinnaeusGroupKeys.end(), key) == kLinnaeusGroupKeys.end()) {
+    if (std::find(kLinnaeusOptionKeys.begin(), kLinnaeusOptionKeys.end(), key) == kLinnaeusOptionKeys.end()) {
       // linnaeus reads four keys from a group and passes nothing else on: a typo there changes nothing, silently.
-      std::vector<std::string> known(kLinnaeusGroupKeys.begin(), kLinnaeusGroupKeys.end());
+      std::vector<std::string> known{"FILTER"};
+      known.insert(known.end(), kLinnaeusOptionKeys.begin(), kLinnaeusOptionKeys.end());
       reader.diagnostics().warning(code::unknown_key, reader.span(it->first),
                                    fmt::format("linnaeus ignores `{}` in a parameter group; so does taxon", key),
                                    suggest(key, known, "a group takes FILTER, OPTIMIZER, WEIGHT_DECAY and LR_MULTIPLIER"));

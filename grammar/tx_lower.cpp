@@ -182,15 +182,9 @@ void Lowering::lower_statement(const GroupDecl& group, const Statement& statemen
 }
 
 void Lowering::check_option_keys(const std::vector<Option>& options, uint32_t statement_line) {
-  static const std::vector<std::string> known = [] {
-    std::vector<std::string> out(kTorchOptimizerKeys.begin(), kTorchOptimizerKeys.end());
-    out.insert(out.end(), kTaxonOptionKeys.begin(), kTaxonOptionKeys.end());
-    out.insert(out.end(), kLinnaeusGroupKeys.begin() + 1, kLinnaeusGroupKeys.end());  // not FILTER
-    return out;
-  }();
   for (const auto& option : options) {
     if (known_option_key(option.key)) continue;
-    std::string closest = closest_match(option.key, known);
+    std::string closest = closest_match(option.key, known_option_keys());
     std::string declare = fmt::format("say so with `# taxon: allow {}` on this line or above the statement",
                                       code::unknown_option);
     diagnostics_.report({std::string(code::unknown_option), Severity::warning, option.span,
