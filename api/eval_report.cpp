@@ -110,8 +110,9 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
                                               ? "overlap mode: a parameter joins every group that matches"
                                               : "first-match mode: a parameter joins the first group that matches");
     for (const auto& group : result.groups) {
-      out += fmt::format("  {:<{}}  {}  {}\n", group.name, width, count_line(table, group.tensors),
-                         options_text(group.options));
+      out += fmt::format("  {:<{}}  {}  {}{}\n", group.name, width, count_line(table, group.tensors),
+                         options_text(group.options),
+                         group.frozen.empty() ? "" : fmt::format("  ({} frozen left out)", group.frozen.size()));
       list_names(out, table, group.tensors, options, group.per_tensor);
     }
     if (!result.overlaps.empty()) {
@@ -149,6 +150,11 @@ nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTa
     nlohmann::ordered_json options = nlohmann::ordered_json::object();
     for (const auto& option : group.options) options[option.key] = option_json(option);
     out["groups"][group.name] = {{"options", std::move(options)}, {"tensors", names(group.tensors)}};
+    if (!group.set_by.empty()) {
+      out["groups"][group.name]["rule"] = group.rule;
+      out["groups"][group.name]["set_by"] = group.set_by;
+    }
+    if (!group.frozen.empty()) out["groups"][group.name]["frozen"] = group.frozen.size();
     if (!group.per_tensor.empty()) {
       nlohmann::ordered_json per_tensor = nlohmann::ordered_json::object();
       for (const auto& entry : group.per_tensor) {
@@ -179,6 +185,10 @@ std::string render_evaluation_plan(const EvaluationPlan& plan, const std::string
   if (plan.optimized.groups)
     for (const auto& group : plan.optimized.groups->groups)
       out += fmt::format("  group {}: {}  [cost {}]\n", group.name, tx::print_expr(tx::to_expr(group.predicate)), plan.costs[rule++]);
+  if (plan.optimized.groups)
+    for (const auto& set_rule : plan.optimized.groups->set_rules)
+      out += fmt::format("  set {}: {}  [cost {}]\n", set_rule.name, tx::print_expr(tx::to_expr(set_rule.predicate)),
+                         plan.costs[rule++]);
   out += "compiled for the whole table at once:\n";
   std::string compiled = plan.compiled;
   for (std::size_t at = 0; at < compiled.size();) {

@@ -57,6 +57,9 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
     for (const auto& option : group.options)
       if (!option.computed) out.options.push_back(to_setting(option.key, option.value));
     out.tensors = names(table, group.tensors);
+    out.rule = group.rule;
+    out.set_by = group.set_by;
+    out.frozen = names(table, group.frozen);
     for (const auto& entry : group.per_tensor) {
       std::vector<Setting> values;
       for (const auto& [key, value] : entry.values) values.push_back(to_setting(key, value));

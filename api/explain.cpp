@@ -85,16 +85,35 @@ std::string render(const ExplainResult& explanation, const TensorTable& table, s
       for (const auto& [name, value] : verdict.captures) parts.push_back(name + "=" + value);
       out += fmt::format("    captures: {}\n", fmt::join(parts, ", "));
     }
-    if (verdict.joined) joined.push_back(verdict.name);
   }
   const auto& fallback = explanation.groups.back();
-  if (fallback.joined) joined.push_back(fallback.name);
+  if (!explanation.set_rules.empty()) out += "\nset rules (options for what they select, in whatever group it joins)\n";
+  for (const auto& verdict : explanation.set_rules) {
+    out += fmt::format("  {}: {}\n", verdict.name,
+                       !verdict.considered ? "not considered (set rules see parameters only)"
+                       : verdict.matched   ? "applies"
+                                           : "does not apply");
+    if (verdict.considered) print_tree(out, verdict.tree, 0);
+    if (verdict.matched && !verdict.captures.empty()) {
+      std::vector<std::string> parts;
+      for (const auto& [name, value] : verdict.captures) parts.push_back(name + "=" + value);
+      out += fmt::format("    captures: {}\n", fmt::join(parts, ", "));
+    }
+  }
+  for (const auto& group : explanation.evaluation.groups)
+    if (std::binary_search(group.tensors.begin(), group.tensors.end(), explanation.tensor)) joined.push_back(group.name);
   if (joined.empty())
     out += fmt::format("\n=> joins no group{}\n", explanation.trainable ? "" : " (frozen parameters never reach the default group)");
   else
     out += fmt::format("\n=> joins {}{}\n", fmt::join(joined, ", "), fallback.joined ? " (no other group took it)" : "");
   for (const auto& group : explanation.evaluation.groups) {
     if (std::find(joined.begin(), joined.end(), group.name) == joined.end()) continue;
+    if (!group.set_by.empty()) {
+      std::vector<std::string> options;
+      for (const auto& option : group.options)
+        if (!option.computed) options.push_back(option.key + " = " + to_json(option.value).dump());
+      out += fmt::format("   {}: {}\n", group.name, fmt::join(options, ", "));
+    }
     for (const auto& entry : group.per_tensor)
       if (entry.tensor == explanation.tensor)
         for (const auto& [key, value] : entry.values) out += fmt::format("   {}.{} = {}\n", group.name, key, to_json(value).dump());
@@ -131,14 +150,18 @@ Explanation explain(const Rules& rules, const Model& model, const std::string& t
     out.trainable = result.trainable;
     for (const auto& verdict : result.selections) out.selections.push_back(to_rule(verdict));
     for (const auto& verdict : result.groups) out.groups.push_back(to_rule(verdict));
+    for (const auto& verdict : result.set_rules) out.set_rules.push_back(to_rule(verdict));
     out.group_mode = result.mode == GroupMode::overlap ? "overlap" : "first-match";
     out.groups_enabled = result.groups_enabled;
-    for (std::size_t g = 0; g < result.groups.size() && g < result.evaluation.groups.size(); ++g) {
-      if (!result.groups[g].joined) continue;
-      out.joined.push_back(result.groups[g].name);
-      for (const auto& entry : result.evaluation.groups[g].per_tensor)
-        if (entry.tensor == result.tensor)
-          for (const auto& [key, value] : entry.values) out.groups[g].per_tensor.push_back(to_setting(key, value));
+    for (const auto& group : result.evaluation.groups) {
+      if (!std::binary_search(group.tensors.begin(), group.tensors.end(), result.tensor)) continue;
+      out.joined.push_back(group.name);
+      auto declared = std::find_if(out.groups.begin(), out.groups.end(), [&](const RuleExplanation& rule) {
+        return rule.name == group.rule;
+      });
+      for (const auto& entry : group.per_tensor)
+        if (entry.tensor == result.tensor && declared != out.groups.end())
+          for (const auto& [key, value] : entry.values) declared->per_tensor.push_back(to_setting(key, value));
     }
     out.impl = std::make_shared<const Explanation::Impl>(Explanation::Impl{render(result, table, asked)});
     return out;

@@ -10,6 +10,7 @@
 #include "api/internal.hpp"
 #include "api/report_json.hpp"
 #include "engine/lint.hpp"
+#include "engine/lint_dump.hpp"
 #include "runtime/model_dump.hpp"
 
 #ifndef TAXON_VERSION
@@ -30,14 +31,17 @@ struct NamedTable {
 void lint_on_dumps(const Program& program, const std::vector<NamedTable>& tables, const EvalOptions& options,
                    std::vector<Diagnostic>& out) {
   bool overlap_mode = program.groups && program.groups->enabled && program.groups->mode == GroupMode::overlap;
-  std::map<std::tuple<std::string, uint32_t, uint32_t>, std::size_t> per_dump_counts;
-  std::map<std::tuple<std::string, uint32_t, uint32_t>, Diagnostic> first_seen;
+  using Key = std::tuple<std::string, uint32_t, uint32_t, std::string>;  // code, line, column, message
+  std::map<Key, std::size_t> per_dump_counts;
+  std::map<Key, Diagnostic> first_seen;
   std::set<std::tuple<std::string, uint32_t, uint32_t, std::string>> seen;
   for (const auto& [path, table] : tables) {
     EvalResult result = evaluate(program, table, options);
+    result.diagnostics.append(lint_on_table(program, result, table, options));
     for (Diagnostic diagnostic : result.diagnostics.items()) {
-      auto key = std::make_tuple(diagnostic.code, diagnostic.span.line, diagnostic.span.col);
-      if (diagnostic.code == code::matches_nothing || diagnostic.code == code::shadowed_group) {
+      auto key = std::make_tuple(diagnostic.code, diagnostic.span.line, diagnostic.span.col, diagnostic.message);
+      if (diagnostic.code == code::matches_nothing || diagnostic.code == code::shadowed_group ||
+          diagnostic.code == code::dead_alternative) {
         ++per_dump_counts[key];
         first_seen.emplace(key, diagnostic);
         continue;
@@ -90,7 +94,8 @@ struct LintReport::Impl {
   std::vector<Diagnostic> findings;
 };
 
-LintReport lint(const std::vector<std::string>& rule_files, const std::vector<Model>& dumps, const EvaluateOptions& options) {
+LintReport lint(const std::vector<std::string>& rule_files, const std::vector<Model>& dumps, const EvaluateOptions& options,
+                const RuleParameters& parameters) {
   return translating_errors([&] {
     std::vector<NamedTable> tables;
     for (const auto& dump : dumps) tables.push_back({model_name(dump), dump.impl().table});
@@ -100,7 +105,7 @@ LintReport lint(const std::vector<std::string>& rule_files, const std::vector<Mo
     auto impl = std::make_shared<LintReport::Impl>();
     std::vector<Diagnostic>& findings = impl->findings;
     for (const auto& path : rule_files) {
-      RuleFile loaded = load_rule_file(path);
+      RuleFile loaded = load_rule_file(path, parameters);
       for (const auto& d : loaded.diagnostics.items()) findings.push_back(d);
       if (loaded.diagnostics.has_errors()) continue;  // nothing sound to check further
       for (const auto& d : loaded.lint.items()) findings.push_back(d);

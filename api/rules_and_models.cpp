@@ -110,8 +110,9 @@ std::vector<ModelTensor> Model::tensors() const {
 
 Rules::Rules(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
-Rules Rules::load(const std::string& path) {
-  return translating_errors([&] { return Rules(std::make_shared<const Impl>(Impl{load_rule_file(path), path})); });
+Rules Rules::load(const std::string& path, const RuleParameters& parameters) {
+  return translating_errors(
+      [&] { return Rules(std::make_shared<const Impl>(Impl{load_rule_file(path, parameters), path})); });
 }
 
 bool Rules::ok() const { return !impl_->file.diagnostics.has_errors(); }
@@ -128,13 +129,13 @@ std::vector<std::string> Rules::plans() const {
 
 namespace taxon {
 
-Rules Rules::parse(const std::string& text, const std::string& name) {
+Rules Rules::parse(const std::string& text, const std::string& name, const RuleParameters& parameters) {
   return translating_errors([&] {
     auto source = std::make_shared<SourceFile>();
     source->path = name;
     source->text = text;
     bool yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-    return Rules(std::make_shared<const Impl>(Impl{lower_rule_source(std::move(source), yaml), name}));
+    return Rules(std::make_shared<const Impl>(Impl{lower_rule_source(std::move(source), yaml, parameters), name}));
   });
 }
 

@@ -43,6 +43,7 @@ constexpr std::string_view severity_name(Severity severity) {
   X(T0114, unknown_capture, error, "an option uses a capture the group's regexes do not define")                   \
   X(T0115, import_failed, error, "an import that cannot be read")                                                  \
   X(T0116, import_cycle, error, "an import cycle")                                                                 \
+  X(T0117, unknown_parameter, error, "a parameter the rule file does not declare")                                \
   X(T0201, unknown_filter_type, error, "unknown filter TYPE")                                                      \
   X(T0202, unknown_match_type, error, "unknown MATCH_TYPE")                                                        \
   X(T0203, missing_key, error, "a required key is missing")                                                        \
@@ -64,6 +65,7 @@ constexpr std::string_view severity_name(Severity severity) {
   X(T0405, capture_not_number, error, "a computed option whose capture is not a number")                           \
   X(T0406, needs_tensor_kinds, error, "a rule on parameter/buffer kinds, and the tensors come from a checkpoint")   \
   X(T0407, unknown_module_type, error, "a type test naming no class the model's modules are or inherit from")     \
+  X(T0408, empty_aggregate, error, "an aggregate (max, min, count) over no tensor")                                 \
   X(T0501, group_overlap, warning, "tensors matched by several groups")                                            \
   X(T0502, matches_nothing, warning, "a rule that matches nothing")                                                \
   X(T0503, falls_to_default, warning, "trainable parameters fall through to the default group")                    \
@@ -87,6 +89,9 @@ constexpr std::string_view severity_name(Severity severity) {
   X(T0707, backtracking_regex, warning, "a regex that backtracks exponentially in Python")                         \
   X(T0708, shadowed_pattern, warning, "literal patterns covered by an earlier group")                              \
   X(T0709, shadowed_group, warning, "a group fully shadowed by earlier groups")                                    \
+  X(T0710, dead_alternative, warning, "an alternative of a filter that matches nothing while the others match")   \
+  X(T0711, split_role, warning, "tensors of one role (owner class and name) given different weight decays")       \
+  X(T0712, frozen_in_group, warning, "a group's filter names frozen parameters, which the group leaves out")      \
   X(T0801, plan_collision, error, "two tensors under one key")                                                     \
   X(T0802, unknown_action, error, "no such tensor action, or an option it does not take")                          \
   X(T0803, plan_load_fails, error,                                                                                 \

@@ -14,6 +14,7 @@
 #include <re2/re2.h>
 
 #include "engine/compiled.hpp"
+#include "engine/group_options.hpp"
 #include "engine/matcher.hpp"
 #include "engine/passes/optimize.hpp"
 #include "engine/passes/order.hpp"
@@ -59,8 +60,12 @@ GroupResult start_groups(const GroupSet& set, EvalResult& result) {
                      set.default_span, {}};
 }
 
-void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTable& table, EvalResult& result) {
+// Frozen parameters are left out of groups unless the set keeps them (linnaeus); `frozen[g]` gets
+// those group g would have taken, the default group's (last) those no group matched.
+void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTable& table, EvalResult& result,
+                     std::vector<std::vector<std::size_t>>& frozen) {
   GroupResult fallback = start_groups(set, result);
+  frozen.assign(set.groups.size() + 1, {});
 
   std::vector<std::size_t> matched;
   for (std::size_t i = 0; i < table.tensors.size(); ++i) {
@@ -72,6 +77,11 @@ void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTa
         if (matcher.matches(set.groups[g].predicate, i)) matched.push_back(g);
 
     std::size_t joined = set.mode == GroupMode::overlap ? matched.size() : std::min<std::size_t>(matched.size(), 1);
+    if (!matcher.trainable(i) && (matched.empty() || !set.frozen_join_groups)) {  // frozen never reaches DEFAULT
+      if (matched.empty()) frozen.back().push_back(i);
+      for (std::size_t k = 0; k < joined; ++k) frozen[matched[k]].push_back(i);
+      continue;
+    }
     for (std::size_t k = 0; k < joined; ++k) result.groups[matched[k]].tensors.push_back(i);
     if (matched.size() >= 2) {
       Overlap overlap{i, {}, {}};
@@ -81,7 +91,7 @@ void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTa
       }
       result.overlaps.push_back(std::move(overlap));
     }
-    if (matched.empty() && matcher.trainable(i)) fallback.tensors.push_back(i);  // frozen never reaches DEFAULT
+    if (matched.empty()) fallback.tensors.push_back(i);
   }
   result.groups.push_back(std::move(fallback));
 }
@@ -89,18 +99,30 @@ void evaluate_groups(const GroupSet& set, const Matcher& matcher, const TensorTa
 // The same, from the compiled rules' bitsets: word-wide operations instead of
 // one test per tensor and group. `first_root` is the first group's root.
 void evaluate_groups_compiled(const GroupSet& set, CompiledRules& compiled, std::size_t first_root, const Matcher& matcher,
-                              const TensorTable& table, EvalResult& result) {
+                              const TensorTable& table, EvalResult& result, std::vector<std::vector<std::size_t>>& frozen) {
   GroupResult fallback = start_groups(set, result);
+  frozen.assign(set.groups.size() + 1, {});
   std::size_t count = table.tensors.size();
-  Bitset universe(count, false);
+  Bitset universe(count, false), frozen_here(count, false);
   for (std::size_t i = 0; i < count; ++i)
-    if (in_universe(table.tensors[i], Universe::parameters)) universe.set(i);
-  Bitset once(count, false), twice(count, false);
+    if (in_universe(table.tensors[i], Universe::parameters)) {
+      universe.set(i);
+      if (!matcher.trainable(i)) frozen_here.set(i);
+    }
+  Bitset candidates = set.frozen_join_groups ? universe : universe.and_not(frozen_here);
+  Bitset once(count, false), twice(count, false), frozen_once(count, false);
   std::vector<Bitset> matched;
   if (set.enabled)
     for (std::size_t g = 0; g < set.groups.size(); ++g) {
       Bitset bits = compiled.root(first_root + g);
-      bits &= universe;
+      if (!set.frozen_join_groups) {
+        Bitset left_out = bits;
+        left_out &= frozen_here;
+        const Bitset& counted = set.mode == GroupMode::overlap ? left_out : left_out.and_not(frozen_once);
+        counted.for_each([&](std::size_t i) { frozen[g].push_back(i); });
+        frozen_once |= left_out;
+      }
+      bits &= candidates;
       Bitset again = bits;
       again &= once;
       twice |= again;
@@ -121,8 +143,20 @@ void evaluate_groups_compiled(const GroupSet& set, CompiledRules& compiled, std:
   });
   universe.and_not(once).for_each([&](std::size_t i) {
     if (matcher.trainable(i)) fallback.tensors.push_back(i);  // frozen never reaches DEFAULT
+    else if (!frozen_once.test(i)) frozen.back().push_back(i);
   });
   result.groups.push_back(std::move(fallback));
+}
+
+// What the compiled evaluator answers, in this order: selections, groups, set rules.
+std::vector<const Predicate*> compiled_roots(const Program& program) {
+  std::vector<const Predicate*> roots;
+  for (const auto& selection : program.selections) roots.push_back(&selection.predicate);
+  if (program.groups) {
+    for (const auto& group : program.groups->groups) roots.push_back(&group.predicate);
+    for (const auto& rule : program.groups->set_rules) roots.push_back(&rule.predicate);
+  }
+  return roots;
 }
 
 bool has_computed(const std::vector<GroupOption>& options) {
@@ -161,6 +195,43 @@ void compute_options(const Group& group, const Matcher& matcher, const TensorTab
   }
 }
 
+// Whether the predicate names the tensor itself: `name == "x"` / `name in {...}` (or the owning
+// module's path) in a position where it must hold.
+bool names_exactly(const Predicate& predicate, const TensorRecord& tensor) {
+  return std::visit(
+      [&](const auto& node) -> bool {
+        using Node = std::decay_t<decltype(node)>;
+        if constexpr (std::is_same_v<Node, StringMatch>) {
+          if (node.op != MatchOp::equals || node.field == StringField::source) return false;
+          const std::string& value = node.field == StringField::name ? tensor.name : tensor.module;
+          return std::find(node.patterns.begin(), node.patterns.end(), value) != node.patterns.end();
+        } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
+          return std::any_of(node.terms.begin(), node.terms.end(), [&](const Predicate& t) { return names_exactly(t, tensor); });
+        } else {
+          return false;
+        }
+      },
+      predicate.node);
+}
+
+// First-match layering, specific then general (`head`, then `no_decay`, then `rest`), is how
+// first-match files are written: an overlap is worth a word only where a later group loses
+// something it names specifically: a tensor it names by its own name, or any tensor when it is
+// narrower than the group that took them (general before specific).
+bool loses_something_specific(const GroupSet& set, const std::vector<std::size_t>& positions,
+                              const std::vector<std::size_t>& tensors, const std::vector<std::size_t>& matched,
+                              const TensorTable& table, const EvalResult& result) {
+  std::size_t winner = positions.front();
+  for (std::size_t k = 1; k < positions.size(); ++k) {
+    std::size_t loser = positions[k];
+    if (result.groups[loser].tensors.empty()) continue;  // it gets nothing at all: T0502 says so
+    if (matched[loser] < matched[winner]) return true;
+    for (std::size_t tensor : tensors)
+      if (names_exactly(set.groups[loser].predicate, table.tensors[tensor])) return true;
+  }
+  return false;
+}
+
 void report_group_findings(const GroupSet& set, const TensorTable& table, const std::vector<bool>& already_reported,
                            EvalResult& result) {
   if (!set.enabled) {
@@ -173,7 +244,14 @@ void report_group_findings(const GroupSet& set, const TensorTable& table, const 
   // last group involved.
   std::map<std::vector<std::size_t>, std::vector<std::size_t>> by_combination;
   for (const auto& overlap : result.overlaps) by_combination[overlap.groups].push_back(overlap.tensor);
+  std::vector<std::size_t> matched(set.groups.size(), 0);  // parameters each group's filter matched, joined or not
+  for (std::size_t g = 0; g < set.groups.size(); ++g) matched[g] = result.groups[g].tensors.size();
+  for (const auto& overlap : result.overlaps)
+    for (std::size_t g : overlap.groups)
+      if (std::find(overlap.assigned.begin(), overlap.assigned.end(), g) == overlap.assigned.end()) ++matched[g];
   for (const auto& [positions, tensors] : by_combination) {
+    if (set.mode == GroupMode::first_match && !loses_something_specific(set, positions, tensors, matched, table, result))
+      continue;
     std::vector<std::string> names;
     for (std::size_t g : positions) names.push_back(set.groups[g].name);
     std::string hint = set.mode == GroupMode::overlap
@@ -212,9 +290,13 @@ void report_group_findings(const GroupSet& set, const TensorTable& table, const 
 
 }  // namespace
 
-EvalResult evaluate(const Program& program, const TensorTable& table, const EvalOptions& options) {
+EvalResult evaluate(const Program& written, const TensorTable& table, const EvalOptions& options) {
   EvalResult result;
-  Matcher matcher(program, table, options);
+  Matcher matcher(written, table, options);
+  // Values of the whole model (`max(i where ...)`) first: every rule after sees numbers.
+  std::optional<Program> resolved;
+  if (needs_model_values(written)) resolved = resolve_model_values(written, matcher, table, result.diagnostics);
+  const Program& program = resolved ? *resolved : written;
   // A rule that the table cannot fully answer has been reported already;
   // "matches nothing" would only repeat it.
   std::vector<bool> selection_reported, group_reported;
@@ -223,12 +305,14 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
     matcher.prepare(selection.predicate, result.diagnostics);
     selection_reported.push_back(result.diagnostics.items().size() > before);
   }
-  if (program.groups)
+  if (program.groups) {
     for (const auto& group : program.groups->groups) {
       std::size_t before = result.diagnostics.items().size();
       matcher.prepare(group.predicate, result.diagnostics);
       group_reported.push_back(result.diagnostics.items().size() > before);
     }
+    for (const auto& rule : program.groups->set_rules) matcher.prepare(rule.predicate, result.diagnostics);
+  }
 
   // Optimized: the passes, then every rule compiled for the whole table at once. The
   // optimized program must outlive `compiled`, which points into it.
@@ -236,13 +320,8 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
   std::unique_ptr<CompiledRules> compiled;
   if (options.optimize) {
     optimized = optimize(program);
-    std::vector<const Predicate*> roots;
-    for (const auto& selection : optimized->selections) roots.push_back(&selection.predicate);
-    if (optimized->groups)
-      for (const auto& group : optimized->groups->groups) roots.push_back(&group.predicate);
-    compiled = std::make_unique<CompiledRules>(roots, table, matcher);
+    compiled = std::make_unique<CompiledRules>(compiled_roots(*optimized), table, matcher);
   }
-
   // Freeze rules first: what they select is frozen for every other rule.
   std::vector<std::vector<std::size_t>> selected_by(program.selections.size());
   auto run_selection = [&](std::size_t s) {
@@ -277,12 +356,28 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
     result.selections.push_back(std::move(selected));
   }
   if (program.groups) {
-    if (compiled) evaluate_groups_compiled(*program.groups, *compiled, program.selections.size(), matcher, table, result);
-    else evaluate_groups(*program.groups, matcher, table, result);
-    for (std::size_t g = 0; g < program.groups->groups.size(); ++g)
-      if (has_computed(program.groups->groups[g].options))
-        compute_options(program.groups->groups[g], matcher, table, result.groups[g], result.diagnostics);
-    report_group_findings(*program.groups, table, group_reported, result);
+    const GroupSet& set = *program.groups;
+    std::vector<std::vector<std::size_t>> frozen;
+    std::size_t first_group = program.selections.size();
+    if (compiled) evaluate_groups_compiled(set, *compiled, first_group, matcher, table, result, frozen);
+    else evaluate_groups(set, matcher, table, result, frozen);
+    for (std::size_t g = 0; g < set.groups.size(); ++g)
+      if (has_computed(set.groups[g].options))
+        compute_options(set.groups[g], matcher, table, result.groups[g], result.diagnostics);
+    report_group_findings(set, table, group_reported, result);
+    for (const auto& group : result.groups) result.declared_groups.push_back(group.name);
+    if (set.set_rules.empty()) {
+      for (std::size_t g = 0; g < result.groups.size(); ++g) {
+        result.groups[g].rule = result.groups[g].name;
+        result.groups[g].frozen = std::move(frozen[g]);
+      }
+    } else {
+      std::size_t first_rule = first_group + set.groups.size();
+      SetRuleMatch matches = [&](std::size_t rule, std::size_t tensor) {
+        return compiled ? compiled->root(first_rule + rule).test(tensor) : matcher.matches(set.set_rules[rule].predicate, tensor);
+      };
+      split_by_set_rules(set, matches, matcher, table, frozen, result);
+    }
   }
   return result;
 }
@@ -290,10 +385,7 @@ EvalResult evaluate(const Program& program, const TensorTable& table, const Eval
 EvaluationPlan plan_evaluation(const Program& program, const TensorTable& table, const EvalOptions& options) {
   EvaluationPlan plan{optimize(program), {}, {}};
   Matcher matcher(program, table, options);
-  std::vector<const Predicate*> roots;
-  for (const auto& selection : plan.optimized.selections) roots.push_back(&selection.predicate);
-  if (plan.optimized.groups)
-    for (const auto& group : plan.optimized.groups->groups) roots.push_back(&group.predicate);
+  std::vector<const Predicate*> roots = compiled_roots(plan.optimized);
   CompiledRules compiled(roots, table, matcher);
   for (std::size_t r = 0; r < roots.size(); ++r) {
     compiled.root(r);  // builds what answering needs (the DFA's states), so the description is of this table

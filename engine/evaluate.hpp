@@ -34,11 +34,14 @@ struct TensorOptions {
 
 struct GroupResult {
   std::string name;
-  std::vector<GroupOption> options;  // effective options (own, then inherited)
+  std::vector<GroupOption> options;  // effective options (own, then inherited, then set rules')
   std::vector<std::size_t> tensors;  // indices into the table, in table order
   bool is_default = false;
   SourceSpan span;
   std::vector<TensorOptions> per_tensor;  // one per tensor, when an option is computed from captures
+  std::string rule = {};                  // the group statement it comes from (its name)
+  std::vector<std::string> set_by = {};   // the set rules that gave it options (`layer_3`, `no_decay`)
+  std::vector<std::size_t> frozen = {};   // frozen parameters its filter matched and it left out
 };
 
 // A tensor that two or more groups matched.
@@ -52,14 +55,17 @@ struct EvalResult {
   std::vector<SelectionResult> selections;  // in program order
   bool has_groups = false;
   GroupMode mode = GroupMode::first_match;
-  std::vector<GroupResult> groups;  // in program order, the default group last
-  std::vector<Overlap> overlaps;    // in table order
-  Diagnostics diagnostics;          // what evaluation found; never parse errors
+  // In program order, the default group last; a group that set rules split is one entry per
+  // distinct set of options, in order of their first tensor.
+  std::vector<GroupResult> groups;
+  std::vector<std::string> declared_groups;  // the group statements, in program order, the default last
+  std::vector<Overlap> overlaps;             // in table order
+  Diagnostics diagnostics;                   // what evaluation found; never parse errors
 
-  // The names of groups given by index (an Overlap's).
+  // The names of declared groups given by index (an Overlap's).
   std::vector<std::string> group_names(const std::vector<std::size_t>& indices) const {
     std::vector<std::string> out;
-    for (std::size_t g : indices) out.push_back(groups[g].name);
+    for (std::size_t g : indices) out.push_back(declared_groups[g]);
     return out;
   }
 };

@@ -22,6 +22,13 @@ bool contains(const std::vector<std::size_t>& tensors, std::size_t tensor) {
   return std::binary_search(tensors.begin(), tensors.end(), tensor);
 }
 
+// Whether the tensor joined a group made by the group statement `name` (any part of it).
+bool joined_rule(const EvalResult& evaluation, const std::string& name, bool is_default, std::size_t tensor) {
+  return std::any_of(evaluation.groups.begin(), evaluation.groups.end(), [&](const GroupResult& group) {
+    return group.rule == name && group.is_default == is_default && contains(group.tensors, tensor);
+  });
+}
+
 }  // namespace
 
 ExplainResult explain(const Program& program, const TensorTable& table, std::size_t tensor, const EvalOptions& options) {
@@ -57,13 +64,21 @@ ExplainResult explain(const Program& program, const TensorTable& table, std::siz
       RuleVerdict verdict{set.groups[g].name, in_universe(record, Universe::parameters), false,
                           trace(matcher, set.groups[g].predicate, tensor), {}, false};
       verdict.matched = set.enabled && verdict.considered && verdict.tree.matched;
-      verdict.joined = contains(out.evaluation.groups[g].tensors, tensor);
+      verdict.joined = joined_rule(out.evaluation, set.groups[g].name, false, tensor);
       matcher.captures(set.groups[g].predicate, tensor, verdict.captures);
       out.groups.push_back(std::move(verdict));
     }
     RuleVerdict fallback{set.default_name, in_universe(record, Universe::parameters), false, {}, {}, false};
-    fallback.joined = fallback.matched = contains(out.evaluation.groups.back().tensors, tensor);
+    fallback.joined = fallback.matched = joined_rule(out.evaluation, set.default_name, true, tensor);
     out.groups.push_back(std::move(fallback));
+    for (const auto& rule : set.set_rules) {
+      matcher.prepare(rule.predicate, ignored);
+      RuleVerdict verdict{rule.name, in_universe(record, Universe::parameters), false, trace(matcher, rule.predicate, tensor),
+                          {}, false};
+      verdict.matched = verdict.considered && verdict.tree.matched;
+      matcher.captures(rule.predicate, tensor, verdict.captures);
+      out.set_rules.push_back(std::move(verdict));
+    }
   }
   return out;
 }

@@ -31,6 +31,7 @@ struct ExplainResult {
   bool trainable = true;   // after the program's freeze rules
   std::vector<RuleVerdict> selections;
   std::vector<RuleVerdict> groups;  // in file order; the default group last
+  std::vector<RuleVerdict> set_rules;  // in file order
   GroupMode mode = GroupMode::first_match;
   bool groups_enabled = true;
   EvalResult evaluation;  // the whole evaluation, for its diagnostics and options

@@ -155,16 +155,34 @@ struct ValueBinary {
 struct ValueNegate {
   Box<ValueExpr> operand;
 };
+// min(a, b, ...), max(a, b, ...), clamp(x, low, high).
+struct ValueCall {
+  std::string function;
+  std::vector<ValueExpr> args;
+};
+// A value of the whole model, computed once per evaluation over the parameters (every tensor, when
+// the predicate tests `kind`) that the predicate selects: the largest or smallest number a named
+// capture takes, how many distinct values it takes, or how many tensors there are.
+// `max(i where name ~ /^blocks\.(?P<i>\d+)\./) + 1` is a ViT's depth.
+struct ValueAggregate {
+  enum class Op { max, min, count_distinct, count_tensors };
+  Op op = Op::max;
+  std::string capture;  // empty for count_tensors
+  Box<Predicate> predicate;
+  std::string text;  // as written, for messages
+};
 struct ValueExpr {
-  std::variant<ValueNumber, ValueCapture, ValueBinary, ValueNegate> node;
+  std::variant<ValueNumber, ValueCapture, ValueBinary, ValueNegate, ValueCall, ValueAggregate> node;
 };
 
 struct GroupOption {
   std::string key;  // as written
   OptionValue value;  // the value, when it is a constant
   SourceSpan span;
-  std::optional<ValueExpr> computed = std::nullopt;  // set when it depends on captures
-  std::string computed_text = {};                    // the expression as written, for reports
+  // Set when the value depends on captures (per tensor) or on the model (aggregates, resolved
+  // to a constant when evaluation starts).
+  std::optional<ValueExpr> computed = std::nullopt;
+  std::string computed_text = {};  // the expression as written, for reports
 };
 
 // Which tensors a selection or group considers at all.
@@ -190,6 +208,13 @@ struct Group {
   SourceSpan span;
 };
 
+// `set NAME : PREDICATE { options }`: options for the parameters the predicate selects, in
+// whatever group they join, without claiming them. A parameter's options are its group's (own,
+// then defaults), then every set rule that selects it, in file order, a later one winning. A group
+// whose parameters end up with different options is split into one group per distinct set of
+// options, named after the rules that made it (timm's `layer_3_no_decay`).
+using SetRule = Group;
+
 enum class GroupMode {
   overlap,      // a tensor joins every group that matches (linnaeus)
   first_match,  // a tensor joins the first group that matches, in file order
@@ -211,6 +236,12 @@ struct GroupSet {
   // linnaeus's PARAMETER_GROUPS.ENABLED: false puts everything in DEFAULT.
   bool enabled = true;
   SourceSpan enabled_span;
+  std::vector<SetRule> set_rules;  // in file order
+  // Frozen parameters (requires_grad false, or a `freeze` rule) are left out of every group, as
+  // torch.optim users and timm want; linnaeus keeps them in the groups whose filter matches
+  // (`keep frozen in groups`). The default group never takes one.
+  bool frozen_join_groups = false;
+  SourceSpan frozen_join_span;
 };
 
 struct Program {

@@ -1,9 +1,43 @@
 #include "engine/value_expr.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 namespace taxon {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double call(const ValueCall& node, const std::map<std::string, double>& captures) {
+  std::vector<double> args;
+  for (const auto& arg : node.args) {
+    args.push_back(evaluate_value(arg, captures));
+    if (std::isnan(args.back())) return kNaN;
+  }
+  if (args.empty()) return kNaN;
+  if (node.function == "min") return *std::min_element(args.begin(), args.end());
+  if (node.function == "max") return *std::max_element(args.begin(), args.end());
+  if (node.function == "clamp" && args.size() == 3) return std::min(std::max(args[0], args[1]), args[2]);
+  return kNaN;
+}
+
+template <typename Visit>
+bool any_node(const ValueExpr& expr, const Visit& test) {
+  if (test(expr)) return true;
+  return std::visit(
+      [&](const auto& node) -> bool {
+        using Node = std::decay_t<decltype(node)>;
+        if constexpr (std::is_same_v<Node, ValueBinary>) return any_node(*node.lhs, test) || any_node(*node.rhs, test);
+        else if constexpr (std::is_same_v<Node, ValueNegate>) return any_node(*node.operand, test);
+        else if constexpr (std::is_same_v<Node, ValueCall>)
+          return std::any_of(node.args.begin(), node.args.end(), [&](const ValueExpr& arg) { return any_node(arg, test); });
+        else return false;
+      },
+      expr.node);
+}
+
+}  // namespace
 
 double evaluate_value(const ValueExpr& expr, const std::map<std::string, double>& captures) {
   return std::visit(
@@ -13,9 +47,13 @@ double evaluate_value(const ValueExpr& expr, const std::map<std::string, double>
           return node.value;
         } else if constexpr (std::is_same_v<Node, ValueCapture>) {
           auto found = captures.find(node.name);
-          return found == captures.end() ? std::numeric_limits<double>::quiet_NaN() : found->second;
+          return found == captures.end() ? kNaN : found->second;
         } else if constexpr (std::is_same_v<Node, ValueNegate>) {
           return -evaluate_value(*node.operand, captures);
+        } else if constexpr (std::is_same_v<Node, ValueCall>) {
+          return call(node, captures);
+        } else if constexpr (std::is_same_v<Node, ValueAggregate>) {
+          return kNaN;
         } else {
           double lhs = evaluate_value(*node.lhs, captures), rhs = evaluate_value(*node.rhs, captures);
           switch (node.op) {
@@ -25,7 +63,36 @@ double evaluate_value(const ValueExpr& expr, const std::map<std::string, double>
             case '/': return lhs / rhs;
             case '^': return std::pow(lhs, rhs);
           }
-          return std::numeric_limits<double>::quiet_NaN();
+          return kNaN;
+        }
+      },
+      expr.node);
+}
+
+bool uses_captures(const ValueExpr& expr) {
+  return any_node(expr, [](const ValueExpr& e) { return std::holds_alternative<ValueCapture>(e.node); });
+}
+
+bool uses_aggregates(const ValueExpr& expr) {
+  return any_node(expr, [](const ValueExpr& e) { return std::holds_alternative<ValueAggregate>(e.node); });
+}
+
+ValueExpr resolve_aggregates(const ValueExpr& expr, const std::function<double(const ValueAggregate&)>& value_of) {
+  return std::visit(
+      [&](const auto& node) -> ValueExpr {
+        using Node = std::decay_t<decltype(node)>;
+        if constexpr (std::is_same_v<Node, ValueAggregate>) {
+          return ValueExpr{ValueNumber{value_of(node)}};
+        } else if constexpr (std::is_same_v<Node, ValueBinary>) {
+          return ValueExpr{ValueBinary{node.op, resolve_aggregates(*node.lhs, value_of), resolve_aggregates(*node.rhs, value_of)}};
+        } else if constexpr (std::is_same_v<Node, ValueNegate>) {
+          return ValueExpr{ValueNegate{resolve_aggregates(*node.operand, value_of)}};
+        } else if constexpr (std::is_same_v<Node, ValueCall>) {
+          ValueCall out{node.function, {}};
+          for (const auto& arg : node.args) out.args.push_back(resolve_aggregates(arg, value_of));
+          return ValueExpr{std::move(out)};
+        } else {
+          return expr;
         }
       },
       expr.node);

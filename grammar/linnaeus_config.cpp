@@ -89,6 +89,7 @@ std::vector<GroupOption> options_of(const YAML::Node& group, Reader& reader, boo
 GroupSet parameter_groups(const YAML::Node& groups_node, const SourceSpan& span, Reader& reader) {
   GroupSet set;
   set.mode = GroupMode::overlap;  // linnaeus matches every group independently
+  set.frozen_join_groups = true;  // and gives a group its frozen parameters too (only DEFAULT skips them)
   set.default_span = span;
   set.enabled_span = span;
   YAML::Node default_node;

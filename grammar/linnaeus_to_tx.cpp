@@ -85,6 +85,10 @@ std::string linnaeus_to_tx(const SourceRef& yaml, Diagnostics& diagnostics) {
     out += "\n# OPTIMIZER.PARAMETER_GROUPS\n";
     out += "# linnaeus: a group without OPTIMIZER or WEIGHT_DECAY takes DEFAULT's, and LR_MULTIPLIER is 1.0\n";
     out += "defaults " + options_text(set.inherited_options, dropped) + "\n";
+    if (set.frozen_join_groups) {
+      out += "# linnaeus gives a group the frozen parameters its filter matches (DEFAULT never takes one)\n";
+      out += "keep frozen in groups\n";
+    }
     auto write_default = [&]() {
       out += "# takes every trainable parameter that no other group took\n";
       out += "group " + print_name(set.default_name) + " " + options_text(set.default_options, dropped) + "\n";

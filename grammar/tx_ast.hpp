@@ -73,8 +73,15 @@ struct ValueBinaryOp {
 struct ValueNeg {
   Box<Value> operand;
 };
+// min(a, b), max(a, b), clamp(x, low, high); an aggregate `max(i where PRED)`, `count(PRED)`.
+struct ValueCallNode {
+  std::string function;
+  std::vector<Value> args;
+  std::optional<Box<Expr>> where;  // aggregates: the tensors they range over
+};
 struct Value {
-  std::variant<Literal, ValueList, ValueBinaryOp, ValueNeg> node;  // Literal: number, string, word (true/false/capture)
+  // Literal: number, string, word (true/false/null, a capture, a value binding or parameter).
+  std::variant<Literal, ValueList, ValueBinaryOp, ValueNeg, ValueCallNode> node;
   SourceSpan span;
 };
 
@@ -89,6 +96,7 @@ struct Option {
 struct Import {
   std::string path;
   SourceSpan path_span;
+  std::vector<Option> with;  // import "x.tx" with { decay = 0.75 }: the file's parameters
 };
 struct ModeDecl {
   GroupMode mode = GroupMode::first_match;
@@ -103,8 +111,25 @@ struct StagesDecl {
 struct Let {
   std::string name;
   SourceSpan name_span;
-  Expr expr;
+  Expr expr;                   // a predicate, unless `value` is set
+  std::optional<Value> value;  // let decay = 0.75, let betas = [0.9, 0.999]
 };
+// `param NAME = VALUE`: a value the file's user may set (`import ... with { NAME = ... }`,
+// `--param NAME=VALUE`); VALUE is the default.
+struct Param {
+  std::string name;
+  SourceSpan name_span;
+  Value value;
+};
+// `set NAME : PRED { options }`: options for what PRED selects, in whatever group it joins.
+struct SetDecl {
+  std::string name;
+  SourceSpan name_span;
+  Expr expr;
+  std::vector<Option> options;
+};
+// `keep frozen in groups`: frozen parameters stay in the groups that match them (linnaeus).
+struct KeepFrozen {};
 struct Select {
   std::string name;
   SourceSpan name_span;
@@ -184,7 +209,9 @@ struct Comment {
 };
 
 struct Statement {
-  std::variant<Import, ModeDecl, MatchWithout, StagesDecl, Let, Select, GroupDecl, Defaults, Exclude, Freeze, Plan> node;
+  std::variant<Import, ModeDecl, MatchWithout, StagesDecl, Let, Param, Select, GroupDecl, SetDecl, Defaults, Exclude,
+               Freeze, KeepFrozen, Plan>
+      node;
   SourceSpan span;
   uint32_t first_line = 0, last_line = 0;
 };

@@ -123,6 +123,14 @@ class Builder {
       out.node = ValueBinaryOp{"**", value(*node.children.at(0)), value(*node.children.at(2))};
     } else if (node.is_type<negate>()) {
       out.node = ValueNeg{value(*node.children.back())};
+    } else if (node.is_type<aggregate>() || node.is_type<count_call>() || node.is_type<call>()) {
+      ValueCallNode call_node;
+      call_node.function = node.is_type<count_call>() ? "count" : node.children.at(0)->string();
+      for (std::size_t i = node.is_type<count_call>() ? 0 : 1; i < node.children.size(); ++i) {
+        if (node.is_type<call>() || (node.is_type<aggregate>() && i == 1)) call_node.args.push_back(value(*node.children[i]));
+        else call_node.where = Box<Expr>(expr(*node.children[i]));
+      }
+      out.node = std::move(call_node);
     } else if (node.is_type<list_lit>()) {
       ValueList list;
       for (const auto& item : node.children) list.items.push_back(value(*item));
@@ -184,7 +192,9 @@ class Builder {
     out.last_line = static_cast<uint32_t>(node.end().line);
     const auto& children = node.children;
     if (node.is_type<stmt_import>()) {
-      out.node = Import{unescape_string(children.at(0)->string_view()), span(*children.at(0))};
+      Import import{unescape_string(children.at(0)->string_view()), span(*children.at(0)), {}};
+      if (children.size() > 1) import.with = options(*children.at(1)->children.at(0));
+      out.node = std::move(import);
     } else if (node.is_type<stmt_mode>()) {
       std::string_view mode = children.at(0)->string_view();
       out.node = ModeDecl{mode == "overlap" ? GroupMode::overlap : GroupMode::first_match, mode == "off"};
@@ -199,7 +209,16 @@ class Builder {
       }
       out.node = std::move(stages);
     } else if (node.is_type<stmt_let>()) {
-      out.node = Let{children.at(0)->string(), span(*children.at(0)), expr(*children.at(1))};
+      if (children.at(1)->is_type<let_value>())
+        out.node = Let{children.at(0)->string(), span(*children.at(0)), Expr{Flag{}, span(*children.at(1))},
+                       value(*children.at(1)->children.at(0))};
+      else out.node = Let{children.at(0)->string(), span(*children.at(0)), expr(*children.at(1)), std::nullopt};
+    } else if (node.is_type<stmt_param>()) {
+      out.node = Param{children.at(0)->string(), span(*children.at(0)), value(*children.at(1))};
+    } else if (node.is_type<stmt_set>()) {
+      out.node = SetDecl{name(*children.at(0)), span(*children.at(0)), expr(*children.at(1)), options(*children.at(2))};
+    } else if (node.is_type<stmt_keep_frozen>()) {
+      out.node = KeepFrozen{};
     } else if (node.is_type<stmt_select>()) {
       out.node = Select{name(*children.at(0)), span(*children.at(0)), expr(*children.at(1))};
     } else if (node.is_type<stmt_group>()) {

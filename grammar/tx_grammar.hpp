@@ -26,6 +26,8 @@ struct k_import : TAO_PEGTL_KEYWORD("import") {};
 struct k_mode : TAO_PEGTL_KEYWORD("mode") {};
 struct k_match : TAO_PEGTL_KEYWORD("match") {};
 struct k_stages : TAO_PEGTL_KEYWORD("stages") {};
+struct k_set : TAO_PEGTL_KEYWORD("set") {};
+struct k_param : TAO_PEGTL_KEYWORD("param") {};
 struct k_and : TAO_PEGTL_KEYWORD("and") {};
 struct k_or : TAO_PEGTL_KEYWORD("or") {};
 struct k_not : TAO_PEGTL_KEYWORD("not") {};
@@ -74,15 +76,18 @@ struct k_split : TAO_PEGTL_KEYWORD("split") {};  // plan steps only
 struct k_fuse : TAO_PEGTL_KEYWORD("fuse") {};
 struct k_stack : TAO_PEGTL_KEYWORD("stack") {};
 struct k_unstack : TAO_PEGTL_KEYWORD("unstack") {};
+struct k_with : TAO_PEGTL_KEYWORD("with") {};  // import "x.tx" with { ... }
+struct k_groups : TAO_PEGTL_KEYWORD("groups") {};  // keep frozen in groups
+struct k_count : TAO_PEGTL_KEYWORD("count") {};  // count(PREDICATE)
 
 struct reserved
     : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode, k_match, k_stages,
-          k_and, k_or, k_not, k_true, k_false, k_trainable, k_frozen, k_new, k_in, k_is, k_under, k_starts, k_ends,
+          k_set, k_param, k_and, k_or, k_not, k_true, k_false, k_trainable, k_frozen, k_new, k_in, k_is, k_under, k_starts, k_ends,
           k_contains, k_name, k_module, k_rank, k_shape, k_dtype, k_kind, k_type, k_stage, k_source, k_from, k_strip, k_prefix,
           k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_transform, k_skip, k_load, k_where> {};
 
-struct statement_keyword
-    : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode, k_match, k_stages> {};
+struct statement_keyword : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode,
+                               k_match, k_stages, k_set, k_param> {};
 
 // Literals --------------------------------------------------------------------
 struct word : identifier {};                           // any identifier, keywords included
@@ -154,7 +159,17 @@ struct list_close : one<']'> {};
 struct expect_expr : seq<expr> {};
 struct list_lit : if_must<one<'['>, _, opt<list_tail<expr, comma>>, _, list_close> {};
 struct paren_expr : if_must<one<'('>, _, expect_expr, _, paren_close> {};
-struct atom : sor<number, string_lit, list_lit, paren_expr, value_word> {};
+// Calls: `max(i where PREDICATE)` (an aggregate over the model), `count(PREDICATE)`, and
+// `min(a, b)`, `max(a, b)`, `clamp(x, low, high)`. Their closing parentheses carry no message:
+// a call that does not parse as one form may still parse as the next.
+struct call_open : seq<identifier, _, one<'('>> {};
+struct call_close : one<')'> {};
+struct function_name : identifier {};
+struct aggregate_close : one<')'> {};
+struct aggregate : seq<function_name, _, one<'('>, _, expr, _, k_where, _, expect_pred, _, aggregate_close> {};
+struct count_call : seq<k_count, _, one<'('>, _, pred, _, call_close> {};
+struct call : seq<function_name, _, one<'('>, _, opt<list_tail<expr, comma>>, _, call_close> {};
+struct atom : sor<number, string_lit, list_lit, paren_expr, seq<at<call_open>, sor<aggregate, count_call, call>>, value_word> {};
 // Python's precedence: `**` binds tighter than a unary minus on its left (`-2 ** 2` is -4) and
 // takes one on its right (`2 ** -1`), right to left (`2 ** 3 ** 2` is 2 ** 9).
 struct negate;
@@ -178,7 +193,8 @@ struct colon : one<':'> {};
 struct stmt_name : sor<string_lit, word> {};
 struct binding_name : ident {};
 struct mode_value : sor<k_overlap, k_first_match, k_off> {};
-struct stmt_import : if_must<k_import, _, expect_string> {};
+struct import_with : seq<k_with, _, expect_options> {};
+struct stmt_import : if_must<k_import, _, expect_string, opt<_, import_with>> {};
 struct stmt_mode : if_must<k_mode, _, mode_value> {};
 struct stmt_match : if_must<k_match, _, k_names, _, k_without, _, expect_string> {};
 struct stage_key : sor<string_lit, number, value_word> {};
@@ -186,7 +202,17 @@ struct stage_entry : if_must<stage_key, _, colon, _, expect_set> {};
 struct stages_close : one<'}'> {};
 struct stages_open : one<'{'> {};
 struct stmt_stages : if_must<k_stages, _, stages_open, _, opt<list_tail<stage_entry, option_sep>>, _, stages_close> {};
-struct stmt_let : if_must<k_let, _, binding_name, _, equals, _, expect_pred> {};
+// A `let` names a value when what follows `=` can only be one: a number, a string, a list, a
+// minus, a call, or a name followed by arithmetic; otherwise it names a predicate.
+struct arithmetic_after : seq<identifier, _, one<'(', '+', '-', '*', '/'>> {};
+struct value_start : sor<number, one<'-', '[', '"'>, arithmetic_after,
+                         seq<one<'('>, _, sor<number, one<'-'>, arithmetic_after>>> {};
+struct let_value : seq<expr> {};
+struct stmt_let : if_must<k_let, _, binding_name, _, equals, _, sor<seq<at<value_start>, let_value>, expect_pred>> {};
+struct stmt_param : if_must<k_param, _, binding_name, _, equals, _, expect_expr> {};
+struct stmt_set : if_must<k_set, _, stmt_name, _, colon, _, expect_pred, _, expect_options> {};
+struct keep_frozen_words : seq<k_frozen, _, k_in, _, k_groups> {};
+struct stmt_keep_frozen : seq<k_keep, _, at<k_frozen>, must<keep_frozen_words>> {};
 struct stmt_select : if_must<k_select, _, stmt_name, _, colon, _, expect_pred> {};
 struct group_body : sor<seq<one<':'>, _, expect_pred, opt<_, options>>, options> {};
 struct stmt_group : if_must<k_group, _, stmt_name, _, group_body> {};
@@ -218,8 +244,8 @@ struct plan_open : one<'{'> {};
 struct plan_close : one<'}'> {};
 struct stmt_plan : if_must<k_plan, _, stmt_name, _, plan_open, _, star<plan_item, _>, plan_close> {};
 
-struct statement : sor<stmt_import, stmt_mode, stmt_match, stmt_stages, stmt_let, stmt_select, stmt_group,
-                       stmt_defaults, stmt_exclude, stmt_freeze, stmt_plan> {};
+struct statement : sor<stmt_import, stmt_mode, stmt_match, stmt_stages, stmt_let, stmt_param, stmt_select, stmt_group,
+                       stmt_set, stmt_defaults, stmt_exclude, stmt_freeze, stmt_keep_frozen, stmt_plan> {};
 // One statement, parsed at a time so that an error in one does not hide the next.
 struct one_statement : seq<statement, _> {};
 struct leading : seq<_> {};
@@ -271,5 +297,6 @@ template <> inline constexpr const char* errors::message<arrow> = "expected '->'
 template <> inline constexpr const char* errors::message<expect_word> = "expected a name";
 template <> inline constexpr const char* errors::message<expect_where> = "expected `where` and a predicate";
 template <> inline constexpr const char* errors::message<k_mismatched> = "expected `skip mismatched`";
+template <> inline constexpr const char* errors::message<keep_frozen_words> = "expected `keep frozen in groups`";
 
 }  // namespace taxon::tx::peg

@@ -69,25 +69,75 @@ std::size_t predicate_size(const Predicate& predicate) {
 
 namespace detail {
 
-Lowered Lowering::run(const File& file) {
+Lowered Lowering::run(const File& file, const std::vector<std::pair<std::string, std::string>>& parameters) {
   lowered_.program.groups = GroupSet{};
   lowered_.program.groups->mode = GroupMode::first_match;
-  lower_file(file, true);
+  ParameterValues given = caller_parameters(parameters);
+  given.file = file.source->path;
+  lower_file(file, true, std::move(given));
   for (const auto& [name, binding] : bindings_)
     if (binding.from_root_file && !binding.used)
       lowered_.lint.warning(code::unused_binding, binding.span, fmt::format("binding {} is never used", name),
                             "remove it, or use it in a rule");
+  for (const auto& [name, binding] : values_)
+    if (binding.from_root_file && !binding.used)
+      lowered_.lint.warning(code::unused_binding, binding.span, fmt::format("value {} is never used", name),
+                            "remove it, or use it in an option");
   GroupSet& set = *lowered_.program.groups;
   if (!has_fallback_) set.default_span = SourceSpan{file.source, 0, 0, 1};  // implicit: the file as a whole
-  if (set.groups.empty() && !has_fallback_ && set.default_options.empty()) lowered_.program.groups.reset();
+  if (set.groups.empty() && set.set_rules.empty() && !has_fallback_ && set.default_options.empty())
+    lowered_.program.groups.reset();
   return std::move(lowered_);
 }
 
-void Lowering::lower_file(const File& file, bool root) {
+// `--param NAME=VALUE`: VALUE is read as the language reads a value; what does not read as one
+// (`--param prefix=head.`) is a string.
+ParameterValues Lowering::caller_parameters(const std::vector<std::pair<std::string, std::string>>& parameters) {
+  ParameterValues out;
+  for (const auto& [name, text] : parameters) {
+    auto source = std::make_shared<SourceFile>(SourceFile{"--param", "param " + name + " = " + text});
+    Diagnostics ignored;
+    File file = parse(source, ignored);
+    const Param* param = file.statements.size() == 1 ? std::get_if<Param>(&file.statements[0].node) : nullptr;
+    const auto* literal = param ? std::get_if<Literal>(&param->value.node) : nullptr;
+    bool bare_word = literal && literal->kind == Literal::Kind::word && literal->text != "true" &&
+                     literal->text != "false" && literal->text != "null";
+    ValueBinding binding;
+    if (!ignored.has_errors() && param && !bare_word) {
+      binding = lower_binding_value(param->value);
+    } else {
+      binding.constant.value = text;
+      binding.text = text;
+    }
+    // Shown as given: `--param:1:1` underlines the name in `decay=0.75`.
+    auto shown = std::make_shared<SourceFile>(SourceFile{"--param", name + "=" + text});
+    binding.span = SourceSpan{shown, 1, 1, static_cast<uint32_t>(std::max<std::size_t>(name.size(), 1))};
+    out.values.insert_or_assign(name, std::move(binding));
+  }
+  return out;
+}
+
+void Lowering::lower_file(const File& file, bool root, ParameterValues parameters) {
   import_stack_.push_back(file.source->path);
+  parameters.file = file.source->path;
+  parameter_stack_.push_back(std::move(parameters));
   for (const auto& statement : file.statements)
     std::visit([&](const auto& node) { lower_statement(node, statement, root); }, statement.node);
+  report_unused_parameters(parameter_stack_.back());
+  parameter_stack_.pop_back();
   import_stack_.pop_back();
+}
+
+void Lowering::report_unused_parameters(const ParameterValues& parameters) {
+  std::vector<std::string> declared(parameters.declared.begin(), parameters.declared.end());
+  for (const auto& [name, given] : parameters.values) {
+    if (given.used) continue;
+    diagnostics_.error(code::unknown_parameter, given.span,
+                       fmt::format("{} declares no parameter `{}`", parameters.file, name),
+                       suggest(name, declared,
+                               declared.empty() ? std::string("it declares none: a file declares one with `param NAME = DEFAULT`")
+                                                : fmt::format("it declares {}", fmt::join(declared, ", "))));
+  }
 }
 
 void Lowering::lower_statement(const Import& import, const Statement&, bool) {
@@ -108,9 +158,24 @@ void Lowering::lower_statement(const Import& import, const Statement&, bool) {
                        "remove one of the imports that form the cycle");
     return;
   }
-  if (!imported_.insert(imported->path).second) return;  // each file once
+  ParameterValues given;
+  for (const auto& option : import.with) {
+    ValueBinding binding = lower_binding_value(option.value);
+    binding.span = option.span;
+    if (!given.values.emplace(option.key, std::move(binding)).second)
+      diagnostics_.error(code::duplicate_name, option.span, fmt::format("parameter {} is given twice", option.key),
+                         "keep one of them");
+  }
+  if (!imported_.insert(imported->path).second) {  // each file once
+    if (!import.with.empty())
+      diagnostics_.error(code::duplicate_name, import.path_span,
+                         fmt::format("\"{}\" is imported already: its parameters are set where it is first imported",
+                                     import.path),
+                         "import it once, with every parameter it needs");
+    return;
+  }
   File file = parse(imported, diagnostics_);
-  lower_file(file, false);
+  lower_file(file, false, std::move(given));
 }
 
 void Lowering::lower_statement(const ModeDecl& mode, const Statement& statement, bool) {
@@ -135,7 +200,46 @@ void Lowering::lower_statement(const StagesDecl& stages, const Statement&, bool)
   lowered_.program.stage_map = std::move(map);
 }
 
+ValueBinding Lowering::lower_binding_value(const Value& value) {
+  ValueBinding binding;
+  bool computed = false;
+  std::optional<ValueExpr> expr = lower_value(value, {}, computed, binding.constant);
+  if (computed) binding.expr = std::move(expr);  // an aggregate: known once the model is
+  binding.text = print_value(value);
+  return binding;
+}
+
+void Lowering::bind_value(const std::string& name, const SourceSpan& name_span, ValueBinding binding, bool root) {
+  if (auto existing = values_.find(name); existing != values_.end()) {
+    if (root)
+      lowered_.lint.warning(code::shadowed_binding, name_span,
+                            fmt::format("value {} shadows the one on line {}", name, existing->second.span.line),
+                            "rules after this line see the new value; rename one of them to keep both");
+    existing->second.used = true;
+  }
+  binding.span = name_span;
+  binding.from_root_file = root;
+  values_.insert_or_assign(name, std::move(binding));
+}
+
+void Lowering::lower_statement(const Param& param, const Statement&, bool root) {
+  ParameterValues& given = parameter_stack_.back();
+  given.declared.insert(param.name);
+  if (auto found = given.values.find(param.name); found != given.values.end()) {
+    found->second.used = true;
+    bind_value(param.name, param.name_span, found->second, root);
+    return;
+  }
+  bind_value(param.name, param.name_span, lower_binding_value(param.value), root);
+}
+
 void Lowering::lower_statement(const Let& let, const Statement&, bool root) {
+  const auto* alias = std::get_if<Ref>(&let.expr.node);
+  if (let.value || (alias && !bindings_.contains(alias->name) && values_.contains(alias->name))) {
+    Value value = let.value ? *let.value : Value{Literal{Literal::Kind::word, alias->name, let.expr.span}, let.expr.span};
+    bind_value(let.name, let.name_span, lower_binding_value(value), root);
+    return;
+  }
   Predicate predicate = lower(let.expr);
   if (auto existing = bindings_.find(let.name); existing != bindings_.end()) {
     if (root)
@@ -179,6 +283,21 @@ void Lowering::lower_statement(const GroupDecl& group, const Statement& statemen
   std::set<std::string> captures;
   collect_captures(predicate, captures);
   set.groups.push_back(Group{group.name, std::move(predicate), lower_options(group.options, captures), group.name_span});
+}
+
+void Lowering::lower_statement(const SetDecl& rule, const Statement& statement, bool) {
+  if (!claim_name(group_names_, rule.name, rule.name_span, "set rule")) return;
+  check_option_keys(rule.options, statement.span.line);
+  Predicate predicate = lower(rule.expr);
+  std::set<std::string> captures;
+  collect_captures(predicate, captures);
+  lowered_.program.groups->set_rules.push_back(
+      SetRule{rule.name, std::move(predicate), lower_options(rule.options, captures), rule.name_span});
+}
+
+void Lowering::lower_statement(const KeepFrozen&, const Statement& statement, bool) {
+  lowered_.program.groups->frozen_join_groups = true;
+  lowered_.program.groups->frozen_join_span = statement.span;
 }
 
 void Lowering::check_option_keys(const std::vector<Option>& options, uint32_t statement_line) {
@@ -420,24 +539,7 @@ std::optional<ValueExpr> Lowering::lower_value(const Value& value, const std::se
                              "write a number a double can hold (at most about 1.8e308)");
         return ValueExpr{ValueNumber{number}};
       }
-      case Literal::Kind::word:
-        if (literal->text == "true" || literal->text == "false") {
-          constant.value = literal->text == "true";
-          return std::nullopt;
-        }
-        if (literal->text == "null") return std::nullopt;
-        if (!captures.contains(literal->text)) {
-          std::vector<std::string> names(captures.begin(), captures.end());
-          std::string suggestion = closest_match(literal->text, names);
-          diagnostics_.error(code::unknown_capture, value.span,
-                             fmt::format("'{}' is not a named capture of this group's regexes", literal->text),
-                             !suggestion.empty() ? fmt::format("did you mean '{}'?", suggestion)
-                             : names.empty()     ? std::string("name a capture in the group's regex: /blocks\\.(?P<i>\\d+)\\./")
-                                                 : fmt::format("the group's regexes capture: {}", fmt::join(names, ", ")));
-          return std::nullopt;
-        }
-        computed = true;
-        return ValueExpr{ValueCapture{literal->text}};
+      case Literal::Kind::word: return lower_word(*literal, value, captures, computed, constant);
       default: return std::nullopt;
     }
   }
@@ -455,6 +557,7 @@ std::optional<ValueExpr> Lowering::lower_value(const Value& value, const std::se
     constant.value = std::move(items);
     return std::nullopt;
   }
+  if (const auto* call = std::get_if<ValueCallNode>(&value.node)) return lower_call(*call, value, captures, computed, constant);
   auto operand = [&](const Value& side) -> std::optional<ValueExpr> {
     OptionValue side_constant;
     auto expr = lower_value(side, captures, computed, side_constant);
@@ -486,9 +589,130 @@ std::optional<ValueExpr> Lowering::lower_value(const Value& value, const std::se
   return result;
 }
 
-bool Lowering::all_integers(const Value& value) {
-  if (const auto* literal = std::get_if<Literal>(&value.node))
+// A word in a value: true/false/null, a capture of the rule's regexes (the value is then computed
+// per tensor), or a value named by `let` or `param`.
+std::optional<ValueExpr> Lowering::lower_word(const Literal& literal, const Value& value, const std::set<std::string>& captures,
+                                              bool& computed, OptionValue& constant) {
+  if (literal.text == "true" || literal.text == "false") {
+    constant.value = literal.text == "true";
+    return std::nullopt;
+  }
+  if (literal.text == "null") return std::nullopt;
+  if (captures.contains(literal.text)) {
+    computed = true;
+    return ValueExpr{ValueCapture{literal.text}};
+  }
+  if (auto found = values_.find(literal.text); found != values_.end()) {
+    found->second.used = true;
+    constant = found->second.constant;
+    if (found->second.expr) {
+      computed = true;
+      return found->second.expr;
+    }
+    if (const auto* integer = std::get_if<int64_t>(&constant.value)) return ValueExpr{ValueNumber{static_cast<double>(*integer)}};
+    if (const auto* number = std::get_if<double>(&constant.value)) return ValueExpr{ValueNumber{*number}};
+    return std::nullopt;
+  }
+  std::vector<std::string> names(captures.begin(), captures.end());
+  for (const auto& [name, binding] : values_) names.push_back(name);
+  std::string suggestion = closest_match(literal.text, names);
+  diagnostics_.error(code::unknown_capture, value.span,
+                     fmt::format("'{}' is neither a named capture of this rule's regexes nor a value (`let`, `param`)",
+                                 literal.text),
+                     !suggestion.empty() ? fmt::format("did you mean '{}'?", suggestion)
+                     : captures.empty()  ? std::string("name a capture in the rule's regex: /blocks\\.(?P<i>\\d+)\\./, or "
+                                                       "define the value first: `let decay = 0.75`")
+                                         : fmt::format("the rule's regexes capture: {}", fmt::join(captures, ", ")));
+  return std::nullopt;
+}
+
+// min(a, b, ...), max(a, b, ...), clamp(x, low, high); and the aggregates over the model:
+// max(i where PRED), min(i where PRED), count(i where PRED) (distinct values), count(PRED).
+std::optional<ValueExpr> Lowering::lower_call(const ValueCallNode& call, const Value& value, const std::set<std::string>& captures,
+                                              bool& computed, OptionValue& constant) {
+  static const std::vector<std::string> kFunctions = {"min", "max", "clamp", "count"};
+  if (std::find(kFunctions.begin(), kFunctions.end(), call.function) == kFunctions.end()) {
+    diagnostics_.error(code::unknown_identifier, value.span, fmt::format("no function `{}`", call.function),
+                       suggest(call.function, kFunctions, "the functions are min, max, clamp and count"));
+    return std::nullopt;
+  }
+  if (call.where) {
+    Predicate predicate = lower(**call.where);
+    ValueAggregate aggregate{ValueAggregate::Op::count_tensors, "", Box<Predicate>(predicate), print_value(value)};
+    if (!call.args.empty()) {
+      const auto* capture = std::get_if<Literal>(&call.args[0].node);
+      std::set<std::string> names;
+      collect_captures(predicate, names);
+      if (!capture || capture->kind != Literal::Kind::word || !names.contains(capture->text)) {
+        std::vector<std::string> listed(names.begin(), names.end());
+        diagnostics_.error(code::unknown_capture, call.args[0].span,
+                           fmt::format("`{}(... where ...)` ranges over a named capture of the regex after `where`",
+                                       call.function),
+                           listed.empty() ? std::string("capture it: max(i where name ~ /^blocks\\.(?P<i>\\d+)\\./)")
+                                          : fmt::format("it captures {}", fmt::join(listed, ", ")));
+        return std::nullopt;
+      }
+      aggregate.capture = capture->text;
+      aggregate.op = call.function == "max"   ? ValueAggregate::Op::max
+                     : call.function == "min" ? ValueAggregate::Op::min
+                                              : ValueAggregate::Op::count_distinct;
+      if (call.function == "clamp") {
+        diagnostics_.error(code::bad_value, value.span, "`clamp` takes three numbers, not `where`",
+                           "write clamp(x, low, high); max, min and count range over tensors with `where`");
+        return std::nullopt;
+      }
+    } else if (call.function != "count") {
+      diagnostics_.error(code::bad_value, value.span, fmt::format("`{}` takes a capture before `where`", call.function),
+                         fmt::format("e.g. {}(i where name ~ /^blocks\\.(?P<i>\\d+)\\./)", call.function));
+      return std::nullopt;
+    }
+    computed = true;
+    return ValueExpr{std::move(aggregate)};
+  }
+  std::size_t wanted = call.function == "clamp" ? 3 : 0;
+  if (call.function == "count" || (wanted && call.args.size() != wanted) || (!wanted && call.args.empty())) {
+    diagnostics_.error(code::bad_value, value.span,
+                       call.function == "count" ? std::string("`count` takes a predicate: count(PREDICATE) or count(i where PREDICATE)")
+                       : wanted ? fmt::format("`clamp` takes 3 numbers (x, low, high), not {}", call.args.size())
+                                : fmt::format("`{}` takes one or more numbers", call.function),
+                       "e.g. clamp(decay ** (depth - i), 0.1, 1.0)");
+    return std::nullopt;
+  }
+  ValueCall lowered{call.function, {}};
+  bool any_computed = false;
+  for (const auto& arg : call.args) {
+    OptionValue arg_constant;
+    bool arg_computed = false;
+    auto expr = lower_value(arg, captures, arg_computed, arg_constant);
+    if (!expr) {
+      if (!std::holds_alternative<std::monostate>(arg_constant.value))
+        diagnostics_.error(code::bad_value, arg.span, fmt::format("`{}` needs numbers", call.function),
+                           "write a number, a capture or a value");
+      return std::nullopt;
+    }
+    any_computed = any_computed || arg_computed;
+    lowered.args.push_back(std::move(*expr));
+  }
+  ValueExpr result{std::move(lowered)};
+  if (any_computed) {
+    computed = true;
+    return result;
+  }
+  double folded = evaluate_value(result, {});
+  if (folded == std::floor(folded) && std::abs(folded) < 9e15 && all_integers(value)) constant.value = static_cast<int64_t>(folded);
+  else constant.value = folded;
+  return result;
+}
+
+bool Lowering::all_integers(const Value& value) const {
+  if (const auto* literal = std::get_if<Literal>(&value.node)) {
+    if (literal->kind == Literal::Kind::word)
+      if (auto found = values_.find(literal->text); found != values_.end())
+        return std::holds_alternative<int64_t>(found->second.constant.value);
     return literal->kind == Literal::Kind::number && literal->text.find_first_of(".eE") == std::string::npos;
+  }
+  if (const auto* call = std::get_if<ValueCallNode>(&value.node))
+    return !call->where && std::all_of(call->args.begin(), call->args.end(), [&](const Value& arg) { return all_integers(arg); });
   if (const auto* negation = std::get_if<ValueNeg>(&value.node)) return all_integers(*negation->operand);
   if (const auto* binary = std::get_if<ValueBinaryOp>(&value.node))
     return binary->op != "/" && binary->op != "**" && all_integers(*binary->lhs) && all_integers(*binary->rhs);
@@ -502,13 +726,14 @@ std::string canonical_dtype(std::string_view spelling) {
   return dtype ? std::string(dtype_name(*dtype)) : std::string();
 }
 
-Lowered lower(const File& file, Diagnostics& diagnostics, const ImportResolver& resolve) {
-  return detail::Lowering(diagnostics, resolve).run(file);
+Lowered lower(const File& file, Diagnostics& diagnostics, const ImportResolver& resolve, const Parameters& parameters) {
+  return detail::Lowering(diagnostics, resolve).run(file, parameters);
 }
 
-Lowered parse_and_lower(const SourceRef& source, Diagnostics& diagnostics, const ImportResolver& resolve) {
+Lowered parse_and_lower(const SourceRef& source, Diagnostics& diagnostics, const ImportResolver& resolve,
+                        const Parameters& parameters) {
   File file = parse(source, diagnostics);
-  return lower(file, diagnostics, resolve);
+  return lower(file, diagnostics, resolve, parameters);
 }
 
 }  // namespace taxon::tx

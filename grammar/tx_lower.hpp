@@ -26,10 +26,15 @@ struct Lowered {
 
 // Lowers `file` (and what it imports). Errors go to `diagnostics`; a program
 // returned alongside errors must not be evaluated.
-Lowered lower(const File& file, Diagnostics& diagnostics, const ImportResolver& resolve = {});
+// `parameters` set the root file's `param`s by name (`--param decay=0.75`): each value is read as
+// the language reads one, and is a string where it does not read as one.
+using Parameters = std::vector<std::pair<std::string, std::string>>;
+Lowered lower(const File& file, Diagnostics& diagnostics, const ImportResolver& resolve = {},
+              const Parameters& parameters = {});
 
 // Parses and lowers source text in one step.
-Lowered parse_and_lower(const SourceRef& source, Diagnostics& diagnostics, const ImportResolver& resolve = {});
+Lowered parse_and_lower(const SourceRef& source, Diagnostics& diagnostics, const ImportResolver& resolve = {},
+                        const Parameters& parameters = {});
 
 // PyTorch's dtype name for a spelling the language accepts (fp16 -> float16,
 // BF16 -> bfloat16), or empty when it names no dtype.

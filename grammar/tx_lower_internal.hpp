@@ -26,19 +26,43 @@ struct Binding {
   std::size_t size = 1;  // nodes in `predicate`: what one use of the binding inlines
 };
 
+// A value named by `let` or `param`: a constant, or an expression over the model (aggregates).
+struct ValueBinding {
+  OptionValue constant;
+  std::optional<ValueExpr> expr;  // set when it depends on the model
+  std::string text;               // as written, for reports
+  SourceSpan span;
+  bool used = false;
+  bool from_root_file = false;
+};
+
+// The parameters a file is given: by `import ... with { }`, or for the root file by the caller.
+struct ParameterValues {
+  std::map<std::string, ValueBinding> values;
+  std::set<std::string> declared;  // what the file declares with `param`
+  std::string file;                // for messages
+};
+
 class Lowering {
  public:
   Lowering(Diagnostics& diagnostics, const ImportResolver& resolve) : diagnostics_(diagnostics), resolve_(resolve) {}
 
-  Lowered run(const File& file);
+  Lowered run(const File& file, const std::vector<std::pair<std::string, std::string>>& parameters = {});
 
  private:
-  void lower_file(const File& file, bool root);
+  void lower_file(const File& file, bool root, ParameterValues parameters);
+  void report_unused_parameters(const ParameterValues& parameters);
+  ParameterValues caller_parameters(const std::vector<std::pair<std::string, std::string>>& parameters);
+  ValueBinding lower_binding_value(const Value& value);
   void lower_statement(const Import& import, const Statement&, bool);
   void lower_statement(const ModeDecl& mode, const Statement& statement, bool);
   void lower_statement(const MatchWithout& match, const Statement&, bool);
   void lower_statement(const StagesDecl& stages, const Statement&, bool);
   void lower_statement(const Let& let, const Statement&, bool root);
+  void lower_statement(const Param& param, const Statement&, bool root);
+  void lower_statement(const SetDecl& set, const Statement&, bool);
+  void lower_statement(const KeepFrozen&, const Statement& statement, bool);
+  void bind_value(const std::string& name, const SourceSpan& name_span, ValueBinding binding, bool root);
   void lower_statement(const Select& select, const Statement& statement, bool);
   void lower_statement(const GroupDecl& group, const Statement&, bool);
   void lower_statement(const Defaults& defaults, const Statement&, bool);
@@ -63,7 +87,11 @@ class Lowering {
   std::vector<GroupOption> lower_options(const std::vector<Option>& options, const std::set<std::string>& captures);
   std::optional<ValueExpr> lower_value(const Value& value, const std::set<std::string>& captures, bool& computed,
                                        OptionValue& constant);
-  static bool all_integers(const Value& value);
+  std::optional<ValueExpr> lower_word(const Literal& literal, const Value& value, const std::set<std::string>& captures,
+                                      bool& computed, OptionValue& constant);
+  std::optional<ValueExpr> lower_call(const ValueCallNode& call, const Value& value, const std::set<std::string>& captures,
+                                      bool& computed, OptionValue& constant);
+  bool all_integers(const Value& value) const;
 
   Predicate lower(const Expr& expr);
   Predicate lower_node(const AndExpr& node, const SourceSpan& span);
@@ -82,6 +110,8 @@ class Lowering {
   const ImportResolver& resolve_;
   Lowered lowered_;
   std::map<std::string, Binding> bindings_;
+  std::map<std::string, ValueBinding> values_;       // let NAME = VALUE, param NAME = VALUE
+  std::vector<ParameterValues> parameter_stack_;     // one per file being lowered
   std::size_t expanded_ = 0;  // nodes inlined from bindings so far
   bool reported_expansion_ = false;
   std::map<std::string, SourceSpan> selection_names_, group_names_;

@@ -61,6 +61,12 @@ Predicate Lowering::lower_node(const Flag& flag, const SourceSpan& span) {
 
 Predicate Lowering::lower_node(const Ref& ref, const SourceSpan& span) {
   auto found = bindings_.find(ref.name);
+  if (found == bindings_.end() && values_.contains(ref.name)) {
+    diagnostics_.error(code::unknown_identifier, span, fmt::format("'{}' is a value, not a predicate", ref.name),
+                       "values go in options (`lr_mult = " + ref.name + "`); a predicate is defined with "
+                       "`let NAME = TEST`");
+    return Predicate{Constant{false}, span};
+  }
   if (found == bindings_.end()) {
     std::vector<std::string> names;
     for (const auto& [name, binding] : bindings_) names.push_back(name);

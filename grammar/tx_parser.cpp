@@ -112,11 +112,13 @@ using selector = pegtl::parse_tree::selector<
                                          item_text, item_predicate, item_rewrite, item_transform, item_surgery,
                                          surgery_others, surgery_outputs, item_skip, item_load, k_strip, k_prefix,
                                          k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_transform, k_split,
-                                         k_fuse, k_stack, k_unstack, k_mismatched>,
+                                         k_fuse, k_stack, k_unstack, k_mismatched, let_value, stmt_param, stmt_set,
+                                         stmt_keep_frozen, import_with, aggregate, count_call, call, function_name>,
     pegtl::parse_tree::fold_one::on<not_expr, and_expr, or_expr, paren, expr, term, power, paren_expr>>;
 
-constexpr std::array<std::string_view, 11> kStatementKeywords{"let",     "select", "group", "defaults", "exclude", "freeze",
-                                                              "plan",    "import", "mode",  "match",    "stages"};
+constexpr std::array<std::string_view, 13> kStatementKeywords{"let",    "select", "group", "defaults", "exclude",
+                                                              "freeze", "plan",   "import", "mode",   "match",
+                                                              "stages", "set",    "param"};
 
 bool starts_statement(std::string_view line) {
   for (auto keyword : kStatementKeywords) {
@@ -125,7 +127,7 @@ bool starts_statement(std::string_view line) {
       if (!std::isalnum(static_cast<unsigned char>(next)) && next != '_') return true;
     }
   }
-  return false;
+  return line.starts_with("keep frozen in groups");  // `keep` alone starts a plan step
 }
 
 // The length of the token at `offset`, for the caret.

@@ -223,7 +223,18 @@ class Printer {
     std::visit([&](const auto& node) { print_node(node, statement); }, statement.node);
   }
 
-  void print_node(const Import& node, const Statement& s) { line(s.first_line, s.last_line, 0, "import " + quote(node.path)); }
+  void print_node(const Import& node, const Statement& s) {
+    line(s.first_line, s.last_line, 0,
+         "import " + quote(node.path) + (node.with.empty() ? "" : " with " + options_inline(node.with)));
+  }
+  void print_node(const Param& node, const Statement& s) {
+    line(s.first_line, s.last_line, 0, "param " + node.name + " = " + print_value(node.value));
+  }
+  void print_node(const SetDecl& node, const Statement& s) {
+    if (node.options.empty()) predicate_line(s, 0, "set " + print_name(node.name) + " : ", node.expr, " {}");
+    else with_options(s, "set " + print_name(node.name) + " : ", node.options, node.expr);
+  }
+  void print_node(const KeepFrozen&, const Statement& s) { line(s.first_line, s.last_line, 0, "keep frozen in groups"); }
   void print_node(const ModeDecl& node, const Statement& s) {
     line(s.first_line, s.last_line, 0,
          node.off ? "mode off" : node.mode == GroupMode::overlap ? "mode overlap" : "mode first_match");
@@ -252,7 +263,10 @@ class Printer {
     }
     line(s.last_line, s.last_line, 0, "}");
   }
-  void print_node(const Let& node, const Statement& s) { predicate_line(s, 0, "let " + node.name + " = ", node.expr, ""); }
+  void print_node(const Let& node, const Statement& s) {
+    if (node.value) line(s.first_line, s.last_line, 0, "let " + node.name + " = " + print_value(*node.value));
+    else predicate_line(s, 0, "let " + node.name + " = ", node.expr, "");
+  }
   void print_node(const Select& node, const Statement& s) {
     predicate_line(s, 0, "select " + print_name(node.name) + " : ", node.expr, "");
   }
@@ -420,6 +434,11 @@ std::string print_value(const Value& value) {
           return out + "]";
         } else if constexpr (std::is_same_v<Node, ValueNeg>) {
           return "-" + value_at(*node.operand, 3);
+        } else if constexpr (std::is_same_v<Node, ValueCallNode>) {
+          std::string out = node.function + "(";
+          for (std::size_t i = 0; i < node.args.size(); ++i) out += (i ? ", " : "") + print_value(node.args[i]);
+          if (node.where) out += (node.args.empty() ? "" : " where ") + print_expr(**node.where);
+          return out + ")";
         } else {
           int own = node.op == "+" || node.op == "-" ? 1 : node.op == "**" ? 4 : 2;
           // Left-associative operators need parentheses on an equal-precedence right side. `**` is

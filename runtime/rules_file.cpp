@@ -53,26 +53,47 @@ const CheckpointPlan* find_plan(const RuleFile& rules, const std::string& name, 
   return found;
 }
 
-RuleFile load_rule_file(const std::string& path) {
+// `timm/layer_decay` or `timm/layer_decay.tx` where no such file is here: the stdlib's.
+std::string stdlib_preset(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ignored;
+  fs::path requested(path);
+  if (path == "-" || requested.is_absolute() || fs::exists(requested, ignored)) return {};
+  if (requested.has_extension() && requested.extension() != ".tx") return {};
+  fs::path candidate = fs::path(stdlib_directory()) / requested;
+  if (!requested.has_extension()) candidate += ".tx";
+  return fs::is_regular_file(candidate, ignored) ? candidate.lexically_normal().string() : std::string();
+}
+
+RuleFile load_rule_file(const std::string& path, const tx::Parameters& parameters) {
+  if (std::string preset = stdlib_preset(path); !preset.empty()) return lower_rule_source(load_source(preset), false, parameters);
   std::string extension = std::filesystem::path(path).extension().string();
   bool yaml = extension == ".yaml" || extension == ".yml";
   if (!yaml && extension != ".tx" && path != "-")
     throw InputError(code::unsupported_input,
-                     fmt::format("{}: unknown kind of rule file '{}'; taxon reads the taxon language (.tx) and "
-                                 "linnaeus YAML (.yaml, .yml)",
-                                 path, extension));
-  return lower_rule_source(load_source(path), yaml);
+                     extension.empty()
+                         ? fmt::format("{}: no such file, and no stdlib preset of that name; taxon reads rule files "
+                                       "(.tx, .yaml, .yml) and stdlib presets such as timm/layer_decay",
+                                       path)
+                         : fmt::format("{}: unknown kind of rule file '{}'; taxon reads the taxon language (.tx) and "
+                                       "linnaeus YAML (.yaml, .yml)",
+                                       path, extension));
+  return lower_rule_source(load_source(path), yaml, parameters);
 }
 
-RuleFile lower_rule_source(SourceRef source, bool yaml) {
+RuleFile lower_rule_source(SourceRef source, bool yaml, const tx::Parameters& parameters) {
   RuleFile rules;
   rules.source = std::move(source);
   if (yaml) {
     rules.program = lower_linnaeus_yaml(rules.source, rules.diagnostics, &rules.checkpoint_plans);
     rules.is_yaml = true;
+    for (const auto& [name, value] : parameters)
+      rules.diagnostics.error(code::unknown_parameter, SourceSpan{rules.source, 0, 0, 1},
+                              fmt::format("{}: YAML rules declare no parameters; `{}` cannot be set", rules.source->path, name),
+                              "parameters are declared in the taxon language: `param NAME = DEFAULT`");
     return rules;
   }
-  tx::Lowered lowered = tx::parse_and_lower(rules.source, rules.diagnostics, resolve_import);
+  tx::Lowered lowered = tx::parse_and_lower(rules.source, rules.diagnostics, resolve_import, parameters);
   rules.program = std::move(lowered.program);
   rules.lint = std::move(lowered.lint);
   rules.plans = std::move(lowered.plans);

@@ -10,6 +10,7 @@
 #include "engine/ir.hpp"
 #include "engine/plans/plan.hpp"
 #include "grammar/tx_ast.hpp"
+#include "grammar/tx_lower.hpp"
 
 namespace taxon {
 
@@ -26,11 +27,13 @@ struct RuleFile {
 // Reads and lowers a rule file ("-" is standard input, as taxon language).
 // Throws InputError when the file cannot be read or has an unknown kind;
 // problems in the rules are diagnostics.
-RuleFile load_rule_file(const std::string& path);
+// A path that names no file and has no extension, or ends in .tx, is looked for in the stdlib
+// too: `timm/layer_decay` is stdlib/timm/layer_decay.tx. `parameters` set the file's `param`s.
+RuleFile load_rule_file(const std::string& path, const tx::Parameters& parameters = {});
 
 // The same for rules already in memory: YAML (linnaeus, anemoi) or the taxon
 // language; imports resolve next to `source->path`, then in the stdlib.
-RuleFile lower_rule_source(SourceRef source, bool yaml);
+RuleFile lower_rule_source(SourceRef source, bool yaml, const tx::Parameters& parameters = {});
 
 // Where `import "x.tx"` looks: next to the importing file, then in taxon's
 // stdlib ($TAXON_STDLIB, else the installed share/taxon/stdlib, else the

@@ -54,6 +54,7 @@ void ApplyCommand::add_to(CLI::App& app) {
       "Exit status: 0 done; 1 the load would fail (nothing written); 2 the plan, an input or the\n"
       "output could not be read or written (nothing written).");
   command->add_option("PLAN", plan_file, "Rule file (.tx) holding the plan")->required();
+  add_param_option(command, parameters);
   command->add_option("CHECKPOINTS", checkpoints,
                       "Checkpoints to read (merged in order); optional when the rules name one (anemoi's source)");
   command->add_option("--plan", plan_name, "Which plan, when the file holds several");
@@ -90,7 +91,7 @@ int ApplyCommand::run() const {
   options.list_all = list_all;
   // The output is checked before the rules are read: a wrong path costs nothing.
   check_output(options);
-  Rules rules = Rules::load(plan_file);
+  Rules rules = Rules::load(plan_file, parameters);
   if (!rules.ok()) {
     std::cerr << render_findings(rules.findings(), 5);
     return kCouldNot;

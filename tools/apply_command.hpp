@@ -1,6 +1,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +11,7 @@ namespace taxon::cli {
 
 struct ApplyCommand {
   std::string plan_file;
+  std::vector<std::pair<std::string, std::string>> parameters;  // --param NAME=VALUE
   std::vector<std::string> checkpoints;
   std::string plan_name;
   std::string target;

@@ -3,6 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
 
 namespace taxon::cli {
 
@@ -20,5 +25,24 @@ struct CommonOptions {
   Format format = Format::text;
   std::size_t max_errors = 5;
 };
+
+// `--param NAME=VALUE`, repeatable: the rule file's parameters (`param NAME = DEFAULT`).
+inline CLI::Option* add_param_option(CLI::App* command, std::vector<std::pair<std::string, std::string>>& parameters) {
+  return command
+      ->add_option_function<std::vector<std::string>>(
+          "--param",
+          [&parameters](const std::vector<std::string>& given) {
+            for (const auto& entry : given) {
+              std::size_t equals = entry.find('=');
+              if (equals == std::string::npos || equals == 0)
+                throw CLI::ValidationError("--param", "'" + entry + "' is not NAME=VALUE (e.g. --param decay=0.75)");
+              parameters.emplace_back(entry.substr(0, equals), entry.substr(equals + 1));
+            }
+          },
+          "Set a parameter the rule file declares with `param NAME = DEFAULT`, e.g. --param decay=0.75 "
+          "(repeatable)")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
+}
 
 }  // namespace taxon::cli

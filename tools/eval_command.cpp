@@ -16,14 +16,17 @@ void EvalCommand::add_to(CLI::App& app) {
       "  taxon eval groups.yaml --dump model.json --all      the same, every name listed\n"
       "  taxon eval groups.yaml --dump model.json --format json   the contract of docs/eval-json.md\n"
       "  taxon eval groups.tx --dump model.json --explain-plan    the rules as the optimizer rewrote them\n"
+      "  taxon eval timm/layer_decay --dump vit.json --param decay=0.65   a stdlib preset, with a parameter\n"
       "\n"
       "Exit status: 0 done; 1 an error-level finding stands (e.g. a layer_type rule on a dump\n"
       "without module types); 2 the rules or the dump could not be read.");
-  eval->add_option("RULES", rules, "Rule file: taxon language (.tx) or a linnaeus filter tree or config (.yaml)")->required();
+  eval->add_option("RULES", rules, "Rule file: taxon language (.tx) or a linnaeus filter tree or config (.yaml), or a stdlib preset "
+                   "(timm/layer_decay)")->required();
   eval->add_option("--dump", dump, "Model dump (model-dump/1 JSON) to evaluate against")->required();
   eval->add_option("--reference", reference,
                    "Reference model dump for `initialization` filters: a tensor counts as newly initialized "
                    "when it is absent there or has another shape");
+  add_param_option(eval, parameters);
   eval->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   eval->add_flag("--all", list_all, "List every name instead of folding lists after 10");
   eval->add_flag("--explain-plan", explain_plan,
@@ -34,7 +37,7 @@ void EvalCommand::add_to(CLI::App& app) {
 }
 
 int EvalCommand::run() const {
-  Rules rules = Rules::load(this->rules);
+  Rules rules = Rules::load(this->rules, parameters);
   if (!rules.ok()) {
     std::cerr << render_findings(rules.findings(), max_errors);
     return kCouldNot;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -12,6 +14,7 @@ struct EvalCommand {
   std::string rules;
   std::string dump;
   std::string reference;
+  std::vector<std::pair<std::string, std::string>> parameters;  // --param NAME=VALUE
   std::string format = "text";
   bool list_all = false;
   bool explain_plan = false;

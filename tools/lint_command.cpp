@@ -31,6 +31,7 @@ void LintCommand::add_to(CLI::App& app) {
       "is one); 2 an unreadable file or a usage error.");
   command->add_option("RULES", rules, "Rule files (.tx, .yaml)")->required();
   command->add_option("--dump", dumps, "Model dump to check the rules against (repeatable)");
+  add_param_option(command, parameters);
   command->add_option("--reference", reference, "Reference model dump for `initialization`/`new` rules");
   command->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json", "sarif"}))->capture_default_str();
   command->add_option("--max-errors", max_errors, "Findings shown in text before 'and N more'")->capture_default_str();
@@ -42,7 +43,7 @@ int LintCommand::run() const {
   for (const auto& dump : dumps) models.push_back(Model::from_dump(dump));
   std::optional<Model> reference_model;
   if (!reference.empty()) reference_model = Model::from_dump(reference);
-  LintReport report = lint(rules, models, EvaluateOptions{reference_model ? &*reference_model : nullptr});
+  LintReport report = lint(rules, models, EvaluateOptions{reference_model ? &*reference_model : nullptr}, parameters);
   if (format == "json") {
     std::cout << report.json();
   } else if (format == "sarif") {
@@ -69,11 +70,12 @@ void ExplainCommand::add_to(CLI::App& app) {
   command->add_option("TENSOR", tensor, "Tensor name, as the dump lists it")->required();
   command->add_option("--dump", dump, "Model dump (model-dump/1 JSON)")->required();
   command->add_option("--reference", reference, "Reference model dump for `initialization`/`new` rules");
+  add_param_option(command, parameters);
   command->callback([this]() { throw CLI::RuntimeError(run()); });
 }
 
 int ExplainCommand::run() const {
-  Rules loaded = Rules::load(rules);
+  Rules loaded = Rules::load(rules, parameters);
   if (!loaded.ok()) {
     std::cerr << render_findings(loaded.findings(), 5);
     return kCouldNot;

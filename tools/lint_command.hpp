@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@ struct LintCommand {
   std::vector<std::string> rules;
   std::vector<std::string> dumps;
   std::string reference;
+  std::vector<std::pair<std::string, std::string>> parameters;  // --param NAME=VALUE
   std::string format = "text";
   std::size_t max_errors = 5;
 
@@ -23,6 +25,7 @@ struct ExplainCommand {
   std::string dump;
   std::string tensor;
   std::string reference;
+  std::vector<std::pair<std::string, std::string>> parameters;  // --param NAME=VALUE
 
   void add_to(CLI::App& app);
   int run() const;

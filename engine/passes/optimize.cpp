@@ -12,8 +12,10 @@ Predicate optimize(const Predicate& predicate) { return order_by_cost(dedupe(fla
 Program optimize(const Program& program) {
   Program out = program;
   for (auto& selection : out.selections) selection.predicate = optimize(selection.predicate);
-  if (out.groups)
+  if (out.groups) {
     for (auto& group : out.groups->groups) group.predicate = optimize(group.predicate);
+    for (auto& rule : out.groups->set_rules) rule.predicate = optimize(rule.predicate);
+  }
   return out;
 }
 

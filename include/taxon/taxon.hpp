@@ -147,10 +147,18 @@ class Model {
   std::shared_ptr<const Impl> impl_;
 };
 
+// Values for a rule file's parameters (`param decay = 0.65`), by name: each is read as the
+// language reads a value (`0.75`, `[0.9, 0.999]`, `"head."`), and is a string where it does not
+// read as one. A name the file does not declare is an error finding (T0117).
+using RuleParameters = std::vector<std::pair<std::string, std::string>>;
+
 class Rules {
  public:
-  static Rules load(const std::string& path);  // "-" reads standard input; throws Error when unreadable
-  static Rules parse(const std::string& text, const std::string& name = "<text>.tx");  // taxon language
+  // "-" reads standard input; a path that names no file, without an extension (or with .tx), is a
+  // stdlib preset: "timm/layer_decay". Throws Error when unreadable.
+  static Rules load(const std::string& path, const RuleParameters& parameters = {});
+  static Rules parse(const std::string& text, const std::string& name = "<text>.tx",
+                     const RuleParameters& parameters = {});  // taxon language, or YAML by the name
 
   bool ok() const;                        // no error-level finding
   std::vector<Finding> findings() const;  // in file order
@@ -179,12 +187,15 @@ struct SelectionReport {
 };
 
 struct GroupReport {
-  std::string name;
+  std::string name;  // the group statement's, or `GROUP/RULE/...` for a part split by set rules
   bool is_default = false;
-  std::vector<Setting> options;      // the group's own, then inherited
-  std::vector<std::string> tensors;  // in the model's order
+  std::vector<Setting> options;      // the group's own, then inherited, then the set rules'
+  std::vector<std::string> tensors;  // in the model's order; never a frozen one, unless the rules keep them
   // Per tensor, when an option is computed from the name (layer decay): same order as `tensors`.
   std::vector<std::vector<Setting>> per_tensor;
+  std::string rule;                     // the group statement it comes from
+  std::vector<std::string> set_by;      // the set rules that gave it options (`layer_3`, `no_decay`)
+  std::vector<std::string> frozen;      // frozen parameters its filter matched, left out of it
 };
 
 struct OverlapReport {
@@ -245,9 +256,10 @@ class Explanation {
   bool trainable = true;     // requires_grad, and no freeze rule selects it
   std::vector<RuleExplanation> selections;
   std::vector<RuleExplanation> groups;  // in the file's order, the default group last; empty without groups
+  std::vector<RuleExplanation> set_rules;  // `set` rules, in the file's order: `matched` when one applies
   std::string group_mode;               // "first-match" or "overlap"
   bool groups_enabled = true;           // false: the default group takes every parameter
-  std::vector<std::string> joined;      // the groups it joins
+  std::vector<std::string> joined;      // the groups it joins (as eval names them: `blocks/layer_3/no_decay`)
 
   std::string text() const;  // what `taxon explain` prints
 
@@ -276,7 +288,7 @@ class LintReport {
   std::shared_ptr<const Impl> impl;
 };
 LintReport lint(const std::vector<std::string>& rule_files, const std::vector<Model>& dumps = {},
-                const EvaluateOptions& options = {});
+                const EvaluateOptions& options = {}, const RuleParameters& parameters = {});
 
 struct ApplyOptions {
   std::string plan;                      // the file's only plan when empty

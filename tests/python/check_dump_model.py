@@ -79,9 +79,12 @@ with tempfile.TemporaryDirectory() as work:
     if result.returncode == 0:
         report = json.loads(result.stdout)
         groups = report["groups"]
-        # isinstance: the subclass's parameters too; `type is` keeps to nn.LayerNorm itself.
-        check(groups["norms"]["tensors"] == ["norm.weight", "norm.bias", "channel_norm.weight", "channel_norm.bias"],
+        # isinstance: the subclass's parameters too; `type is` keeps to nn.LayerNorm itself. The frozen
+        # norm.weight (requires_grad False in the model) is left out of the group, and counted.
+        check(groups["norms"]["tensors"] == ["norm.bias", "channel_norm.weight", "channel_norm.bias"],
               f"norms: {groups['norms']['tensors']}")
+        frozen = [name for name, p in Tiny().named_parameters() if not p.requires_grad]
+        check(groups["norms"].get("frozen") == len(frozen) == 1, f"frozen left out: {groups['norms'].get('frozen')}")
         exact = report["selections"]["exact"]
         check(exact == ["norm.weight", "norm.bias"], f"type is: {exact}")
         # The tie is one tensor: embed.weight, seen once.

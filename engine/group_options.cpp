@@ -1,0 +1,257 @@
+#include "engine/group_options.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "engine/matcher.hpp"
+#include "engine/value_expr.hpp"
+
+namespace taxon {
+namespace {
+
+template <typename Visit>
+void for_each_option(GroupSet& set, const Visit& visit) {
+  for (auto& option : set.inherited_options) visit(option);
+  for (auto& option : set.default_options) visit(option);
+  for (auto& group : set.groups)
+    for (auto& option : group.options) visit(option);
+  for (auto& rule : set.set_rules)
+    for (auto& option : rule.options) visit(option);
+}
+
+double aggregate_value(const ValueAggregate& aggregate, Matcher& matcher, const TensorTable& table) {
+  std::set<double> values;
+  std::size_t tensors = 0;
+  std::map<std::string, std::string> captured;
+  for (std::size_t i = 0; i < table.tensors.size(); ++i) {
+    if (!in_universe(table.tensors[i], Universe::parameters) || !matcher.matches(*aggregate.predicate, i)) continue;
+    ++tensors;
+    if (aggregate.capture.empty()) continue;
+    captured.clear();
+    matcher.captures(*aggregate.predicate, i, captured);
+    auto found = captured.find(aggregate.capture);
+    if (found == captured.end()) continue;
+    char* end = nullptr;
+    double value = std::strtod(found->second.c_str(), &end);
+    if (!found->second.empty() && end == found->second.c_str() + found->second.size()) values.insert(value);
+  }
+  switch (aggregate.op) {
+    case ValueAggregate::Op::count_tensors: return static_cast<double>(tensors);
+    case ValueAggregate::Op::count_distinct: return static_cast<double>(values.size());
+    case ValueAggregate::Op::max: return values.empty() ? std::nan("") : *values.rbegin();
+    case ValueAggregate::Op::min: return values.empty() ? std::nan("") : *values.begin();
+  }
+  return std::nan("");
+}
+
+OptionValue number_value(double value) {
+  if (value == std::floor(value) && std::abs(value) < 9e15) return OptionValue{static_cast<int64_t>(value)};
+  return OptionValue{value};
+}
+
+// One string per option value, equal exactly when the values are.
+void append_key(const OptionValue& value, std::string& out) {
+  std::visit(
+      [&](const auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::monostate>) out += "n";
+        else if constexpr (std::is_same_v<V, bool>) out += v ? "t" : "f";
+        else if constexpr (std::is_same_v<V, int64_t>) out += fmt::format("i{}", v);
+        else if constexpr (std::is_same_v<V, double>) out += fmt::format("d{}", v);
+        else if constexpr (std::is_same_v<V, std::string>) out += fmt::format("s{}:{}", v.size(), v);
+        else if constexpr (std::is_same_v<V, OptionValue::List>) {
+          out += fmt::format("l{}[", v.size());
+          for (const auto& item : v) append_key(item, out);
+          out += "]";
+        } else {
+          out += fmt::format("m{}[", v.size());
+          for (const auto& entry : v) {
+            out += fmt::format("{}:{}=", entry.key.size(), entry.key);
+            append_key(entry.value, out);
+          }
+          out += "]";
+        }
+      },
+      value.value);
+}
+
+std::string options_key(const std::vector<GroupOption>& options) {
+  std::string out;
+  for (const auto& option : options) {
+    out += fmt::format("{}:{}=", option.key.size(), option.key);
+    append_key(option.value, out);
+    out += ";";
+  }
+  return out;
+}
+
+void capture_names(const ValueExpr& expr, std::set<std::string>& names) {
+  std::visit(
+      [&](const auto& node) {
+        using Node = std::decay_t<decltype(node)>;
+        if constexpr (std::is_same_v<Node, ValueCapture>) names.insert(node.name);
+        else if constexpr (std::is_same_v<Node, ValueBinary>) {
+          capture_names(*node.lhs, names);
+          capture_names(*node.rhs, names);
+        } else if constexpr (std::is_same_v<Node, ValueNegate>) capture_names(*node.operand, names);
+        else if constexpr (std::is_same_v<Node, ValueCall>)
+          for (const auto& arg : node.args) capture_names(arg, names);
+      },
+      expr.node);
+}
+
+}  // namespace
+
+bool needs_model_values(const Program& program) {
+  if (!program.groups) return false;
+  bool needed = false;
+  for_each_option(const_cast<GroupSet&>(*program.groups), [&](const GroupOption& option) {
+    needed = needed || (option.computed && uses_aggregates(*option.computed));
+  });
+  return needed;
+}
+
+Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table, Diagnostics& diagnostics) {
+  Program out = program;
+  if (!out.groups) return out;
+  std::set<std::string> reported;
+  for_each_option(*out.groups, [&](GroupOption& option) {
+    if (!option.computed || !uses_aggregates(*option.computed)) return;
+    option.computed = resolve_aggregates(*option.computed, [&](const ValueAggregate& aggregate) {
+      matcher.prepare(*aggregate.predicate, diagnostics);
+      double value = aggregate_value(aggregate, matcher, table);
+      if (std::isnan(value) && reported.insert(aggregate.text).second)
+        diagnostics.error(code::empty_aggregate, option.span,
+                          fmt::format("{} ranges over no parameter of this model", aggregate.text),
+                          "check the predicate after `where` against the names `taxon eval --all` lists");
+      return value;
+    });
+    if (uses_captures(*option.computed)) return;
+    double value = evaluate_value(*option.computed, {});
+    option.value = std::isnan(value) ? OptionValue{} : number_value(value);
+    option.computed.reset();
+  });
+  return out;
+}
+
+SetRuleValues set_rule_values(const GroupSet& set, const SetRuleMatch& matches, const Matcher& matcher,
+                              const TensorTable& table, std::size_t tensor, Diagnostics& diagnostics) {
+  SetRuleValues out;
+  for (std::size_t r = 0; r < set.set_rules.size(); ++r) {
+    if (!matches(r, tensor)) continue;
+    const SetRule& rule = set.set_rules[r];
+    std::map<std::string, std::string> captured;
+    std::map<std::string, double> numbers;
+    std::set<std::string> used;
+    for (const auto& option : rule.options)
+      if (option.computed) capture_names(*option.computed, used);
+    if (!used.empty()) {
+      matcher.captures(rule.predicate, tensor, captured);
+      for (const auto& [name, text] : captured) {
+        char* end = nullptr;
+        double value = std::strtod(text.c_str(), &end);
+        if (!text.empty() && end == text.c_str() + text.size()) numbers[name] = value;
+      }
+    }
+    std::string label = rule.name;
+    for (const auto& name : used) label += "_" + (captured.contains(name) ? captured[name] : std::string("?"));
+    out.labels.push_back(std::move(label));
+    for (const auto& option : rule.options) {
+      GroupOption value{option.key, option.value, option.span};
+      if (option.computed) {
+        double number = evaluate_value(*option.computed, numbers);
+        if (std::isnan(number)) {
+          diagnostics.error(code::capture_not_number, option.span,
+                            fmt::format("{} = {} has no value for {}: a capture it uses did not match a number", option.key,
+                                        option.computed_text, table.tensors[tensor].name),
+                            "make the capture match digits only, e.g. (?P<i>\\d+)");
+          value.value = OptionValue{};
+        } else {
+          value.value = number_value(number);
+        }
+      }
+      auto existing = std::find_if(out.options.begin(), out.options.end(), [&](const GroupOption& o) { return o.key == option.key; });
+      if (existing != out.options.end()) *existing = std::move(value);
+      else out.options.push_back(std::move(value));
+    }
+  }
+  return out;
+}
+
+void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const Matcher& matcher, const TensorTable& table,
+                        const std::vector<std::vector<std::size_t>>& frozen, EvalResult& result) {
+  std::vector<GroupResult> declared = std::move(result.groups);
+  result.groups.clear();
+  std::set<std::string> capture_errors;  // one per option, not one per tensor
+  for (std::size_t g = 0; g < declared.size(); ++g) {
+    GroupResult& whole = declared[g];
+    whole.rule = whole.name;
+    std::vector<GroupResult> parts;
+    std::map<std::string, std::size_t> part_of;  // options key -> index in parts
+    auto part_for = [&](std::size_t tensor, bool create) -> GroupResult* {
+      Diagnostics found;
+      SetRuleValues values = set_rule_values(set, matches, matcher, table, tensor, found);
+      for (const auto& item : found.items())
+        if (capture_errors.insert(fmt::format("{}:{}", item.span.line, item.span.col)).second)
+          result.diagnostics.report(item);
+      std::string key = options_key(values.options);
+      if (auto it = part_of.find(key); it != part_of.end()) return &parts[it->second];
+      if (!create) return nullptr;
+      GroupResult part{whole.name, whole.options, {}, whole.is_default, whole.span, {}};
+      part.rule = whole.name;
+      part.set_by = values.labels;
+      for (const auto& value : values.options) {
+        auto existing = std::find_if(part.options.begin(), part.options.end(), [&](const GroupOption& o) { return o.key == value.key; });
+        if (existing != part.options.end()) *existing = value;
+        else part.options.push_back(value);
+      }
+      if (!values.labels.empty()) {
+        bool implicit_default = whole.is_default && !set.default_position;
+        part.name = fmt::format("{}{}{}", implicit_default ? "" : whole.name, implicit_default ? "" : "/",
+                                fmt::join(values.labels, "/"));
+      }
+      part_of.emplace(key, parts.size());
+      parts.push_back(std::move(part));
+      return &parts.back();
+    };
+    for (std::size_t k = 0; k < whole.tensors.size(); ++k) {
+      GroupResult* part = part_for(whole.tensors[k], true);
+      part->tensors.push_back(whole.tensors[k]);
+      if (k < whole.per_tensor.size()) {
+        TensorOptions values = whole.per_tensor[k];
+        std::erase_if(values.values, [&](const auto& entry) {
+          return std::any_of(part->options.begin(), part->options.end(),
+                             [&](const GroupOption& o) { return o.key == entry.first && !o.computed; });
+        });
+        part->per_tensor.push_back(std::move(values));
+      }
+    }
+    if (parts.empty()) {
+      whole.frozen = g < frozen.size() ? frozen[g] : std::vector<std::size_t>{};
+      result.groups.push_back(std::move(whole));
+      continue;
+    }
+    if (g < frozen.size())
+      for (std::size_t tensor : frozen[g]) {
+        GroupResult* part = part_for(tensor, false);
+        (part ? part : &parts.front())->frozen.push_back(tensor);
+      }
+    // Two parts of one name would be one group to a reader: number the later ones.
+    std::map<std::string, int> seen;
+    for (auto& part : parts) {
+      if (!part.per_tensor.empty() &&
+          std::all_of(part.per_tensor.begin(), part.per_tensor.end(), [](const TensorOptions& t) { return t.values.empty(); }))
+        part.per_tensor.clear();
+      int count = ++seen[part.name];
+      if (count > 1) part.name += fmt::format("#{}", count);
+      result.groups.push_back(std::move(part));
+    }
+  }
+}
+
+}  // namespace taxon

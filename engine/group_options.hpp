@@ -1,0 +1,43 @@
+// What a group's parameters are given beyond membership: values of the whole model resolved
+// (aggregates such as `max(i where ...)`), and `set` rules applied, splitting a group whose
+// parameters end up with different options. Internal to the engine: evaluate and explain use it.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/diagnostic.hpp"
+#include "engine/evaluate.hpp"
+#include "engine/ir.hpp"
+
+namespace taxon {
+
+class Matcher;
+
+// Whether the program has an option whose value needs the model (an aggregate).
+bool needs_model_values(const Program& program);
+
+// `program` with every aggregate replaced by its value on this table, and every option that then
+// depends on no capture folded to a constant. An aggregate over no tensor is T0408.
+Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table, Diagnostics& diagnostics);
+
+// The set rules' options for one tensor, in file order: which rules applied (their labels, e.g.
+// `layer_3`) and the options they leave it with, a later rule's value winning.
+struct SetRuleValues {
+  std::vector<std::string> labels;
+  std::vector<GroupOption> options;  // constants, in the order first set
+};
+using SetRuleMatch = std::function<bool(std::size_t rule, std::size_t tensor)>;
+SetRuleValues set_rule_values(const GroupSet& set, const SetRuleMatch& matches, const Matcher& matcher,
+                              const TensorTable& table, std::size_t tensor, Diagnostics& diagnostics);
+
+// Replaces each group of `result.groups` (one per declared group, the default last) by one group
+// per distinct set of options its parameters get from the set rules, in order of their first
+// tensor; a group no set rule touches stays as it is. `frozen[g]` are the frozen parameters
+// group g left out: each is counted with the part it would have joined.
+void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const Matcher& matcher, const TensorTable& table,
+                        const std::vector<std::vector<std::size_t>>& frozen, EvalResult& result);
+
+}  // namespace taxon
