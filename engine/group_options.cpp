@@ -49,10 +49,8 @@ double aggregate_value(const ValueAggregate& aggregate, Matcher& matcher, const 
   return std::nan("");
 }
 
-OptionValue number_value(double value) {
-  if (value == std::floor(value) && std::abs(value) < 9e15) return OptionValue{static_cast<int64_t>(value)};
-  return OptionValue{value};
-}
+// A computed value is a float, as Python's arithmetic on the same floats would give.
+OptionValue number_value(double value) { return OptionValue{value}; }
 
 // One string per option value, equal exactly when the values are.
 void append_key(const OptionValue& value, std::string& out) {
