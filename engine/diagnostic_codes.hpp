@@ -65,7 +65,7 @@ constexpr std::string_view severity_name(Severity severity) {
   X(T0405, capture_not_number, error, "a computed option whose capture is not a number")                           \
   X(T0406, needs_tensor_kinds, error, "a rule on parameter/buffer kinds, and the tensors come from a checkpoint")   \
   X(T0407, unknown_module_type, error, "a type test naming no class the model's modules are or inherit from")     \
-  X(T0408, empty_aggregate, error, "an aggregate (max, min, count) over no tensor")                                 \
+  X(T0408, empty_aggregate, error, "an aggregate (max, min) over no tensor")                                        \
   X(T0501, group_overlap, warning, "tensors matched by several groups")                                            \
   X(T0502, matches_nothing, warning, "a rule that matches nothing")                                                \
   X(T0503, falls_to_default, warning, "trainable parameters fall through to the default group")                    \

@@ -197,17 +197,23 @@ void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const 
       for (const auto& item : found.items())
         if (capture_errors.insert(fmt::format("{}:{}", item.span.line, item.span.col)).second)
           result.diagnostics.report(item);
-      std::string key = options_key(values.options);
+      std::vector<GroupOption> options = whole.options;
+      for (const auto& value : values.options) {
+        auto existing = std::find_if(options.begin(), options.end(), [&](const GroupOption& o) { return o.key == value.key; });
+        if (existing != options.end()) *existing = value;
+        else options.push_back(value);
+      }
+      // Parts are told apart by the options they end with, whatever rules gave them, in any order.
+      std::vector<GroupOption> constants;
+      for (const auto& option : options)
+        if (!option.computed) constants.push_back(option);
+      std::sort(constants.begin(), constants.end(), [](const GroupOption& a, const GroupOption& b) { return a.key < b.key; });
+      std::string key = options_key(constants);
       if (auto it = part_of.find(key); it != part_of.end()) return &parts[it->second];
       if (!create) return nullptr;
-      GroupResult part{whole.name, whole.options, {}, whole.is_default, whole.span, {}};
+      GroupResult part{whole.name, std::move(options), {}, whole.is_default, whole.span, {}};
       part.rule = whole.name;
       part.set_by = values.labels;
-      for (const auto& value : values.options) {
-        auto existing = std::find_if(part.options.begin(), part.options.end(), [&](const GroupOption& o) { return o.key == value.key; });
-        if (existing != part.options.end()) *existing = value;
-        else part.options.push_back(value);
-      }
       if (!values.labels.empty()) {
         bool implicit_default = whole.is_default && !set.default_position;
         part.name = fmt::format("{}{}{}", implicit_default ? "" : whole.name, implicit_default ? "" : "/",

@@ -35,8 +35,11 @@ class DeadAlternatives {
   DeadAlternatives(Matcher& matcher, const TensorTable& table, Diagnostics& out)
       : matcher_(matcher), table_(table), out_(out), classes_(class_names(table)) {}
 
-  void check(const Predicate& predicate, Universe universe) {
+  // Only what the rule's own file wrote: a binding imported from a file shared across models
+  // (stdlib/no_weight_decay.tx names the tokens of many architectures) may list what one lacks.
+  void check(const Predicate& predicate, Universe universe, const SourceSpan& rule) {
     universe_ = universe;
+    file_ = rule.file ? rule.file->path : std::string();
     visit(predicate);
   }
 
@@ -49,6 +52,7 @@ class DeadAlternatives {
   }
 
   void report(const Predicate& alternative, const std::string& text, const std::string& pattern) {
+    if (!alternative.span.file || alternative.span.file->path != file_) return;
     std::string hint = "check it against the names `taxon eval --all` lists, or remove it";
     for (const auto& name : classes_)
       if (!pattern.empty() && (pattern == name || edit_distance(pattern, name) <= 1 ||
@@ -116,6 +120,7 @@ class DeadAlternatives {
   Diagnostics& out_;
   std::set<std::string> classes_;
   Universe universe_ = Universe::parameters;
+  std::string file_;
 };
 
 bool is_weight_decay(const std::string& key) {
@@ -240,16 +245,16 @@ Diagnostics lint_on_table(const Program& program, const EvalResult& result, cons
   DeadAlternatives dead(matcher, table, out);
   for (const auto& selection : program.selections) {
     matcher.prepare(selection.predicate, ignored);
-    dead.check(selection.predicate, selection.universe);
+    dead.check(selection.predicate, selection.universe, selection.span);
   }
   if (program.groups) {
     for (const auto& group : program.groups->groups) {
       matcher.prepare(group.predicate, ignored);
-      dead.check(group.predicate, Universe::parameters);
+      dead.check(group.predicate, Universe::parameters, group.span);
     }
     for (const auto& rule : program.groups->set_rules) {
       matcher.prepare(rule.predicate, ignored);
-      dead.check(rule.predicate, Universe::parameters);
+      dead.check(rule.predicate, Universe::parameters, rule.span);
     }
   }
   split_roles(result, table, out);

@@ -209,10 +209,11 @@ class Builder {
       }
       out.node = std::move(stages);
     } else if (node.is_type<stmt_let>()) {
-      if (children.at(1)->is_type<let_value>())
-        out.node = Let{children.at(0)->string(), span(*children.at(0)), Expr{Flag{}, span(*children.at(1))},
-                       value(*children.at(1)->children.at(0))};
-      else out.node = Let{children.at(0)->string(), span(*children.at(0)), expr(*children.at(1)), std::nullopt};
+      // The right-hand side is the last child: the lookahead that chose a value may leave a node before it.
+      const Node& rhs = *children.back();
+      if (rhs.is_type<let_value>())
+        out.node = Let{children.at(0)->string(), span(*children.at(0)), Expr{Flag{}, span(rhs)}, value(*rhs.children.at(0))};
+      else out.node = Let{children.at(0)->string(), span(*children.at(0)), expr(rhs), std::nullopt};
     } else if (node.is_type<stmt_param>()) {
       out.node = Param{children.at(0)->string(), span(*children.at(0)), value(*children.at(1))};
     } else if (node.is_type<stmt_set>()) {

@@ -304,13 +304,9 @@ group g : true { lr_scale = decay, betas = betas, lr = twice, lr_mult = six, mom
   CHECK(betas->value == "[0.9,0.999]");  // json.dumps([0.9, 0.999], separators=(',', ':'))
 }
 
-// BUG (engine, not this test): a `let` whose value starts with a number (`let decay = 0.75`,
-// `let n = 2 * 3`, `let p = (0.75)`, `let e = 1e-3`) is read as a predicate naming `0.75`: T0111
-// "unknown name '0.75'", hint "define it first with `let 0.75 = ...`". The lookahead
-// at<value_start> in stmt_let (grammar/tx_grammar.hpp) matches `number`, which the parse tree
-// stores, so the let's second child is that number node instead of let_value (tx_build.cpp).
-// Values starting with `-`, `[`, `"` or a call parse. Remove should_fail once it is fixed.
-TEST_CASE("values: let binds a value that starts with a number" * doctest::should_fail()) {
+// A value that starts with a number: the lookahead that tells a value from a predicate once left
+// a node before the value, and the number was read as a predicate's name.
+TEST_CASE("values: let binds a value that starts with a number") {
   // docs/language.md's own example: `let decay = 0.75`.
   taxon::Model model({{.name = "w", .shape = {2}}});
   auto value_of = [&](const std::string& value) {
@@ -627,13 +623,9 @@ group all { }
   CHECK(group_named(after, "all").tensors == Names{"head.weight"});
 }
 
-// BUG (engine, not this test): parts are keyed by the set rules' values alone, in the order the
-// rules set them (split_by_set_rules in engine/group_options.cpp), not by the options the
-// parameters end with. So a set rule that gives a parameter the value its group (or `defaults`)
-// already gives it still splits the group, and two rules giving equal values in another key order
-// make two groups: an optimizer gets identical param groups twice. docs/language.md: "parts whose
-// options are equal are one group". Remove should_fail once it is fixed.
-TEST_CASE("set rules: parts whose options end equal are one group however they got them" * doctest::should_fail()) {
+// Parts are told apart by the options their parameters end with, whatever rules gave them and in
+// whatever order: an optimizer never gets two identical param groups.
+TEST_CASE("set rules: parts whose options end equal are one group however they got them") {
   taxon::Model model({{.name = "a.weight", .shape = {2, 2}}, {.name = "a.bias", .shape = {2}}, {.name = "b.weight", .shape = {2, 2}}});
 
   // lr = 0.1 from the group for every parameter, and from `same` again for a.bias: one group.
