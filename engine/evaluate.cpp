@@ -365,7 +365,13 @@ EvalResult evaluate(const Program& written, const TensorTable& table, const Eval
       if (has_computed(set.groups[g].options))
         compute_options(set.groups[g], matcher, table, result.groups[g], result.diagnostics);
     report_group_findings(set, table, group_reported, result);
-    for (const auto& group : result.groups) result.declared_groups.push_back(group.name);
+    for (const auto& group : result.groups) {
+      result.declared_groups.push_back(group.name);
+      if (!group.tensors.empty())
+        for (const auto& option : group.options)
+          if (!option.empty_aggregate.empty())
+            report_empty_aggregate(option, table.tensors[group.tensors.front()].name, result.diagnostics);
+    }
     if (set.set_rules.empty()) {
       for (std::size_t g = 0; g < result.groups.size(); ++g) {
         result.groups[g].rule = result.groups[g].name;

@@ -105,6 +105,13 @@ void capture_names(const ValueExpr& expr, std::set<std::string>& names) {
 
 }  // namespace
 
+void report_empty_aggregate(const GroupOption& option, const std::string& tensor, Diagnostics& diagnostics) {
+  diagnostics.error(code::empty_aggregate, option.span,
+                    fmt::format("{} = ... has no value for {}: {} ranges over no parameter of this model", option.key,
+                                tensor, option.empty_aggregate),
+                    "check the predicate after `where` against the names `taxon eval --all` lists");
+}
+
 bool needs_model_values(const Program& program) {
   if (!program.groups) return false;
   bool needed = false;
@@ -117,18 +124,19 @@ bool needs_model_values(const Program& program) {
 Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table, Diagnostics& diagnostics) {
   Program out = program;
   if (!out.groups) return out;
-  std::set<std::string> reported;
   for_each_option(*out.groups, [&](GroupOption& option) {
     if (!option.computed || !uses_aggregates(*option.computed)) return;
     option.computed = resolve_aggregates(*option.computed, [&](const ValueAggregate& aggregate) {
       matcher.prepare(*aggregate.predicate, diagnostics);
       double value = aggregate_value(aggregate, matcher, table);
-      if (std::isnan(value) && reported.insert(aggregate.text).second)
-        diagnostics.error(code::empty_aggregate, option.span,
-                          fmt::format("{} ranges over no parameter of this model", aggregate.text),
-                          "check the predicate after `where` against the names `taxon eval --all` lists");
+      if (std::isnan(value) && option.empty_aggregate.empty()) option.empty_aggregate = aggregate.text;
       return value;
     });
+    if (!option.empty_aggregate.empty()) {  // null; an error where a tensor takes it
+      option.value = OptionValue{};
+      option.computed.reset();
+      return;
+    }
     if (uses_captures(*option.computed)) return;
     double value = evaluate_value(*option.computed, {});
     option.value = std::isnan(value) ? OptionValue{} : number_value(value);
@@ -161,6 +169,7 @@ SetRuleValues set_rule_values(const GroupSet& set, const SetRuleMatch& matches, 
     out.labels.push_back(std::move(label));
     for (const auto& option : rule.options) {
       GroupOption value{option.key, option.value, option.span};
+      if (!option.empty_aggregate.empty()) report_empty_aggregate(option, table.tensors[tensor].name, diagnostics);
       if (option.computed) {
         double number = evaluate_value(*option.computed, numbers);
         if (std::isnan(number)) {

@@ -183,6 +183,10 @@ struct GroupOption {
   // to a constant when evaluation starts).
   std::optional<ValueExpr> computed = std::nullopt;
   std::string computed_text = {};  // the expression as written, for reports
+  // An aggregate it uses ranged over no tensor of the model (`max(i where ...)`): the value is
+  // null, and an error wherever a tensor takes it (T0408). A rule file for several model
+  // families has rules no tensor of one model meets.
+  std::string empty_aggregate = {};
 };
 
 // Which tensors a selection or group considers at all.

@@ -63,3 +63,38 @@ staged["parameter_groups_metadata"] = {
     }
 }
 save("vit_tiny_stages", staged)
+
+# ViT-B/16 as Hugging Face transformers 4 names it (ViTModel before the v5 refactor, whose names
+# dumps/vit_b16.json has): vit.encoder.layer.N, attention.attention.query/key/value,
+# attention.output.dense, intermediate.dense, output.dense. Shapes and order unchanged.
+import re
+
+TRANSFORMERS4 = [
+    (r"^vit\.layers\.(\d+)\.attention\.q_proj(?=\.|$)", r"vit.encoder.layer.\1.attention.attention.query"),
+    (r"^vit\.layers\.(\d+)\.attention\.k_proj(?=\.|$)", r"vit.encoder.layer.\1.attention.attention.key"),
+    (r"^vit\.layers\.(\d+)\.attention\.v_proj(?=\.|$)", r"vit.encoder.layer.\1.attention.attention.value"),
+    (r"^vit\.layers\.(\d+)\.attention\.o_proj(?=\.|$)", r"vit.encoder.layer.\1.attention.output.dense"),
+    (r"^vit\.layers\.(\d+)\.mlp\.fc1(?=\.|$)", r"vit.encoder.layer.\1.intermediate.dense"),
+    (r"^vit\.layers\.(\d+)\.mlp\.fc2(?=\.|$)", r"vit.encoder.layer.\1.output.dense"),
+    (r"^vit\.layers(?=\.|$)", r"vit.encoder.layer"),
+]
+
+
+def transformers4(name):
+    for pattern, replacement in TRANSFORMERS4:
+        name, count = re.subn(pattern, replacement, name)
+        if count:
+            return name
+    return name
+
+
+v5 = load("vit_b16")
+v4 = copy.deepcopy(v5)
+v4["model"] = "ViTForImageClassification (transformers 4 names)"
+for m in v4["modules"]:
+    m["name"] = transformers4(m["name"])
+for t in v4["tensors"]:
+    t["name"] = transformers4(t["name"])
+    if "module" in t:
+        t["module"] = transformers4(t["module"])
+save("vit_b16_transformers4", v4)

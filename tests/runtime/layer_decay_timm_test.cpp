@@ -185,3 +185,36 @@ TEST_CASE("ViT-B/16 layer decay (stdlib/layer_decay/hf_vit_b16.tx): every parame
   }
   CHECK(zeros == 126);  // cls_token, position embeddings, every bias and norm parameter
 }
+
+TEST_CASE("ViT-B/16 layer decay (stdlib/layer_decay/hf_vit_b16.tx) on transformers 4 names: timm's lr scale and weight decay") {
+  // tests/data/dumps/derived/vit_b16_transformers4.json: the same model as transformers 4 names it
+  // (make_derived_dumps.py); each name is mapped back to transformers 5's to find timm's value.
+  Options got = options(load_source(root + "/stdlib/layer_decay/hf_vit_b16.tx"), "tests/data/dumps/derived/vit_b16_transformers4.json");
+  auto transformers5 = [](std::string name) {
+    static const std::pair<std::string, std::string> kParts[] = {
+        {".attention.attention.query.", ".attention.q_proj."}, {".attention.attention.key.", ".attention.k_proj."},
+        {".attention.attention.value.", ".attention.v_proj."}, {".attention.output.dense.", ".attention.o_proj."},
+        {".intermediate.dense.", ".mlp.fc1."},                 {".output.dense.", ".mlp.fc2."}};
+    if (!name.starts_with("vit.encoder.layer.")) return name;
+    name = "vit.layers." + name.substr(18);
+    for (const auto& [from, to] : kParts)
+      if (auto at = name.find(from); at != std::string::npos) return name.replace(at, from.size(), to);
+    return name;
+  };
+  std::map<std::string, double> lr, decay;
+  for (const auto& [name, value] : got.lr_mult) lr[transformers5(name)] = value;
+  for (const auto& [name, value] : got.weight_decay) decay[transformers5(name)] = value;
+  CHECK(check_against_timm(lr, vit()) == 200);
+  std::size_t zeros = 0;
+  for (const auto& [name, expected] : vit().weight_decay) {
+    CAPTURE(name);
+    if (expected == 0.0) {
+      ++zeros;
+      REQUIRE(decay.contains(name));
+      CHECK(decay.at(name) == 0.0);
+    } else {
+      CHECK_FALSE(decay.contains(name));
+    }
+  }
+  CHECK(zeros == 126);
+}
