@@ -47,17 +47,8 @@ GENERATOR = "tests/data/layer_decay/make_beit_expected.py"
 DUMP = "tests/data/dumps/beit_b16.json"
 
 
-def timm_commit(checkout):
-    """The commit of the checkout: its own git, else the git dir named by TIMM_GIT_DIR."""
-    for args in (["git", "-C", checkout, "rev-parse", "HEAD"],
-                 ["git", "--git-dir", os.environ.get("TIMM_GIT_DIR", ""), "rev-parse", "HEAD"]):
-        if "--git-dir" in args and not args[2]:
-            continue
-        out = subprocess.run(args, capture_output=True, text=True)
-        commit = out.stdout.strip()
-        if out.returncode == 0 and len(commit) == 40:
-            return commit
-    raise SystemExit(f"no commit for {checkout}: give it a .git or set TIMM_GIT_DIR")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from timm_support import timm_commit  # noqa: E402
 
 
 def groups_by_name(model, layer_decay):
