@@ -17,6 +17,8 @@ namespace {
 using Type = ActionOptionType;
 
 const std::vector<std::string_view> kModes = {"bicubic", "bilinear", "nearest"};
+// A relative-position table also takes timm's resize_rel_pos_bias_table: linear on geometrically spaced offsets.
+const std::vector<std::string_view> kTableModes = {"bicubic", "bilinear", "nearest", "geometric"};
 // What libtaxon_actions.so can hand to LibTorch 1.13 (engine/dtype.hpp); float8, wide unsigned
 // and complex tensors are only ever moved, never computed on.
 bool computed_by_library(std::string_view dtype) {
@@ -188,11 +190,11 @@ std::optional<OptionProblem> check_value(const ActionOptionSpec& spec, const Gro
 // Grid resizing (rel_pos_bias, pos_embed): the checks that span options.
 void check_interpolation(const std::vector<GroupOption>& options, std::vector<OptionProblem>& problems) {
   std::string mode = string_option(options, "mode").value_or("bicubic");
-  if (mode == "nearest") {
+  if (mode == "nearest" || mode == "geometric") {
     for (std::string_view key : {"antialias", "align_corners"})
       if (const OptionValue* value = find_option(options, key); value && std::get_if<bool>(&value->value) &&
                                                                 std::get<bool>(value->value))
-        problems.push_back({std::string(key), fmt::format("`{} = true` needs an interpolating mode; `nearest` has none", key),
+        problems.push_back({std::string(key), fmt::format("`{} = true` needs an image interpolation; `{}` has none", key, mode),
                             "use mode = \"bicubic\" or \"bilinear\", or leave it out"});
   }
 }
@@ -201,13 +203,14 @@ void check_interpolation(const std::vector<GroupOption>& options, std::vector<Op
 
 const std::vector<TensorActionSpec>& tensor_actions() {
   static const ActionOptionSpec mode{"mode", Type::string, kModes};
+  static const ActionOptionSpec table_mode{"mode", Type::string, kTableModes};
   static const ActionOptionSpec align_corners{"align_corners", Type::boolean};
   static const ActionOptionSpec antialias{"antialias", Type::boolean};
   static const ActionOptionSpec grid{"grid", Type::integer_pair, {}, 1};
   static const ActionOptionSpec target_grid{"target_grid", Type::integer_pair, {}, 1};
   static const std::vector<TensorActionSpec> specs = {
       {"rel_pos_bias",
-       {{"extra_rows", Type::integer, {}, 0}, {"extra_position", Type::string, {"leading", "trailing"}}, mode, align_corners,
+       {{"extra_rows", Type::integer, {}, 0}, {"extra_position", Type::string, {"leading", "trailing"}}, table_mode, align_corners,
         antialias, grid, target_grid},
        true,
        "interpolate a relative-position-bias table to the target's window"},

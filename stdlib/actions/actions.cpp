@@ -56,6 +56,63 @@ std::pair<int64_t, int64_t> grid_of(const json& options, const char* key, int64_
   return {side, side};
 }
 
+// timm's resize_rel_pos_bias_table (its default path, after BEiT's recipe): the source offsets
+// of one axis are not evenly spaced but grow geometrically from the centre, 0, ±1, ±(1 + q), ...,
+// q found by bisection so that the outermost lands near the target's outermost offset; float32
+// positions, as timm makes them.
+std::vector<double> geometric_positions(int64_t source, int64_t target) {
+  int64_t n = source / 2, m = target / 2;
+  auto sum = [&](double q) { return (1 - std::pow(q, static_cast<double>(n))) / (1 - q); };
+  double left = 1.01, right = 1.5, q = left;
+  while (right - left > 1e-6) {  // timm uses the last midpoint, not either end
+    q = (left + right) / 2;
+    if (sum(q) > static_cast<double>(m)) right = q;
+    else left = q;
+  }
+  std::vector<double> distances;
+  double current = 1;
+  for (int64_t i = 0; i < n; ++i) {
+    distances.push_back(current);
+    current += std::pow(q, static_cast<double>(i + 1));
+  }
+  std::vector<double> positions;
+  for (auto it = distances.rbegin(); it != distances.rend(); ++it) positions.push_back(static_cast<float>(-*it));
+  positions.push_back(0);
+  for (double d : distances) positions.push_back(static_cast<float>(d));
+  return positions;
+}
+
+// numpy's interp: linear between the samples, the edge value beyond them.
+double interpolate_linear(const std::vector<double>& positions, const double* values, int64_t stride, double x) {
+  std::size_t count = positions.size();
+  if (x <= positions.front()) return values[0];
+  if (x >= positions.back()) return values[(count - 1) * stride];
+  std::size_t right = static_cast<std::size_t>(std::lower_bound(positions.begin(), positions.end(), x) - positions.begin());
+  if (positions[right] == x) return values[right * stride];
+  std::size_t left = right - 1;
+  double dl = x - positions[left], dr = positions[right] - x;
+  return (values[left * stride] * dr + values[right * stride] * dl) / (dl + dr);
+}
+
+// One head's (S, S) grid to (D, D) by separable linear interpolation on geometric positions.
+at::Tensor geometric_resize(const at::Tensor& grid, int64_t side, int64_t target_side) {
+  std::vector<double> from = geometric_positions(side, target_side);
+  std::vector<double> to;
+  for (int64_t i = 0; i < target_side; ++i) to.push_back(static_cast<double>(i - target_side / 2));
+  at::Tensor source = grid.to(at::kDouble).contiguous();
+  const double* z = source.data_ptr<double>();
+  std::vector<double> rows_done(static_cast<std::size_t>(side * target_side));  // (S, D): along x first
+  for (int64_t y = 0; y < side; ++y)
+    for (int64_t x = 0; x < target_side; ++x)
+      rows_done[static_cast<std::size_t>(y * target_side + x)] = interpolate_linear(from, z + y * side, 1, to[static_cast<std::size_t>(x)]);
+  at::Tensor out = at::empty({target_side, target_side}, at::kDouble);
+  double* o = out.data_ptr<double>();
+  for (int64_t y = 0; y < target_side; ++y)
+    for (int64_t x = 0; x < target_side; ++x)
+      o[y * target_side + x] = interpolate_linear(from, rows_done.data() + x, target_side, to[static_cast<std::size_t>(y)]);
+  return out.to(at::kFloat);
+}
+
 // Relative-position-bias tables: ((2w-1)^2 + extra) x heads. Extra rows (a
 // class-token bias) are kept as they are: `extra_rows` of them, leading
 // (linnaeus: row 0) or trailing (BEiT: 3).
@@ -71,6 +128,15 @@ at::Tensor rel_pos_bias(const at::Tensor& table, const std::vector<int64_t>& tar
   auto [h, w] = grid_of(options, "grid", rows, "rel_pos_bias");
   auto [H, W] = grid_of(options, "target_grid", new_rows, "rel_pos_bias target");
   int64_t heads = table.size(1);
+  if (options.value("mode", std::string("bicubic")) == "geometric") {
+    if (h != w || H != W) throw std::invalid_argument("rel_pos_bias: `mode = \"geometric\"` resizes square grids");
+    if (h == H) return table;  // timm returns such a table as it is
+    std::vector<at::Tensor> columns;
+    for (int64_t head = 0; head < heads; ++head)
+      columns.push_back(geometric_resize(grid_part.select(1, head).reshape({h, w}), h, H).reshape({H * W, 1}));
+    at::Tensor rows_out = at::cat(columns, 1);
+    return trailing ? at::cat({rows_out, extra_part.to(at::kFloat)}, 0) : at::cat({extra_part.to(at::kFloat), rows_out}, 0);
+  }
   at::Tensor grid = grid_part.reshape({h, w, heads}).permute({2, 0, 1}).unsqueeze(0);  // (1, heads, h, w)
   at::Tensor resized = resize(grid, H, W, options.value("mode", std::string("bicubic")),
                               options.value("align_corners", false), options.value("antialias", false));

@@ -81,3 +81,72 @@ TEST_CASE("an action that cannot produce the target shape says why") {
   CHECK_THROWS_WITH_AS(run_action("rel_pos_bias", {}, *table, {225, 4}), doctest::Contains("same number of heads"), InputError);
   CHECK_THROWS_WITH_AS(run_action("warp", {}, *table, {49, 3}), doctest::Contains("unknown action"), InputError);
 }
+
+TEST_CASE("rel_pos_bias mode geometric is timm's resize_rel_pos_bias_table - 8 window pairs within 1e-5") {
+  // tests/data/timm_checkpoint/tables.pt: timm's own results (make_expected.py, the timm commit in
+  // expected.json), upsizing, downsizing (a crop, not a squeeze), the same size, window 2, BEiT's
+  // 3 trailing rows.
+  std::string dir = std::string(TAXON_SOURCE_DIR) + "/tests/data/timm_checkpoint/";
+  Checkpoint tables = read_checkpoint(dir + "tables.pt");
+  std::map<std::string, const TensorData*> tensors;
+  for (const auto& tensor : tables.tensors) tensors[tensor.name] = &tensor.data;
+  std::ifstream in(dir + "expected.json");
+  nlohmann::json rows = nlohmann::json::parse(in)["tables"]["rows"];
+  REQUIRE(rows.size() == 8);
+  for (const auto& row : rows) {
+    std::string label = row["label"];
+    CAPTURE(label);
+    int64_t extra = row["extra_rows"].get<int64_t>();
+    std::vector<GroupOption> options{option("mode", "geometric")};
+    if (extra > 0) {
+      options.push_back(option("extra_rows", extra));
+      options.push_back(option("extra_position", "trailing"));
+    }
+    const TensorData& input = *tensors.at("in." + label);
+    const TensorData& expected = *tensors.at("default." + label);
+    TensorData got = run_action("rel_pos_bias", options, input, expected.shape);
+    REQUIRE(got.shape == expected.shape);
+    std::vector<float> a = floats(got), b = floats(expected);
+    float worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+    CHECK(worst <= 1e-5f);
+    // The plain bicubic resize is another algorithm: far from timm's (when the grid changes).
+    if (row["source_window"] != row["target_window"]) {
+      std::vector<GroupOption> bicubic{option("mode", "bicubic")};
+      if (extra > 0) {
+        bicubic.push_back(option("extra_rows", extra));
+        bicubic.push_back(option("extra_position", "trailing"));
+      }
+      std::vector<float> c = floats(run_action("rel_pos_bias", bicubic, input, expected.shape));
+      float apart = 0;
+      for (std::size_t i = 0; i < c.size(); ++i) apart = std::max(apart, std::abs(c[i] - b[i]));
+      CHECK(apart > 0.01f);
+    }
+  }
+}
+
+TEST_CASE("timm's Swin checkpoint_filter_fn for window 7 -> 12: the docs/actions.md plan gives timm's tensors within 1e-5") {
+  // tests/data/timm_checkpoint/swin_w7_to_w12_*: a timm Swin's state dict, the target model's
+  // dump, and what timm.models.swin_transformer.checkpoint_filter_fn made of it.
+  std::string dir = std::string(TAXON_SOURCE_DIR) + "/tests/data/timm_checkpoint/";
+  Checkpoint source = read_checkpoint(dir + "swin_w7_to_w12_source.pt");
+  Checkpoint expected = read_checkpoint(dir + "swin_w7_to_w12_expected.pt");
+  std::map<std::string, const TensorData*> by_name;
+  for (const auto& tensor : source.tensors) by_name[tensor.name] = &tensor.data;
+  std::size_t compared = 0;
+  for (const auto& tensor : expected.tensors) {
+    CAPTURE(tensor.name);
+    REQUIRE(by_name.contains(tensor.name));
+    const TensorData& input = *by_name.at(tensor.name);
+    bool table = tensor.name.ends_with("relative_position_bias_table");
+    TensorData got = table ? run_action("rel_pos_bias", {option("mode", "geometric")}, input, tensor.data.shape) : input;
+    REQUIRE(got.shape == tensor.data.shape);
+    if (tensor.data.dtype != DType::float32) continue;
+    std::vector<float> a = floats(got), b = floats(tensor.data);
+    float worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+    CHECK(worst <= 1e-5f);
+    ++compared;
+  }
+  CHECK(compared == 82);
+}
