@@ -10,7 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "grammar/tx_lower.hpp"
 #include "runtime/actions.hpp"
+#include "runtime/files.hpp"
+#include "runtime/materialize.hpp"
+#include "runtime/model_dump.hpp"
 #include "runtime/checkpoint.hpp"
 #include "runtime/input_error.hpp"
 
@@ -149,4 +153,53 @@ TEST_CASE("timm's Swin checkpoint_filter_fn for window 7 -> 12: the docs/actions
     ++compared;
   }
   CHECK(compared == 82);
+}
+
+TEST_CASE("stdlib/timm/checkpoint.tx: each plan gives what timm's checkpoint_filter_fn gives - every key within 1e-5") {
+  // tests/data/timm_checkpoint/: a timm model's state dict, the target model (another image or
+  // window size), and timm's own filter's result (make_expected.py, the commit in expected.json).
+  std::string root = TAXON_SOURCE_DIR;
+  struct Case {
+    std::string name, plan, prefix_tokens;
+  };
+  const Case cases[] = {{"beit_224_to_384", "beit", "1"},       {"beit_shared_224_to_384", "beit", "1"},
+                        {"swin_w7_to_w12", "swin", "1"},        {"vit_224_to_384", "vit", "1"},
+                        {"deit_distilled_224_to_384", "vit", "2"}, {"vit_reg4_gap_256_to_384", "vit", "0"}};
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    Diagnostics diagnostics;
+    tx::Lowered lowered = tx::parse_and_lower(load_source(root + "/stdlib/timm/checkpoint.tx"), diagnostics, {},
+                                              {{"prefix_tokens", c.prefix_tokens}});
+    REQUIRE_FALSE(diagnostics.has_errors());
+    const CheckpointPlan* plan = nullptr;
+    for (const auto& candidate : lowered.checkpoint_plans)
+      if (candidate.name == c.plan) plan = &candidate;
+    REQUIRE(plan != nullptr);
+    std::string dir = root + "/tests/data/timm_checkpoint/" + c.name;
+    Checkpoint source = read_checkpoint(dir + "_source.pt");
+    Checkpoint expected = read_checkpoint(dir + "_expected.pt");
+    TensorTable target = read_model_dump(dir + "_target.json");
+    PlanResult result = run_plan(*plan, checkpoint_table(source), &target);
+    REQUIRE_FALSE(result.diagnostics.has_errors());
+    CHECK_FALSE(result.verdict.load_fails);
+    Materializer materializer(result.keys, [&](std::size_t row) -> const TensorData& { return source.tensors[row].data; });
+    std::map<std::string, const TensorData*> want;
+    for (const auto& tensor : expected.tensors) want[tensor.name] = &tensor.data;
+    CHECK(result.keys.size() == want.size());
+    for (const auto& key : result.keys) {
+      CAPTURE(key.name);
+      REQUIRE(want.contains(key.name));
+      auto made = materializer.make(key);
+      const TensorData& timm = *want.at(key.name);
+      REQUIRE(made->shape == timm.shape);
+      if (timm.dtype != DType::float32) {
+        CHECK(made->contiguous_bytes() == timm.contiguous_bytes());
+        continue;
+      }
+      std::vector<float> a = floats(*made), b = floats(timm);
+      float worst = 0;
+      for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+      CHECK(worst <= 1e-5f);
+    }
+  }
 }
