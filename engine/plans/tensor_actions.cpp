@@ -18,7 +18,7 @@ using Type = ActionOptionType;
 
 const std::vector<std::string_view> kModes = {"bicubic", "bilinear", "nearest"};
 // A relative-position table also takes timm's resize_rel_pos_bias_table: linear on geometrically spaced offsets.
-const std::vector<std::string_view> kTableModes = {"bicubic", "bilinear", "nearest", "geometric"};
+const std::vector<std::string_view> kTableModes = {"bicubic", "bilinear", "nearest", "geometric", "geometric_cubic"};
 // What libtaxon_actions.so can hand to LibTorch 1.13 (engine/dtype.hpp); float8, wide unsigned
 // and complex tensors are only ever moved, never computed on.
 bool computed_by_library(std::string_view dtype) {
@@ -190,7 +190,7 @@ std::optional<OptionProblem> check_value(const ActionOptionSpec& spec, const Gro
 // Grid resizing (rel_pos_bias, pos_embed): the checks that span options.
 void check_interpolation(const std::vector<GroupOption>& options, std::vector<OptionProblem>& problems) {
   std::string mode = string_option(options, "mode").value_or("bicubic");
-  if (mode == "nearest" || mode == "geometric") {
+  if (mode == "nearest" || mode.starts_with("geometric")) {
     for (std::string_view key : {"antialias", "align_corners"})
       if (const OptionValue* value = find_option(options, key); value && std::get_if<bool>(&value->value) &&
                                                                 std::get<bool>(value->value))

@@ -4,6 +4,7 @@
 #include "runtime/taxon_actions.h"
 
 #include <algorithm>
+#include <vector>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -60,7 +61,7 @@ std::pair<int64_t, int64_t> grid_of(const json& options, const char* key, int64_
 // of one axis are not evenly spaced but grow geometrically from the centre, 0, ±1, ±(1 + q), ...,
 // q found by bisection so that the outermost lands near the target's outermost offset; float32
 // positions, as timm makes them.
-std::vector<double> geometric_positions(int64_t source, int64_t target) {
+std::vector<double> geometric_positions(int64_t source, int64_t target, bool round_to_float = true) {
   int64_t n = source / 2, m = target / 2;
   auto sum = [&](double q) { return (1 - std::pow(q, static_cast<double>(n))) / (1 - q); };
   double left = 1.01, right = 1.5, q = left;
@@ -76,11 +77,60 @@ std::vector<double> geometric_positions(int64_t source, int64_t target) {
     current += std::pow(q, static_cast<double>(i + 1));
   }
   std::vector<double> positions;
-  for (auto it = distances.rbegin(); it != distances.rend(); ++it) positions.push_back(static_cast<float>(-*it));
+  auto rounded = [&](double d) { return round_to_float ? static_cast<double>(static_cast<float>(d)) : d; };
+  for (auto it = distances.rbegin(); it != distances.rend(); ++it) positions.push_back(rounded(-*it));
   positions.push_back(0);
-  for (double d : distances) positions.push_back(static_cast<float>(d));
+  for (double d : distances) positions.push_back(rounded(d));
   return positions;
 }
+
+// The interpolating cubic spline with not-a-knot ends (scipy's CubicSpline; what BEiT's original
+// scipy interp2d(kind='cubic') is, axis by axis), evaluated at x clamped to the samples.
+class NotAKnotSpline {
+ public:
+  NotAKnotSpline(const std::vector<double>& p, std::vector<double> y) : p_(p), y_(std::move(y)), slope_(p.size()) {
+    std::size_t n = p.size();
+    if (n < 4) throw std::invalid_argument("rel_pos_bias: `mode = \"geometric_cubic\"` needs windows of 3 or more");
+    std::vector<double> h(n - 1), delta(n - 1);
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      h[i] = p[i + 1] - p[i];
+      delta[i] = (y_[i + 1] - y_[i]) / h[i];
+    }
+    std::vector<double> below(n, 0), diag(n, 0), above(n, 0), rhs(n, 0);
+    diag[0] = h[1];
+    above[0] = h[0] + h[1];
+    rhs[0] = ((h[0] + 2 * (h[0] + h[1])) * h[1] * delta[0] + h[0] * h[0] * delta[1]) / (h[0] + h[1]);
+    for (std::size_t i = 1; i + 1 < n; ++i) {
+      below[i] = h[i];
+      diag[i] = 2 * (h[i - 1] + h[i]);
+      above[i] = h[i - 1];
+      rhs[i] = 3 * (h[i] * delta[i - 1] + h[i - 1] * delta[i]);
+    }
+    below[n - 1] = h[n - 2] + h[n - 3];
+    diag[n - 1] = h[n - 3];
+    rhs[n - 1] = (h[n - 2] * h[n - 2] * delta[n - 3] + (2 * (h[n - 3] + h[n - 2]) + h[n - 2]) * h[n - 3] * delta[n - 2]) /
+                 (h[n - 3] + h[n - 2]);
+    for (std::size_t i = 1; i < n; ++i) {  // tridiagonal elimination
+      double factor = below[i] / diag[i - 1];
+      diag[i] -= factor * above[i - 1];
+      rhs[i] -= factor * rhs[i - 1];
+    }
+    slope_[n - 1] = rhs[n - 1] / diag[n - 1];
+    for (std::size_t i = n - 1; i-- > 0;) slope_[i] = (rhs[i] - above[i] * slope_[i + 1]) / diag[i];
+  }
+
+  double operator()(double x) const {
+    x = std::clamp(x, p_.front(), p_.back());
+    std::size_t i = static_cast<std::size_t>(std::upper_bound(p_.begin(), p_.end(), x) - p_.begin());
+    i = std::min(std::max<std::size_t>(i, 1), p_.size() - 1) - 1;
+    double h = p_[i + 1] - p_[i], t = x - p_[i], delta = (y_[i + 1] - y_[i]) / h;
+    double c = (3 * delta - 2 * slope_[i] - slope_[i + 1]) / h, d = (slope_[i] + slope_[i + 1] - 2 * delta) / (h * h);
+    return y_[i] + t * (slope_[i] + t * (c + t * d));
+  }
+
+ private:
+  std::vector<double> p_, y_, slope_;
+};
 
 // numpy's interp: linear between the samples, the edge value beyond them.
 double interpolate_linear(const std::vector<double>& positions, const double* values, int64_t stride, double x) {
@@ -92,6 +142,28 @@ double interpolate_linear(const std::vector<double>& positions, const double* va
   std::size_t left = right - 1;
   double dl = x - positions[left], dr = positions[right] - x;
   return (values[left * stride] * dr + values[right * stride] * dl) / (dl + dr);
+}
+
+// One head's (S, S) grid to (D, D) by separable cubic splines on geometric positions, in float64.
+at::Tensor geometric_cubic_resize(const at::Tensor& grid, int64_t side, int64_t target_side) {
+  std::vector<double> from = geometric_positions(side, target_side, false);  // Python floats, as scipy sees them
+  at::Tensor source = grid.to(at::kDouble).contiguous();
+  const double* z = source.data_ptr<double>();
+  std::vector<double> rows_done(static_cast<std::size_t>(side * target_side));
+  for (int64_t y = 0; y < side; ++y) {
+    NotAKnotSpline spline(from, std::vector<double>(z + y * side, z + (y + 1) * side));
+    for (int64_t x = 0; x < target_side; ++x)
+      rows_done[static_cast<std::size_t>(y * target_side + x)] = spline(static_cast<double>(x - target_side / 2));
+  }
+  at::Tensor out = at::empty({target_side, target_side}, at::kDouble);
+  double* o = out.data_ptr<double>();
+  for (int64_t x = 0; x < target_side; ++x) {
+    std::vector<double> column(static_cast<std::size_t>(side));
+    for (int64_t y = 0; y < side; ++y) column[static_cast<std::size_t>(y)] = rows_done[static_cast<std::size_t>(y * target_side + x)];
+    NotAKnotSpline spline(from, std::move(column));
+    for (int64_t y = 0; y < target_side; ++y) o[y * target_side + x] = spline(static_cast<double>(y - target_side / 2));
+  }
+  return out.to(at::kFloat);
 }
 
 // One head's (S, S) grid to (D, D) by separable linear interpolation on geometric positions.
@@ -128,12 +200,15 @@ at::Tensor rel_pos_bias(const at::Tensor& table, const std::vector<int64_t>& tar
   auto [h, w] = grid_of(options, "grid", rows, "rel_pos_bias");
   auto [H, W] = grid_of(options, "target_grid", new_rows, "rel_pos_bias target");
   int64_t heads = table.size(1);
-  if (options.value("mode", std::string("bicubic")) == "geometric") {
-    if (h != w || H != W) throw std::invalid_argument("rel_pos_bias: `mode = \"geometric\"` resizes square grids");
+  std::string mode = options.value("mode", std::string("bicubic"));
+  if (mode == "geometric" || mode == "geometric_cubic") {
+    if (h != w || H != W) throw std::invalid_argument(fmt::format("rel_pos_bias: `mode = \"{}\"` resizes square grids", mode));
     if (h == H) return table;  // timm returns such a table as it is
     std::vector<at::Tensor> columns;
-    for (int64_t head = 0; head < heads; ++head)
-      columns.push_back(geometric_resize(grid_part.select(1, head).reshape({h, w}), h, H).reshape({H * W, 1}));
+    for (int64_t head = 0; head < heads; ++head) {
+      at::Tensor one = grid_part.select(1, head).reshape({h, w});
+      columns.push_back((mode == "geometric" ? geometric_resize(one, h, H) : geometric_cubic_resize(one, h, H)).reshape({H * W, 1}));
+    }
     at::Tensor rows_out = at::cat(columns, 1);
     return trailing ? at::cat({rows_out, extra_part.to(at::kFloat)}, 0) : at::cat({extra_part.to(at::kFloat), rows_out}, 0);
   }

@@ -203,3 +203,37 @@ TEST_CASE("stdlib/timm/checkpoint.tx: each plan gives what timm's checkpoint_fil
     }
   }
 }
+
+TEST_CASE("rel_pos_bias mode geometric_cubic is timm's resize_rel_pos_bias_table with TIMM_USE_SCIPY_INTERP=1 - within 1e-5") {
+  // BEiT's original resize (scipy's interp2d, cubic): tests/data/timm_checkpoint/tables_scipy.pt,
+  // timm's own results where scipy could make them (not window 2).
+  std::string dir = std::string(TAXON_SOURCE_DIR) + "/tests/data/timm_checkpoint/";
+  Checkpoint tables = read_checkpoint(dir + "tables.pt");
+  Checkpoint scipy = read_checkpoint(dir + "tables_scipy.pt");
+  std::map<std::string, const TensorData*> tensors;
+  for (const auto& tensor : tables.tensors) tensors[tensor.name] = &tensor.data;
+  for (const auto& tensor : scipy.tensors) tensors[tensor.name] = &tensor.data;
+  std::ifstream in(dir + "expected.json");
+  nlohmann::json rows = nlohmann::json::parse(in)["tables"]["rows"];
+  std::size_t compared = 0;
+  for (const auto& row : rows) {
+    if (!row["scipy_error"].is_null()) continue;
+    std::string label = row["label"];
+    CAPTURE(label);
+    int64_t extra = row["extra_rows"].get<int64_t>();
+    std::vector<GroupOption> options{option("mode", "geometric_cubic")};
+    if (extra > 0) {
+      options.push_back(option("extra_rows", extra));
+      options.push_back(option("extra_position", "trailing"));
+    }
+    const TensorData& expected = *tensors.at("scipy." + label);
+    TensorData got = run_action("rel_pos_bias", options, *tensors.at("in." + label), expected.shape);
+    REQUIRE(got.shape == expected.shape);
+    std::vector<float> a = floats(got), b = floats(expected);
+    float worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+    CHECK(worst <= 1e-5f);
+    ++compared;
+  }
+  CHECK(compared == 7);
+}
