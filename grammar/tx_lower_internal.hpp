@@ -18,6 +18,10 @@ struct TensorActionSpec;
 
 namespace taxon::tx::detail {
 
+// Named captures of every regex a tensor must match for the predicate to hold (those under `not`
+// never bind).
+void collect_captures(const Predicate& predicate, std::set<std::string>& names);
+
 struct Binding {
   Predicate predicate;
   SourceSpan span;
