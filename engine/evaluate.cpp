@@ -23,18 +23,6 @@
 namespace taxon {
 namespace {
 
-constexpr std::size_t kExamplesInMessage = 3;
-
-std::string example_names(const TensorTable& table, const std::vector<std::size_t>& indices) {
-  std::string out;
-  for (std::size_t i = 0; i < std::min(indices.size(), kExamplesInMessage); ++i) {
-    if (i > 0) out += ", ";
-    out += table.tensors[indices[i]].name;
-  }
-  if (indices.size() > kExamplesInMessage) out += ", ...";
-  return out;
-}
-
 std::string plural(std::size_t count, std::string_view word) {
   return fmt::format("{} {}{}", count, word, count == 1 ? "" : "s");
 }
@@ -170,12 +158,7 @@ void compute_options(const Group& group, const Matcher& matcher, const TensorTab
   for (std::size_t index : result.tensors) {
     std::map<std::string, std::string> captured;
     matcher.captures(group.predicate, index, captured);
-    std::map<std::string, double> numbers;
-    for (const auto& [name, text] : captured) {
-      char* end = nullptr;
-      double value = std::strtod(text.c_str(), &end);
-      if (!text.empty() && end == text.c_str() + text.size()) numbers[name] = value;
-    }
+    std::map<std::string, double> numbers = numeric_captures(captured);
     TensorOptions values{index, {}};
     for (const auto& option : group.options) {
       if (!option.computed) continue;

@@ -36,9 +36,7 @@ double aggregate_value(const ValueAggregate& aggregate, Matcher& matcher, const 
     matcher.captures(*aggregate.predicate, i, captured);
     auto found = captured.find(aggregate.capture);
     if (found == captured.end()) continue;
-    char* end = nullptr;
-    double value = std::strtod(found->second.c_str(), &end);
-    if (!found->second.empty() && end == found->second.c_str() + found->second.size()) values.insert(value);
+    if (auto value = capture_number(found->second)) values.insert(*value);
   }
   switch (aggregate.op) {
     case ValueAggregate::Op::count_tensors: return static_cast<double>(tensors);
@@ -86,6 +84,13 @@ std::string options_key(const std::vector<GroupOption>& options) {
     out += ";";
   }
   return out;
+}
+
+// `option` replaces the option of its key, or joins the list.
+void set_option(std::vector<GroupOption>& options, GroupOption option) {
+  auto existing = std::find_if(options.begin(), options.end(), [&](const GroupOption& o) { return o.key == option.key; });
+  if (existing != options.end()) *existing = std::move(option);
+  else options.push_back(std::move(option));
 }
 
 void capture_names(const ValueExpr& expr, std::set<std::string>& names) {
@@ -158,11 +163,7 @@ SetRuleValues set_rule_values(const GroupSet& set, const SetRuleMatch& matches, 
       if (option.computed) capture_names(*option.computed, used);
     if (!used.empty()) {
       matcher.captures(rule.predicate, tensor, captured);
-      for (const auto& [name, text] : captured) {
-        char* end = nullptr;
-        double value = std::strtod(text.c_str(), &end);
-        if (!text.empty() && end == text.c_str() + text.size()) numbers[name] = value;
-      }
+      numbers = numeric_captures(captured);
     }
     std::string label = rule.name;
     for (const auto& name : used) label += "_" + (captured.contains(name) ? captured[name] : std::string("?"));
@@ -182,9 +183,7 @@ SetRuleValues set_rule_values(const GroupSet& set, const SetRuleMatch& matches, 
           value.value = number_value(number);
         }
       }
-      auto existing = std::find_if(out.options.begin(), out.options.end(), [&](const GroupOption& o) { return o.key == option.key; });
-      if (existing != out.options.end()) *existing = std::move(value);
-      else out.options.push_back(std::move(value));
+      set_option(out.options, std::move(value));
     }
   }
   return out;
@@ -207,11 +206,7 @@ void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const 
         if (capture_errors.insert(fmt::format("{}:{}", item.span.line, item.span.col)).second)
           result.diagnostics.report(item);
       std::vector<GroupOption> options = whole.options;
-      for (const auto& value : values.options) {
-        auto existing = std::find_if(options.begin(), options.end(), [&](const GroupOption& o) { return o.key == value.key; });
-        if (existing != options.end()) *existing = value;
-        else options.push_back(value);
-      }
+      for (const auto& value : values.options) set_option(options, value);
       // Parts are told apart by the options they end with, whatever rules gave them, in any order.
       std::vector<GroupOption> constants;
       for (const auto& option : options)

@@ -12,14 +12,6 @@
 namespace taxon {
 namespace {
 
-constexpr std::size_t kExamples = 3;
-
-std::string examples(const TensorTable& table, const std::vector<std::size_t>& tensors) {
-  std::vector<std::string> names;
-  for (std::size_t k = 0; k < std::min(tensors.size(), kExamples); ++k) names.push_back(table.tensors[tensors[k]].name);
-  return fmt::format("{}{}", fmt::join(names, ", "), tensors.size() > kExamples ? ", ..." : "");
-}
-
 // Every class name the model's modules have or inherit from, short: what a `type` test can name.
 std::set<std::string> class_names(const TensorTable& table) {
   std::set<std::string> out;
@@ -215,7 +207,7 @@ void frozen_in_groups(const Program& program, const EvalResult& result, const Te
       std::sort(tensors.begin(), tensors.end());
       out.warning(code::frozen_in_group, spans.at(rule),
                   fmt::format("group {} names {} frozen parameter{}, which it leaves out: {}", rule, tensors.size(),
-                              tensors.size() == 1 ? "" : "s", examples(table, tensors)),
+                              tensors.size() == 1 ? "" : "s", example_names(table, tensors)),
                   "frozen parameters never train; if they should, remove them from the `freeze` rule (or their "
                   "requires_grad: false)");
     }
@@ -228,7 +220,7 @@ void frozen_in_groups(const Program& program, const EvalResult& result, const Te
     if (frozen.empty() || group.is_default) continue;
     out.warning(code::frozen_in_group, group.span,
                 fmt::format("group {} holds {} frozen parameter{} (`keep frozen in groups`, as linnaeus does): {}", group.name,
-                            frozen.size(), frozen.size() == 1 ? "" : "s", examples(table, frozen)),
+                            frozen.size(), frozen.size() == 1 ? "" : "s", example_names(table, frozen)),
                 "an optimizer built from it holds parameters that never train; add `and trainable` to its filter");
   }
 }

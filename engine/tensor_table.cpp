@@ -1,5 +1,6 @@
 #include "engine/tensor_table.hpp"
 
+#include <algorithm>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -25,6 +26,18 @@ std::optional<std::string> StageMap::stage_of(std::string_view name) const {
     }
   }
   return found;
+}
+
+constexpr std::size_t kExampleNames = 3;  // enough to recognise a pattern, few enough for one line
+
+std::string example_names(const TensorTable& table, const std::vector<std::size_t>& indices) {
+  std::string out;
+  for (std::size_t i = 0; i < std::min(indices.size(), kExampleNames); ++i) {
+    if (i > 0) out += ", ";
+    out += table.tensors[indices[i]].name;
+  }
+  if (indices.size() > kExampleNames) out += ", ...";
+  return out;
 }
 
 }  // namespace taxon

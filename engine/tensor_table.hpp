@@ -66,4 +66,7 @@ struct ReferenceShapes {
   std::unordered_map<std::string, std::vector<int64_t>> shapes;
 };
 
+// The first three names of `indices`, then ", ..." when there are more: examples for a message.
+std::string example_names(const TensorTable& table, const std::vector<std::size_t>& indices);
+
 }  // namespace taxon

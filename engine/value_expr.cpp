@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 namespace taxon {
@@ -67,6 +68,20 @@ double evaluate_value(const ValueExpr& expr, const std::map<std::string, double>
         }
       },
       expr.node);
+}
+
+std::optional<double> capture_number(const std::string& text) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::map<std::string, double> numeric_captures(const std::map<std::string, std::string>& captured) {
+  std::map<std::string, double> out;
+  for (const auto& [name, text] : captured)
+    if (auto value = capture_number(text)) out[name] = *value;
+  return out;
 }
 
 bool uses_captures(const ValueExpr& expr) {

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "engine/ir.hpp"
@@ -12,6 +13,11 @@ namespace taxon {
 // The value of `expr` with the given captures; NaN when a capture is missing or an aggregate was
 // not resolved (resolve_aggregates). Division by zero gives ±inf, as IEEE arithmetic does.
 double evaluate_value(const ValueExpr& expr, const std::map<std::string, double>& captures);
+
+// A capture's text as a number, where all of it is one ("12", "0.5"); nullopt otherwise.
+std::optional<double> capture_number(const std::string& text);
+// The captures that are numbers, for evaluate_value.
+std::map<std::string, double> numeric_captures(const std::map<std::string, std::string>& captured);
 
 // Whether the value differs from tensor to tensor (it names a capture).
 bool uses_captures(const ValueExpr& expr);
