@@ -7,6 +7,7 @@
 #include <vector>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -133,56 +134,53 @@ class NotAKnotSpline {
 };
 
 // numpy's interp: linear between the samples, the edge value beyond them.
-double interpolate_linear(const std::vector<double>& positions, const double* values, int64_t stride, double x) {
-  std::size_t count = positions.size();
-  if (x <= positions.front()) return values[0];
-  if (x >= positions.back()) return values[(count - 1) * stride];
+double interpolate_linear(const std::vector<double>& positions, const std::vector<double>& values, double x) {
+  if (x <= positions.front()) return values.front();
+  if (x >= positions.back()) return values.back();
   std::size_t right = static_cast<std::size_t>(std::lower_bound(positions.begin(), positions.end(), x) - positions.begin());
-  if (positions[right] == x) return values[right * stride];
+  if (positions[right] == x) return values[right];
   std::size_t left = right - 1;
   double dl = x - positions[left], dr = positions[right] - x;
-  return (values[left * stride] * dr + values[right * stride] * dl) / (dl + dr);
+  return (values[left] * dr + values[right] * dl) / (dl + dr);
 }
 
-// One head's (S, S) grid to (D, D) by separable cubic splines on geometric positions, in float64.
-at::Tensor geometric_cubic_resize(const at::Tensor& grid, int64_t side, int64_t target_side) {
-  std::vector<double> from = geometric_positions(side, target_side, false);  // Python floats, as scipy sees them
+// One head's (S, S) grid to (D, D) on the target's integer offsets, axis by axis (rows first, as
+// timm), in float64: `make_line` gives the 1-D interpolant through one line of the grid's values.
+using Line = std::function<double(double)>;
+at::Tensor separable_resize(const at::Tensor& grid, int64_t side, int64_t target_side,
+                            const std::function<Line(std::vector<double>)>& make_line) {
   at::Tensor source = grid.to(at::kDouble).contiguous();
   const double* z = source.data_ptr<double>();
+  auto offset = [&](int64_t i) { return static_cast<double>(i - target_side / 2); };
   std::vector<double> rows_done(static_cast<std::size_t>(side * target_side));
   for (int64_t y = 0; y < side; ++y) {
-    NotAKnotSpline spline(from, std::vector<double>(z + y * side, z + (y + 1) * side));
-    for (int64_t x = 0; x < target_side; ++x)
-      rows_done[static_cast<std::size_t>(y * target_side + x)] = spline(static_cast<double>(x - target_side / 2));
+    Line line = make_line(std::vector<double>(z + y * side, z + (y + 1) * side));
+    for (int64_t x = 0; x < target_side; ++x) rows_done[static_cast<std::size_t>(y * target_side + x)] = line(offset(x));
   }
   at::Tensor out = at::empty({target_side, target_side}, at::kDouble);
   double* o = out.data_ptr<double>();
   for (int64_t x = 0; x < target_side; ++x) {
     std::vector<double> column(static_cast<std::size_t>(side));
     for (int64_t y = 0; y < side; ++y) column[static_cast<std::size_t>(y)] = rows_done[static_cast<std::size_t>(y * target_side + x)];
-    NotAKnotSpline spline(from, std::move(column));
-    for (int64_t y = 0; y < target_side; ++y) o[y * target_side + x] = spline(static_cast<double>(y - target_side / 2));
+    Line line = make_line(std::move(column));
+    for (int64_t y = 0; y < target_side; ++y) o[y * target_side + x] = line(offset(y));
   }
   return out.to(at::kFloat);
 }
 
-// One head's (S, S) grid to (D, D) by separable linear interpolation on geometric positions.
+// timm's default: straight lines between float32 geometric positions.
 at::Tensor geometric_resize(const at::Tensor& grid, int64_t side, int64_t target_side) {
   std::vector<double> from = geometric_positions(side, target_side);
-  std::vector<double> to;
-  for (int64_t i = 0; i < target_side; ++i) to.push_back(static_cast<double>(i - target_side / 2));
-  at::Tensor source = grid.to(at::kDouble).contiguous();
-  const double* z = source.data_ptr<double>();
-  std::vector<double> rows_done(static_cast<std::size_t>(side * target_side));  // (S, D): along x first
-  for (int64_t y = 0; y < side; ++y)
-    for (int64_t x = 0; x < target_side; ++x)
-      rows_done[static_cast<std::size_t>(y * target_side + x)] = interpolate_linear(from, z + y * side, 1, to[static_cast<std::size_t>(x)]);
-  at::Tensor out = at::empty({target_side, target_side}, at::kDouble);
-  double* o = out.data_ptr<double>();
-  for (int64_t y = 0; y < target_side; ++y)
-    for (int64_t x = 0; x < target_side; ++x)
-      o[y * target_side + x] = interpolate_linear(from, rows_done.data() + x, target_side, to[static_cast<std::size_t>(y)]);
-  return out.to(at::kFloat);
+  return separable_resize(grid, side, target_side, [&](std::vector<double> values) -> Line {
+    return [&from, values = std::move(values)](double x) { return interpolate_linear(from, values, x); };
+  });
+}
+
+// BEiT's original: not-a-knot cubic splines through the positions as Python floats, as scipy sees them.
+at::Tensor geometric_cubic_resize(const at::Tensor& grid, int64_t side, int64_t target_side) {
+  std::vector<double> from = geometric_positions(side, target_side, false);
+  return separable_resize(grid, side, target_side,
+                          [&](std::vector<double> values) -> Line { return NotAKnotSpline(from, std::move(values)); });
 }
 
 // Relative-position-bias tables: ((2w-1)^2 + extra) x heads. Extra rows (a
