@@ -395,7 +395,8 @@ void Lowering::lower_plan_item(const PlanTransform& item, const SourceSpan& span
 }
 
 // An action's string options read bare words as strings (`mode = bicubic`): they name a
-// value from a fixed set, never a capture (actions have none).
+// value from a fixed set, never a capture (actions have none). A word that names a `let` or
+// `param` is that value (`mode = table_mode`), so a plan can take its modes as parameters.
 std::vector<Option> Lowering::action_options(std::vector<Option> options, const TensorActionSpec* spec) {
   if (!spec) return options;
   for (auto& option : options) {
@@ -403,7 +404,8 @@ std::vector<Option> Lowering::action_options(std::vector<Option> options, const 
                               [&](const ActionOptionSpec& s) { return s.name == option.key; });
     auto* literal = std::get_if<Literal>(&option.value.node);
     if (known != spec->options.end() && known->type == ActionOptionType::string && literal &&
-        literal->kind == Literal::Kind::word && literal->text != "true" && literal->text != "false" && literal->text != "null")
+        literal->kind == Literal::Kind::word && literal->text != "true" && literal->text != "false" &&
+        literal->text != "null" && !values_.contains(literal->text))
       literal->kind = Literal::Kind::string;
     // `cast` takes every spelling of a dtype the language does (`to = bf16`), as PyTorch names it.
     if (spec->name == "cast" && option.key == "to" && literal && literal->kind == Literal::Kind::string)

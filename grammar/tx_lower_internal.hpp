@@ -78,7 +78,7 @@ class Lowering {
   void lower_plan_item(const PlanPredicate& item, const SourceSpan& span, CheckpointPlan& plan);
   void lower_plan_item(const PlanRewrite& item, const SourceSpan& span, CheckpointPlan& plan);
   void lower_plan_item(const PlanTransform& item, const SourceSpan& span, CheckpointPlan& plan);
-  static std::vector<Option> action_options(std::vector<Option> options, const TensorActionSpec* spec);
+  std::vector<Option> action_options(std::vector<Option> options, const TensorActionSpec* spec);
   void lower_plan_item(const PlanSurgery& item, const SourceSpan& span, CheckpointPlan& plan);
   void check_step_options(const std::string& what, const std::vector<GroupOption>& options,
                           const std::vector<std::string_view>& allowed);

@@ -52,6 +52,7 @@ void PlanRunner::apply(const step::Transform& s, const SourceSpan& span) {
       surgery_error(span, fmt::format("`{} {}` on \"{}\": {}", s.verb, s.action, entry.name, outcome.error), outcome.hint);
       continue;
     }
+    if (outcome.unchanged) continue;
     Recipe::Op op = s.action == "transpose" ? Recipe::Op::transpose
                     : s.action == "reshape" ? Recipe::Op::reshape
                                             : Recipe::Op::action;

@@ -17,6 +17,8 @@ namespace {
 using Type = ActionOptionType;
 
 const std::vector<std::string_view> kModes = {"bicubic", "bilinear", "nearest"};
+// A patch kernel is resampled through a resize of each one-hot patch, which needs an interpolation.
+const std::vector<std::string_view> kPatchModes = {"bicubic", "bilinear"};
 // A relative-position table also takes timm's resize_rel_pos_bias_table: linear on geometrically spaced offsets.
 const std::vector<std::string_view> kTableModes = {"bicubic", "bilinear", "nearest", "geometric", "geometric_cubic"};
 // What libtaxon_actions.so can hand to LibTorch 1.13 (engine/dtype.hpp); float8, wide unsigned
@@ -218,6 +220,10 @@ const std::vector<TensorActionSpec>& tensor_actions() {
        {{"prefix_tokens", Type::integer, {}, 0}, mode, align_corners, antialias, grid, target_grid},
        true,
        "interpolate absolute position embeddings to the target's grid"},
+      {"patch_embed",
+       {{"mode", Type::string, kPatchModes}, antialias},
+       true,
+       "resample a patch-embedding kernel to the target's patch size (timm's resample_patch_embed)"},
       {"cast", {{"to", Type::string, kFloatDtypes}}, true, "convert to float32, float16, bfloat16 or float64"},
       {"rows",
        {{"rows", Type::integer, {}, 0}, {"init", Type::string, {"zeros", "mean", "normal"}}, {"std", Type::number},
@@ -376,6 +382,17 @@ ActionOutcome rel_pos_bias_outcome(const std::vector<GroupOption>& options, cons
                       extra ? fmt::format(" less {} extra rows", extra) : "", guess);
 }
 
+// Patch-embedding kernels: (out, in, h, w) -> (out, in, h', w'); the channels stay.
+ActionOutcome patch_embed_outcome(const std::vector<int64_t>& shape, const std::vector<int64_t>& target) {
+  if (shape.size() != 4 || target.size() != 4 || shape[0] != target[0] || shape[1] != target[1])
+    return failure(fmt::format("`patch_embed` resamples (out, in, h, w) kernels to another h, w with the same channels; "
+                               "this is {} and the target {}",
+                               shape_text(shape), shape_text(target)));
+  ActionOutcome out;
+  out.shape = target;
+  return out;
+}
+
 // Absolute position embeddings: (1, prefix + h*w, dim) or (prefix + h*w, dim).
 ActionOutcome pos_embed_outcome(const std::vector<GroupOption>& options, const std::vector<int64_t>& shape,
                                 const std::vector<int64_t>& target) {
@@ -399,11 +416,22 @@ ActionOutcome pos_embed_outcome(const std::vector<GroupOption>& options, const s
                       prefix ? fmt::format(" less {} prefix tokens", prefix) : "", guess);
 }
 
-}  // namespace
 
-ActionOutcome action_outcome(std::string_view action, const std::vector<GroupOption>& options,
-                             const std::vector<int64_t>& shape, const std::string& dtype,
-                             const std::vector<int64_t>* target) {
+// Whether an action that produced the shape and dtype it was given changed nothing: a resize
+// to the same grid, a cast to the same dtype, a reshape to the same shape. A transpose of a
+// square matrix keeps the shape and moves every element; a table read as [2, 8] and resized to
+// [4, 4] keeps its row count and not its values.
+bool leaves_alone(std::string_view action, const std::vector<GroupOption>& options, const std::vector<int64_t>& shape) {
+  if (action == "transpose") return false;
+  if (action != "rel_pos_bias" && action != "pos_embed") return true;
+  int64_t cells = action == "rel_pos_bias" ? shape[0] - int_option(options, "extra_rows").value_or(0)
+                                           : shape[shape.size() - 2] - int_option(options, "prefix_tokens").value_or(0);
+  std::string error;
+  return grid_of(options, "grid", cells, error) == grid_of(options, "target_grid", cells, error);
+}
+
+ActionOutcome outcome_of(std::string_view action, const std::vector<GroupOption>& options, const std::vector<int64_t>& shape,
+                         const std::string& dtype, const std::vector<int64_t>* target) {
   const TensorActionSpec* spec = find_tensor_action(action);
   if (!spec) return failure(fmt::format("unknown tensor action `{}`", action));
   if (auto problems = check_action_options(*spec, options); !problems.empty())
@@ -472,11 +500,24 @@ ActionOutcome action_outcome(std::string_view action, const std::vector<GroupOpt
     out.shape[0] = *rows;
     return out;
   }
-  // rel_pos_bias, pos_embed: the target's shape, from a grid that must be there.
+  // rel_pos_bias, pos_embed, patch_embed: the target's shape, from a grid that must be there.
   if (!target) return no_target(action);
   if (!contains(kFloatDtypes, dtype))
     return failure(fmt::format("`{}` interpolates floating-point tensors, not {}", action, dtype));
+  if (action == "patch_embed") return patch_embed_outcome(shape, *target);
   return action == "rel_pos_bias" ? rel_pos_bias_outcome(options, shape, *target) : pos_embed_outcome(options, shape, *target);
+}
+
+}  // namespace
+
+ActionOutcome action_outcome(std::string_view action, const std::vector<GroupOption>& options,
+                             const std::vector<int64_t>& shape, const std::string& dtype,
+                             const std::vector<int64_t>* target) {
+  ActionOutcome out = outcome_of(action, options, shape, dtype, target);
+  if (!out.error.empty() || out.needs_target) return out;
+  if (out.dtype.empty()) out.dtype = dtype;  // the resizes keep the dtype
+  out.unchanged = out.shape == shape && out.dtype == dtype && leaves_alone(action, options, shape);
+  return out;
 }
 
 }  // namespace taxon

@@ -54,6 +54,7 @@ struct ActionOutcome {
   std::vector<int64_t> args;  // transpose: the two dims (non-negative)
   std::string error, hint;    // set when the action cannot apply
   bool needs_target = false;  // the error is that no target shape is known
+  bool unchanged = false;     // the action would give back its input (a resize to the same grid): the step leaves it
 };
 ActionOutcome action_outcome(std::string_view action, const std::vector<GroupOption>& options,
                              const std::vector<int64_t>& shape, const std::string& dtype,

@@ -1,5 +1,5 @@
 // Tensor actions through LibTorch (ATen only): relative-position-bias tables,
-// absolute position embeddings, dtype casts, row padding with a named init. Interpolation runs in float32,
+// absolute position embeddings, patch-embedding kernels, dtype casts, row padding with a named init. Interpolation runs in float32,
 // as timm and linnaeus do, and the result is cast back to the input's dtype.
 #include "runtime/taxon_actions.h"
 
@@ -237,6 +237,22 @@ at::Tensor pos_embed(const at::Tensor& embed, const std::vector<int64_t>& target
   return batched ? out : out.squeeze(0);
 }
 
+// timm's resample_patch_embed (FlexiViT's pseudo-inverse resize): the kernel w' for which
+// <w', resize(x)> best approximates <w, x> for every patch x. M holds the resize of each one-hot
+// patch (a column per source pixel); w' = w · pinv(M), in float32 with LibTorch's pinv, as timm.
+at::Tensor patch_embed(const at::Tensor& kernel, const std::vector<int64_t>& target, const json& options) {
+  if (kernel.dim() != 4 || target.size() != 4 || kernel.size(0) != target[0] || kernel.size(1) != target[1])
+    throw std::invalid_argument("patch_embed resamples (out, in, h, w) kernels with the same channels");
+  int64_t h = kernel.size(2), w = kernel.size(3), H = target[2], W = target[3];
+  if (h == H && w == W) return kernel;
+  at::Tensor patches = at::eye(h * w, at::kFloat).reshape({h * w, 1, h, w});
+  at::Tensor resized = resize(patches, H, W, options.value("mode", std::string("bicubic")), /*align_corners=*/false,
+                              options.value("antialias", true));
+  at::Tensor matrix = resized.squeeze(1).permute({1, 2, 0}).reshape({H * W, h * w});
+  at::Tensor inverse = at::linalg_pinv(matrix);
+  return at::matmul(kernel.reshape({kernel.size(0), kernel.size(1), h * w}), inverse).reshape(target);
+}
+
 // Pads or truncates the first dimension (a vocabulary resize). New rows are
 // made in float32 by the named init, then cast to the tensor's dtype:
 // "zeros"; "mean" (the old rows' mean); "normal" (mean 0, `std`, from a
@@ -282,15 +298,18 @@ extern "C" int taxon_action_run(const char* action, const char* options_json, co
     std::vector<int64_t> target(target_shape, target_shape + target_ndim);
     std::string name = action;
     at::Tensor out;
-    if (name == "rel_pos_bias" || name == "pos_embed") {
+    if (name == "rel_pos_bias" || name == "pos_embed" || name == "patch_embed") {
       at::Tensor as_float = in.to(at::kFloat);
-      out = (name == "rel_pos_bias" ? rel_pos_bias(as_float, target, options) : pos_embed(as_float, target, options)).to(type);
+      out = (name == "rel_pos_bias"  ? rel_pos_bias(as_float, target, options)
+             : name == "pos_embed" ? pos_embed(as_float, target, options)
+                                   : patch_embed(as_float, target, options))
+                .to(type);
     } else if (name == "cast") {
       out = in.to(scalar_type(options.at("to").get<std::string>()));
     } else if (name == "rows") {
       out = rows(in, target, options);
     } else {
-      throw std::invalid_argument(fmt::format("unknown action `{}`: rel_pos_bias, pos_embed, cast or rows", name));
+      throw std::invalid_argument(fmt::format("unknown action `{}`: rel_pos_bias, pos_embed, patch_embed, cast or rows", name));
     }
     out = out.contiguous();
     if (out.sizes() != at::IntArrayRef(target))

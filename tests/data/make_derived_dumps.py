@@ -98,3 +98,59 @@ for t in v4["tensors"]:
     if "module" in t:
         t["module"] = transformers4(t["module"])
 save("vit_b16_transformers4", v4)
+
+# Swin-T as Hugging Face transformers 4 names it (modeling_swin.py before the v5 refactor, whose
+# names dumps/swin_t.json has): SwinAttention holds `self` (SwinSelfAttention: query, key, value
+# and the relative_position_bias_table / relative_position_index directly) and `output.dense`;
+# SwinLayer holds intermediate.dense and output.dense. Stages, blocks, downsample, the
+# embeddings and the final norm keep their names; shapes and order unchanged.
+SWIN_TRANSFORMERS4 = [
+    (r"\.attention\.q_proj(?=\.|$)", r".attention.self.query"),
+    (r"\.attention\.k_proj(?=\.|$)", r".attention.self.key"),
+    (r"\.attention\.v_proj(?=\.|$)", r".attention.self.value"),
+    (r"\.attention\.o_proj(?=\.|$)", r".attention.output.dense"),
+    (r"\.attention\.relative_position_bias(?=\.|$)", r".attention.self"),
+    (r"\.mlp\.fc1(?=\.|$)", r".intermediate.dense"),
+    (r"\.mlp\.fc2(?=\.|$)", r".output.dense"),
+    (r"\.mlp\.activation_fn$", r".intermediate.intermediate_act_fn"),
+    (r"\.mlp$", r".intermediate"),
+]
+SWIN_TYPES4 = {"SwinRelativePositionBias": "SwinSelfAttention", "SwinMLP": "SwinIntermediate"}
+
+
+def swin_transformers4(name):
+    for pattern, replacement in SWIN_TRANSFORMERS4:
+        name, count = re.subn(pattern, replacement, name)
+        if count:
+            return name
+    return name
+
+
+s5 = load("swin_t")
+s4 = copy.deepcopy(s5)
+s4["model"] = "SwinForImageClassification (transformers 4 names)"
+modules, seen = [], set()
+for m in s4["modules"]:
+    m["name"] = swin_transformers4(m["name"])
+    m["type"] = SWIN_TYPES4.get(m["type"], m["type"])
+    if m["name"] in seen:  # the attention and its bias module both become attention.self
+        continue
+    # transformers 4's containers: attention.output (SwinSelfOutput) and output (SwinOutput)
+    # hold the dense layers.
+    for suffix, container in ((".attention.output.dense", "SwinSelfOutput"), (".output.dense", "SwinOutput")):
+        if m["name"].endswith(suffix) and m["name"][: -len(".dense")] not in seen:
+            seen.add(m["name"][: -len(".dense")])
+            modules.append({"name": m["name"][: -len(".dense")], "type": container})
+            break
+    if m["name"].endswith(".attention.self.query") and m["name"][: -len(".query")] not in seen:
+        seen.add(m["name"][: -len(".query")])
+        modules.append({"name": m["name"][: -len(".query")], "type": "SwinSelfAttention"})
+    seen.add(m["name"])
+    modules.append(m)
+s4["modules"] = modules
+for t in s4["tensors"]:
+    t["name"] = swin_transformers4(t["name"])
+    if "module" in t:
+        t["module"] = swin_transformers4(t["module"])
+        t["module_type"] = SWIN_TYPES4.get(t["module_type"], t["module_type"])
+save("swin_t_transformers4", s4)

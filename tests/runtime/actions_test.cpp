@@ -156,29 +156,44 @@ TEST_CASE("timm's Swin checkpoint_filter_fn for window 7 -> 12: the docs/actions
 }
 
 TEST_CASE("stdlib/timm/checkpoint.tx: each plan gives what timm's checkpoint_filter_fn gives - every key within 1e-5") {
-  // tests/data/timm_checkpoint/: a timm model's state dict, the target model (another image or
-  // window size), and timm's own filter's result (make_expected.py, the commit in expected.json).
+  // tests/data/timm_checkpoint/: a timm model's state dict, the target model (another image,
+  // window or patch size), and timm's own filter's result (make_expected.py, the commit in
+  // expected.json); "_scipy": timm run with TIMM_USE_SCIPY_INTERP=1.
   std::string root = TAXON_SOURCE_DIR;
   struct Case {
-    std::string name, plan, prefix_tokens;
+    std::string name, plan, target;
+    std::vector<std::pair<std::string, std::string>> parameters;
+    std::string expected = "_expected.pt";
   };
-  const Case cases[] = {{"beit_224_to_384", "beit", "1"},       {"beit_shared_224_to_384", "beit", "1"},
-                        {"swin_w7_to_w12", "swin", "1"},        {"vit_224_to_384", "vit", "1"},
-                        {"deit_distilled_224_to_384", "vit", "2"}, {"vit_reg4_gap_256_to_384", "vit", "0"}};
+  const std::pair<std::string, std::string> cubic{"table_mode", "geometric_cubic"};
+  const Case cases[] = {
+      {"beit_224_to_384", "beit", "beit_224_to_384", {}},
+      {"beit_shared_224_to_384", "beit", "beit_shared_224_to_384", {}},
+      {"swin_w7_to_w12", "swin", "swin_w7_to_w12", {}},
+      {"swin_ms_w7_to_w12", "swin_microsoft", "swin_w7_to_w12", {}},
+      {"vit_224_to_384", "vit", "vit_224_to_384", {}},
+      {"vit_p16_to_p8", "vit", "vit_p16_to_p8", {}},
+      {"deit_distilled_224_to_384", "vit", "deit_distilled_224_to_384", {{"prefix_tokens", "2"}}},
+      {"vit_reg4_gap_256_to_384", "vit", "vit_reg4_gap_256_to_384", {{"prefix_tokens", "0"}}},
+      {"beit_224_to_384", "beit", "beit_224_to_384", {cubic}, "_expected_scipy.pt"},
+      {"beit_shared_224_to_384", "beit", "beit_shared_224_to_384", {cubic}, "_expected_scipy.pt"},
+      {"swin_w7_to_w12", "swin", "swin_w7_to_w12", {cubic}, "_expected_scipy.pt"},
+  };
   for (const auto& c : cases) {
     CAPTURE(c.name);
+    CAPTURE(c.expected);
     Diagnostics diagnostics;
-    tx::Lowered lowered = tx::parse_and_lower(load_source(root + "/stdlib/timm/checkpoint.tx"), diagnostics, {},
-                                              {{"prefix_tokens", c.prefix_tokens}});
+    tx::Lowered lowered =
+        tx::parse_and_lower(load_source(root + "/stdlib/timm/checkpoint.tx"), diagnostics, {}, c.parameters);
     REQUIRE_FALSE(diagnostics.has_errors());
     const CheckpointPlan* plan = nullptr;
     for (const auto& candidate : lowered.checkpoint_plans)
       if (candidate.name == c.plan) plan = &candidate;
     REQUIRE(plan != nullptr);
-    std::string dir = root + "/tests/data/timm_checkpoint/" + c.name;
-    Checkpoint source = read_checkpoint(dir + "_source.pt");
-    Checkpoint expected = read_checkpoint(dir + "_expected.pt");
-    TensorTable target = read_model_dump(dir + "_target.json");
+    std::string dir = root + "/tests/data/timm_checkpoint/";
+    Checkpoint source = read_checkpoint(dir + c.name + "_source.pt");
+    Checkpoint expected = read_checkpoint(dir + c.name + c.expected);
+    TensorTable target = read_model_dump(dir + c.target + "_target.json");
     PlanResult result = run_plan(*plan, checkpoint_table(source), &target);
     REQUIRE_FALSE(result.diagnostics.has_errors());
     CHECK_FALSE(result.verdict.load_fails);

@@ -98,5 +98,5 @@ TEST_CASE("every plan example in docs/actions.md runs and produces the target's 
     }
     CHECK(acted > 0);
   }
-  CHECK(examples == 11);
+  CHECK(examples == 12);
 }

@@ -134,6 +134,31 @@ TEST_CASE("Swin-T layer decay (stdlib/layer_decay/hf_swin_t.tx): every parameter
   CHECK(check_against_timm(got) == 221);
 }
 
+TEST_CASE("Swin-T layer decay (stdlib/layer_decay/hf_swin_t.tx) on transformers 4 names: every parameter gets timm's lr scale") {
+  // tests/data/dumps/derived/swin_t_transformers4.json: the same model as transformers 4 names it
+  // (make_derived_dumps.py); each name is mapped back to transformers 5's to find timm's value.
+  Options got = options(load_source(root + "/stdlib/layer_decay/hf_swin_t.tx"), "tests/data/dumps/derived/swin_t_transformers4.json");
+  auto transformers5 = [](std::string name) {
+    static const std::pair<std::string, std::string> kParts[] = {
+        {".attention.self.query.", ".attention.q_proj."},
+        {".attention.self.key.", ".attention.k_proj."},
+        {".attention.self.value.", ".attention.v_proj."},
+        {".attention.output.dense.", ".attention.o_proj."},
+        {".attention.self.relative_position_bias_table", ".attention.relative_position_bias.relative_position_bias_table"},
+        {".intermediate.dense.", ".mlp.fc1."},
+        {".output.dense.", ".mlp.fc2."}};
+    for (const auto& [from, to] : kParts)
+      if (auto at = name.find(from); at != std::string::npos) return name.replace(at, from.size(), to);
+    return name;
+  };
+  std::map<std::string, double> lr;
+  for (const auto& [name, value] : got.lr_mult) {
+    CHECK(name.find("_proj.") == std::string::npos);  // the names are transformers 4's
+    lr[transformers5(name)] = value;
+  }
+  CHECK(check_against_timm(lr) == 221);
+}
+
 TEST_CASE("Swin-T layer decay (the example in docs/language.md): every block parameter gets timm's lr scale") {
   std::ifstream in(root + "/docs/language.md");
   std::ostringstream text;

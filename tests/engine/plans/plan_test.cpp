@@ -288,3 +288,27 @@ TEST_CASE("action shapes: numbers past int64 are refused - never multiplied into
   std::vector<GroupOption> huge_shape{{"shape", OptionValue{OptionValue::List{{int64_t{1} << 40}, {int64_t{1} << 40}, {int64_t{-1}}}}, {}}};
   CHECK_FALSE(action_outcome("reshape", huge_shape, {16, 4}, "float32", nullptr).error.empty());
 }
+
+TEST_CASE("action shapes: a resize to the grid a tensor already has leaves it - not reported as transformed") {
+  std::vector<GroupOption> prefix{{"prefix_tokens", OptionValue{int64_t{1}}, {}}};
+  std::vector<int64_t> embed{1, 197, 768};
+  ActionOutcome same = action_outcome("pos_embed", prefix, embed, "bfloat16", &embed);
+  CHECK(same.unchanged);
+  CHECK(same.dtype == "bfloat16");
+  std::vector<int64_t> bigger{1, 577, 768};
+  ActionOutcome grows = action_outcome("pos_embed", prefix, embed, "bfloat16", &bigger);
+  CHECK_FALSE(grows.unchanged);
+  CHECK(grows.dtype == "bfloat16");  // a resize keeps the dtype
+  std::vector<int64_t> kernel{768, 3, 16, 16}, kernel8{768, 3, 8, 8};
+  CHECK(action_outcome("patch_embed", {}, kernel, "float32", &kernel).unchanged);
+  CHECK_FALSE(action_outcome("patch_embed", {}, kernel, "float32", &kernel8).unchanged);
+  CHECK_FALSE(action_outcome("patch_embed", {}, kernel, "float32", &embed).error.empty());
+  // The same row count read as another grid moves every value; so does a square transpose.
+  std::vector<int64_t> table{16, 4};
+  std::vector<GroupOption> regrid{{"grid", OptionValue{OptionValue::List{{int64_t{2}}, {int64_t{8}}}}, {}}};
+  CHECK_FALSE(action_outcome("rel_pos_bias", regrid, table, "float32", &table).unchanged);
+  CHECK(action_outcome("rel_pos_bias", {}, table, "float32", &table).unchanged);
+  std::vector<int64_t> square{4, 4};
+  CHECK_FALSE(action_outcome("transpose", {}, square, "float32", nullptr).unchanged);
+  CHECK(action_outcome("cast", {{"to", OptionValue{std::string("float32")}, {}}}, square, "float32", nullptr).unchanged);
+}
