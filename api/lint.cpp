@@ -94,35 +94,53 @@ struct LintReport::Impl {
   std::vector<Diagnostic> findings;
 };
 
+namespace {
+
+// Lints rule files already read, each alone and then on every dump.
+LintReport lint_files(const std::vector<const RuleFile*>& files, const std::vector<Model>& dumps,
+                      const EvaluateOptions& options) {
+  std::vector<NamedTable> tables;
+  for (const auto& dump : dumps) tables.push_back({model_name(dump), dump.impl().table});
+  std::optional<ReferenceShapes> reference;
+  if (options.reference) reference = reference_shapes(options.reference->impl().table, model_name(*options.reference));
+  EvalOptions eval_options{reference ? &*reference : nullptr};
+  auto impl = std::make_shared<LintReport::Impl>();
+  std::vector<Diagnostic>& findings = impl->findings;
+  for (const RuleFile* loaded : files) {
+    for (const auto& d : loaded->diagnostics.items()) findings.push_back(d);
+    if (loaded->diagnostics.has_errors()) continue;  // nothing sound to check further
+    for (const auto& d : loaded->lint.items()) findings.push_back(d);
+    Diagnostics static_findings = lint_program(loaded->program);
+    for (const auto& plan : loaded->checkpoint_plans) static_findings.append(lint_plan(plan));
+    for (const auto& d : static_findings.items()) findings.push_back(d);
+    if (!tables.empty()) lint_on_dumps(loaded->program, tables, eval_options, findings);
+  }
+  LintReport report;
+  for (const auto& d : findings) {
+    report.errors += d.severity == Severity::error;
+    report.warnings += d.severity == Severity::warning;
+  }
+  report.findings = to_findings(findings);
+  report.impl = std::move(impl);
+  return report;
+}
+
+}  // namespace
+
 LintReport lint(const std::vector<std::string>& rule_files, const std::vector<Model>& dumps, const EvaluateOptions& options,
                 const RuleParameters& parameters) {
   return translating_errors([&] {
-    std::vector<NamedTable> tables;
-    for (const auto& dump : dumps) tables.push_back({model_name(dump), dump.impl().table});
-    std::optional<ReferenceShapes> reference;
-    if (options.reference) reference = reference_shapes(options.reference->impl().table, model_name(*options.reference));
-    EvalOptions eval_options{reference ? &*reference : nullptr};
-    auto impl = std::make_shared<LintReport::Impl>();
-    std::vector<Diagnostic>& findings = impl->findings;
-    for (const auto& path : rule_files) {
-      RuleFile loaded = load_rule_file(path, parameters);
-      for (const auto& d : loaded.diagnostics.items()) findings.push_back(d);
-      if (loaded.diagnostics.has_errors()) continue;  // nothing sound to check further
-      for (const auto& d : loaded.lint.items()) findings.push_back(d);
-      Diagnostics static_findings = lint_program(loaded.program);
-      for (const auto& plan : loaded.checkpoint_plans) static_findings.append(lint_plan(plan));
-      for (const auto& d : static_findings.items()) findings.push_back(d);
-      if (!tables.empty()) lint_on_dumps(loaded.program, tables, eval_options, findings);
-    }
-    LintReport report;
-    for (const auto& d : findings) {
-      report.errors += d.severity == Severity::error;
-      report.warnings += d.severity == Severity::warning;
-    }
-    report.findings = to_findings(findings);
-    report.impl = std::move(impl);
-    return report;
+    std::vector<RuleFile> loaded;
+    loaded.reserve(rule_files.size());
+    for (const auto& path : rule_files) loaded.push_back(load_rule_file(path, parameters));
+    std::vector<const RuleFile*> files;
+    for (const auto& file : loaded) files.push_back(&file);
+    return lint_files(files, dumps, options);
   });
+}
+
+LintReport lint(const Rules& rules, const std::vector<Model>& dumps, const EvaluateOptions& options) {
+  return translating_errors([&] { return lint_files({&rules.impl().file}, dumps, options); });
 }
 
 std::string LintReport::text(std::size_t max_shown) const { return render_text(impl->findings, max_shown); }

@@ -45,7 +45,10 @@ Model::Model(std::vector<ModelTensor> tensors, std::string name, std::vector<Mod
   auto impl = std::make_shared<Impl>();
   impl->table.model = std::move(name);
   impl->table.has_module_types = !modules.empty();
-  for (auto& module : modules) impl->table.modules.emplace_back(std::move(module.path), std::move(module.type));
+  for (auto& module : modules) {
+    if (!module.ancestry.empty()) impl->table.module_mro.insert_or_assign(module.path, std::move(module.ancestry));
+    impl->table.modules.emplace_back(std::move(module.path), std::move(module.type));
+  }
   std::unordered_map<std::string, std::size_t> index;
   for (auto& tensor : tensors) {
     TensorRecord record;
@@ -62,6 +65,7 @@ Model::Model(std::vector<ModelTensor> tensors, std::string name, std::vector<Mod
     record.module_type = std::move(tensor.module_type);
     impl->table.has_module_types |= !record.module_type.empty();
     record.requires_grad = tensor.requires_grad;
+    record.persistent = tensor.persistent;
     if (!tensor.tied_to.empty()) {
       auto found = index.find(tensor.tied_to);
       if (found == index.end())
@@ -83,7 +87,10 @@ std::size_t Model::size() const { return impl_->table.tensors.size(); }
 
 std::vector<ModelModule> Model::modules() const {
   std::vector<ModelModule> out;
-  for (const auto& [path, type] : impl_->table.modules) out.push_back({path, type});
+  for (const auto& [path, type] : impl_->table.modules) {
+    auto mro = impl_->table.module_mro.find(path);
+    out.push_back({path, type, mro != impl_->table.module_mro.end() ? mro->second : std::vector<std::string>{}});
+  }
   return out;
 }
 
@@ -97,6 +104,7 @@ ModelTensor to_model_tensor(const TensorTable& table, std::size_t row) {
   tensor.module = record.module;
   tensor.module_type = record.module_type;
   tensor.requires_grad = record.requires_grad;
+  tensor.persistent = record.persistent;
   if (record.tied_to) tensor.tied_to = table.tensors[*record.tied_to].name;
   return tensor;
 }

@@ -9,6 +9,8 @@ packages=(
   # libraries
   tao-pegtl-dev libyaml-cpp-dev libre2-dev libfmt-dev libsimdjson-dev
   nlohmann-json3-dev libcli11-dev doctest-dev libtorch-dev libssl-dev
+  # the Python package (python/): its extension, and pip installing it into a venv
+  pybind11-dev python3-dev python3-venv python3-pip python3-setuptools
   # reliability (docs/reliability.md): libFuzzer and the sanitizers' runtimes, fault injection
   clang libclang-rt-14-dev strace util-linux
   # reference values and cross-checks only; never a run-time dependency

@@ -18,90 +18,35 @@ From the shell, with a factory that builds the model:
 """
 import argparse
 import importlib
+import importlib.util
 import json
+import pathlib
 import sys
 
 import torch
 
-FORMAT = "model-dump/1"
+def _describe_module():
+    # taxon.describe() walks the model; this script is its command line. From a checkout it loads
+    # python/taxon/_describe.py directly (pure Python: no extension to build), else the installed
+    # package's.
+    source = pathlib.Path(__file__).resolve().parent.parent / "python" / "taxon" / "_describe.py"
+    if source.is_file():
+        spec = importlib.util.spec_from_file_location("taxon_describe", source)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    from taxon import _describe
+    return _describe
 
 
-def _type_name(module):
-    # A TorchScript module's class is RecursiveScriptModule; the class it was scripted from
-    # is in `original_name`.
-    return getattr(module, "original_name", None) or type(module).__name__
-
-
-def _ancestry(module):
-    # isinstance() answers for every class in __mro__; torch.nn.Module and object are shared by
-    # every module and say nothing. A scripted module's classes are TorchScript's own, not the
-    # ones it was scripted from: no ancestry then (type rules compare its class name only).
-    if isinstance(module, torch.jit.ScriptModule):
-        return None
-    return [f"{cls.__module__}.{cls.__qualname__}" for cls in type(module).__mro__
-            if cls is not torch.nn.Module and cls is not object]
-
-
-def _module_entry(path, module):
-    entry = {"name": path, "type": _type_name(module)}
-    mro = _ancestry(module)
-    if mro:
-        entry["mro"] = mro
-    return entry
-
-
-def _dtype_name(tensor):
-    return str(tensor.dtype).replace("torch.", "")
-
-
-def _storage_key(tensor):
-    # Tensors that view the same bytes the same way are one tensor under two names (a tie).
-    if tensor.device.type == "meta" or tensor.numel() == 0:
-        return ("object", id(tensor))
-    return ("view", tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()), tensor.dtype)
+_describe = _describe_module()
+FORMAT = _describe.FORMAT
 
 
 def model_dump(model, name=None, stages=None):
     """The dump as a dict: tensors in named_parameters(), then named_buffers() order,
-    duplicates (ties) included and marked with `tied_to`."""
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model_dump takes a torch.nn.Module, not {type(model).__name__}")
-    modules = list(model.named_modules(remove_duplicate=False))
-    dump = {
-        "format": FORMAT,
-        "model": name or _type_name(model),
-        "modules": [_module_entry(path, module) for path, module in modules],
-        "tensors": [],
-    }
-    first_name = {}
-    for kind, attribute in (("parameter", "_parameters"), ("buffer", "_buffers")):
-        for path, module in modules:
-            non_persistent = getattr(module, "_non_persistent_buffers_set", set())
-            for leaf, tensor in getattr(module, attribute).items():
-                if tensor is None:
-                    continue
-                full = f"{path}.{leaf}" if path else leaf
-                entry = {
-                    "name": full,
-                    "shape": list(tensor.shape),
-                    "dtype": _dtype_name(tensor),
-                    "kind": kind,
-                    "module": path,
-                    "module_type": _type_name(module),
-                }
-                if kind == "parameter":
-                    entry["requires_grad"] = bool(tensor.requires_grad)
-                elif leaf in non_persistent:
-                    entry["persistent"] = False
-                key = _storage_key(tensor)
-                if key in first_name:
-                    entry["tied_to"] = first_name[key]
-                else:
-                    first_name[key] = full
-                dump["tensors"].append(entry)
-    if stages:
-        dump["parameter_groups_metadata"] = {"stages": {str(k): list(v) for k, v in stages.items()}}
-    return dump
+    duplicates (ties) included and marked with `tied_to` (taxon.describe)."""
+    return _describe.describe(model, name=name, stages=stages)
 
 
 def write_model_dump(model, path, name=None, stages=None):

@@ -103,6 +103,7 @@ struct ModelTensor {
   std::string kind = "parameter";  // parameter, buffer, or unknown (a checkpoint does not say)
   std::string module, module_type;  // the owning module and its class, where known
   bool requires_grad = true;
+  bool persistent = true;  // a buffer registered with persistent=False is not in the state dict
   std::string tied_to;  // an earlier tensor sharing this one's storage
 };
 
@@ -111,6 +112,10 @@ struct ModelTensor {
 struct ModelModule {
   std::string path;  // "encoder.layers.0"
   std::string type;  // its class: "Linear", "Block"
+  // Its class and the classes it inherits from, qualified, in method resolution order, without
+  // torch.nn.Module and object ("torch.nn.modules.normalization.LayerNorm"): `type in {...}`
+  // then answers as isinstance() does. Empty: class names are compared as written.
+  std::vector<std::string> ancestry;
 };
 
 struct CheckpointOptions {
@@ -289,6 +294,8 @@ class LintReport {
 };
 LintReport lint(const std::vector<std::string>& rule_files, const std::vector<Model>& dumps = {},
                 const EvaluateOptions& options = {}, const RuleParameters& parameters = {});
+// The same for rules already loaded (Rules::parse, a program's own text).
+LintReport lint(const Rules& rules, const std::vector<Model>& dumps = {}, const EvaluateOptions& options = {});
 
 struct ApplyOptions {
   std::string plan;                      // the file's only plan when empty
