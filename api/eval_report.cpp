@@ -136,6 +136,18 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
   return out;
 }
 
+namespace {
+
+// Adds a member whose key is new (tensor names, group names). ordered_json's operator[] finds a key
+// by a linear search, so filling an object of n members through it costs n²/2 string comparisons:
+// minutes for 100k per-tensor entries.
+void append_member(nlohmann::ordered_json& object, std::string key, nlohmann::ordered_json value) {
+  auto& members = object.get_ref<nlohmann::ordered_json::object_t&>();
+  static_cast<nlohmann::ordered_json::object_t::Container&>(members).emplace_back(std::move(key), std::move(value));
+}
+
+}  // namespace
+
 nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTable& table) {
   auto names = [&](const std::vector<std::size_t>& tensors) {
     auto list = nlohmann::ordered_json::array();
@@ -149,21 +161,22 @@ nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTa
   for (const auto& group : result.groups) {
     nlohmann::ordered_json options = nlohmann::ordered_json::object();
     for (const auto& option : group.options) options[option.key] = option_json(option);
-    out["groups"][group.name] = {{"options", std::move(options)}, {"tensors", names(group.tensors)}};
+    nlohmann::ordered_json entry = {{"options", std::move(options)}, {"tensors", names(group.tensors)}};
     if (!group.set_by.empty()) {
-      out["groups"][group.name]["rule"] = group.rule;
-      out["groups"][group.name]["set_by"] = group.set_by;
+      entry["rule"] = group.rule;
+      entry["set_by"] = group.set_by;
     }
-    if (!group.frozen.empty()) out["groups"][group.name]["frozen"] = group.frozen.size();
+    if (!group.frozen.empty()) entry["frozen"] = group.frozen.size();
     if (!group.per_tensor.empty()) {
       nlohmann::ordered_json per_tensor = nlohmann::ordered_json::object();
-      for (const auto& entry : group.per_tensor) {
+      for (const auto& tensor : group.per_tensor) {
         nlohmann::ordered_json values = nlohmann::ordered_json::object();
-        for (const auto& [key, value] : entry.values) values[key] = to_json(value);
-        per_tensor[table.tensors[entry.tensor].name] = std::move(values);
+        for (const auto& [key, value] : tensor.values) values[key] = to_json(value);
+        append_member(per_tensor, table.tensors[tensor.tensor].name, std::move(values));
       }
-      out["groups"][group.name]["per_tensor"] = std::move(per_tensor);
+      entry["per_tensor"] = std::move(per_tensor);
     }
+    append_member(out["groups"], group.name, std::move(entry));
   }
   out["overlaps"] = nlohmann::ordered_json::array();
   for (const auto& overlap : result.overlaps)

@@ -33,23 +33,24 @@ ReferenceShapes reference_of(const Model& model) { return reference_shapes(model
 Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& options) {
   if (!rules.ok()) throw Error("T0102", "the rules have errors; see Rules::findings()");
   auto impl = std::make_shared<Report::Impl>();
-  impl->table = model.impl().table;
+  impl->model = model.shared_impl();
   impl->rules_path = rules.impl().path;
   impl->model_name = model_name(model);
   std::optional<ReferenceShapes> reference;
   if (options.reference) reference = reference_of(*options.reference);
-  impl->result = evaluate(rules.impl().file.program, impl->table, EvalOptions{reference ? &*reference : nullptr});
+  impl->result = evaluate(rules.impl().file.program, impl->table(), EvalOptions{reference ? &*reference : nullptr});
   Diagnostics all = rules.impl().file.diagnostics;  // the front end's warnings come first
   all.append(impl->result.diagnostics);
   impl->result.diagnostics = all;
 
   Report report;
-  const TensorTable& table = impl->table;
+  const TensorTable& table = impl->table();
   const EvalResult& result = impl->result;
   const auto& declared = rules.impl().file.program.selections;  // evaluate() keeps their order
   for (std::size_t s = 0; s < result.selections.size(); ++s)
     report.selections.push_back({result.selections[s].name, names(table, result.selections[s].tensors),
-                                 s < declared.size() && declared[s].freezes});
+                                 s < declared.size() && declared[s].freezes,
+                                 {result.selections[s].tensors.begin(), result.selections[s].tensors.end()}});
   for (const auto& group : result.groups) {
     GroupReport out;
     out.name = group.name;
@@ -57,6 +58,7 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
     for (const auto& option : group.options)
       if (!option.computed) out.options.push_back(to_setting(option.key, option.value));
     out.tensors = names(table, group.tensors);
+    out.rows.assign(group.tensors.begin(), group.tensors.end());
     out.rule = group.rule;
     out.set_by = group.set_by;
     out.frozen = names(table, group.frozen);
@@ -87,9 +89,9 @@ std::string evaluation_plan(const Rules& rules, const Model& model, const Evalua
 bool Report::has_errors() const { return impl && impl->result.diagnostics.has_errors(); }
 
 std::string Report::text(bool list_all) const {
-  return render_eval_text(impl->result, impl->table, impl->rules_path, impl->model_name, TextReportOptions{list_all});
+  return render_eval_text(impl->result, impl->table(), impl->rules_path, impl->model_name, TextReportOptions{list_all});
 }
 
-std::string Report::json() const { return render_eval_json(impl->result, impl->table).dump(2) + "\n"; }
+std::string Report::json() const { return render_eval_json(impl->result, impl->table()).dump(2) + "\n"; }
 
 }  // namespace taxon

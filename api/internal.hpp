@@ -42,8 +42,9 @@ struct Rules::Impl {
 
 struct Report::Impl {
   EvalResult result;
-  TensorTable table;
+  std::shared_ptr<const Model::Impl> model;  // shared, not copied: a report of a 100k-tensor model stays cheap
   std::string rules_path, model_name;
+  const TensorTable& table() const { return model->table; }
 };
 
 // A model's name in reports: the file it was read from, else the dump's "model".

@@ -146,6 +146,7 @@ class Model {
 
   struct Impl;
   const Impl& impl() const { return *impl_; }
+  std::shared_ptr<const Impl> shared_impl() const { return impl_; }
 
  private:
   explicit Model(std::shared_ptr<const Impl> impl);
@@ -189,6 +190,7 @@ struct SelectionReport {
   std::string name;
   std::vector<std::string> tensors;  // in the model's order
   bool freezes = false;              // a `freeze` rule: these tensors should not train
+  std::vector<std::size_t> rows;     // the same tensors' positions in Model::tensors()
 };
 
 struct GroupReport {
@@ -201,6 +203,7 @@ struct GroupReport {
   std::string rule;                     // the group statement it comes from
   std::vector<std::string> set_by;      // the set rules that gave it options (`layer_3`, `no_decay`)
   std::vector<std::string> frozen;      // frozen parameters its filter matched, left out of it
+  std::vector<std::size_t> rows;        // `tensors`' positions in Model::tensors()
 };
 
 struct OverlapReport {

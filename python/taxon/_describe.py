@@ -3,6 +3,8 @@
 Only shapes, dtypes, module classes and flags are read, never values: a model on the meta device
 describes without allocating its weights."""
 
+import gc
+
 FORMAT = "model-dump/1"
 
 
@@ -21,53 +23,100 @@ def _ancestry(module, torch):
             if cls is not torch.nn.Module and cls is not object]
 
 
-def _storage_key(tensor):
-    # Tensors that view the same bytes the same way are one tensor under two names (a tie).
-    if tensor.device.type == "meta" or tensor.numel() == 0:
-        return ("object", id(tensor))
-    return ("view", tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()), tensor.dtype)
+def _modules(model):
+    # named_modules(remove_duplicate=False) without its generator recursion: depth first, children
+    # in registration order, a module shared under two paths listed under each.
+    out = []
+    stack = [("", model)]
+    while stack:
+        path, module = stack.pop()
+        out.append((path, module))
+        children = [(f"{path}.{leaf}" if path else leaf, child) for leaf, child in module._modules.items() if child is not None]
+        stack.extend(reversed(children))
+    return out
 
 
-def rows(model):
-    """(tensors, modules): one tuple per tensor (name, shape, dtype, kind, module, module_type,
-    requires_grad, persistent, tied_to) in named_parameters(), then named_buffers() order, ties
-    included; one per module (path, class, ancestry)."""
+def walk(model):
+    """(tensors, modules, objects): one tuple per tensor (name, shape, dtype, kind, module,
+    module_type, requires_grad, persistent, tied_to) in named_parameters(), then named_buffers()
+    order, ties included; one per module (path, class, ancestry); the tensors themselves, in the
+    order of the tuples."""
     import torch
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"taxon describes a torch.nn.Module, not {type(model).__name__}")
-    modules = list(model.named_modules(remove_duplicate=False))
-    ancestry_of_class = {}
+    collecting = gc.isenabled()
+    gc.disable()  # a walk makes ~3 objects per tensor; collections mid-walk cost more than the walk
+    try:
+        return _walk(model, torch)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _walk(model, torch):
+    modules = _modules(model)
+    class_rows = {}  # class -> (name, ancestry): a scripted module's name is its own
     module_rows = []
     type_names = []
+    script_module = torch.jit.ScriptModule
     for path, module in modules:
-        name = _type_name(module)
-        key = type(module)
-        if key not in ancestry_of_class:
-            ancestry_of_class[key] = _ancestry(module, torch)
-        module_rows.append((path, name, ancestry_of_class[key]))
-        type_names.append(name)
-    tensors = []
+        cls = type(module)
+        known = class_rows.get(cls)
+        if known is None:
+            known = (_type_name(module), _ancestry(module, torch))
+            if not issubclass(cls, script_module):
+                class_rows[cls] = known
+        module_rows.append((path, known[0], known[1]))
+        type_names.append(known[0])
+    # One pass over the modules; buffers follow all parameters, as named_buffers() follows
+    # named_parameters().
+    parameters, parameter_objects, buffers, buffer_objects = [], [], [], []
     first_name = {}
-    for kind, attribute in (("parameter", "_parameters"), ("buffer", "_buffers")):
-        for (path, module), type_name in zip(modules, type_names):
-            items = getattr(module, attribute).items()
-            if not items:
-                continue
+    dtype_names = {}
+
+    def row(full, tensor, kind, path, type_name, requires_grad, persistent):
+        # Tensors that view the same bytes the same way are one tensor under two names (a tie).
+        # Meta and empty tensors have no bytes: only the same object is a tie.
+        dtype = tensor.dtype
+        if tensor.is_meta or tensor.numel() == 0:
+            key = id(tensor)
+        else:
+            key = (tensor.data_ptr(), tuple(tensor.shape), tensor.stride(), dtype)
+        tied_to = first_name.get(key)
+        if tied_to is None:
+            first_name[key] = full
+        dtype_name = dtype_names.get(dtype)
+        if dtype_name is None:
+            dtype_name = dtype_names[dtype] = str(dtype)[6:]
+        return (full, list(tensor.shape), dtype_name, kind, path, type_name, requires_grad, persistent, tied_to)
+
+    for (path, module), type_name in zip(modules, type_names):
+        own_parameters = module._parameters
+        own_buffers = module._buffers
+        if not own_parameters and not own_buffers:
+            continue
+        prefix = path + "." if path else ""
+        for leaf, tensor in own_parameters.items():
+            if tensor is not None:
+                parameters.append(row(prefix + leaf, tensor, "parameter", path, type_name, tensor.requires_grad, True))
+                parameter_objects.append(tensor)
+        if own_buffers:
             non_persistent = getattr(module, "_non_persistent_buffers_set", ())
-            prefix = path + "." if path else ""
-            for leaf, tensor in items:
-                if tensor is None:
-                    continue
-                full = prefix + leaf
-                key = _storage_key(tensor)
-                tied_to = first_name.get(key)
-                if tied_to is None:
-                    first_name[key] = full
-                tensors.append((full, list(tensor.shape), str(tensor.dtype)[6:], kind, path, type_name,
-                                bool(tensor.requires_grad) if kind == "parameter" else True,
-                                leaf not in non_persistent, tied_to))
-    return tensors, module_rows
+            for leaf, tensor in own_buffers.items():
+                if tensor is not None:
+                    buffers.append((prefix + leaf, tensor, path, type_name, leaf not in non_persistent))
+                    buffer_objects.append(tensor)
+    # Ties are found in named_parameters(), then named_buffers() order: buffers' rows come second.
+    parameters.extend(row(full, tensor, "buffer", path, type_name, True, persistent)
+                      for full, tensor, path, type_name, persistent in buffers)
+    return parameters, module_rows, parameter_objects + buffer_objects
+
+
+def rows(model):
+    """(tensors, modules) of walk()."""
+    tensors, modules, _ = walk(model)
+    return tensors, modules
 
 
 def describe(model, name=None, stages=None):

@@ -42,6 +42,14 @@ def load_rules(path_or_text, params=None, name=None):
     return Rules(native)
 
 
+# linnaeus's option keys, as torch.optim names them (linnaeus's optimizers/build.py reads these).
+_LINNAEUS_KEYS = {"WEIGHT_DECAY": "weight_decay", "LR_MULTIPLIER": "lr_mult", "OPTIMIZER": "optimizer"}
+
+
+def _options(settings):
+    return {_LINNAEUS_KEYS.get(key, key): _value(value) for key, value in settings}
+
+
 def _value(text):
     # Options as the rules wrote them: numbers, booleans, lists and strings become Python's.
     try:
@@ -52,18 +60,29 @@ def _value(text):
 
 def model_of(model):
     """The engine's view of a torch.nn.Module (or a dump dict, or a dump file's path)."""
+    return _model_and_tensors(model)[0]
+
+
+def _model_and_tensors(model):
+    # (the engine's model, the live tensors in its row order and their names; None for a dump)
     if isinstance(model, engine.Model):
-        return model
+        return model, None, None
     if isinstance(model, (str, os.PathLike)):
-        return engine.Model.from_dump(os.fspath(model))
+        return engine.Model.from_dump(os.fspath(model)), None, None
     if isinstance(model, dict):
         tensors = [(t["name"], list(t["shape"]), t.get("dtype", "float32"), t.get("kind", "parameter"),
                     t.get("module", ""), t.get("module_type", ""), bool(t.get("requires_grad", True)),
                     bool(t.get("persistent", True)), t.get("tied_to")) for t in model["tensors"]]
         modules = [(m["name"], m["type"], list(m.get("mro", []))) for m in model.get("modules", [])]
-        return engine.Model.from_rows(tensors, modules, model.get("model", "model"))
-    tensors, modules = _describe.rows(model)
-    return engine.Model.from_rows(tensors, modules, type(model).__name__)
+        return engine.Model.from_rows(tensors, modules, model.get("model", "model")), None, None
+    tensors, modules, objects = _describe.walk(model)
+    return engine.Model.from_rows(tensors, modules, type(model).__name__), objects, [row[0] for row in tensors]
+
+
+def _parameter_type():
+    import torch
+
+    return torch.nn.Parameter
 
 
 class Rules:
@@ -90,57 +109,60 @@ class Rules:
     def param_groups(self, model, lr=None, **defaults):
         """Parameter groups ready for any torch.optim optimizer: one dict per group with `params`
         (the tensors, in the model's order), `name`, the group's options, and `lr` = lr * lr_mult
-        (and * lr_scale, timm's name) where an lr is known: the group's own, else the argument. A group whose options
-        differ per tensor (layer decay) is split into one group per distinct set. Frozen
-        parameters are left out. `defaults` fill options a group does not set."""
-        import torch  # noqa: F401  (the model's tensors are torch's)
-
-        parameters = dict(model.named_parameters())
-        report = engine.evaluate(self._native, model_of(model))
+        (and * lr_scale, timm's name) where an lr is known: the group's own, else the argument.
+        A group whose options differ per tensor (layer decay) is split into one group per distinct
+        set, named GROUP/0, GROUP/1, ... Frozen parameters are left out. `defaults` fill options
+        a group does not set. linnaeus's keys become torch's: WEIGHT_DECAY -> weight_decay,
+        LR_MULTIPLIER -> lr_mult, OPTIMIZER -> optimizer. Raises ValueError when rules in overlap
+        mode give a parameter to two groups."""
+        native, tensors, names = _model_and_tensors(model)
         groups = []
-        for group in report["groups"]:
-            options = {key: _value(value) for key, value in group["options"]}
-            parts = {}
-            for index, name in enumerate(group["tensors"]):
-                own = tuple(group["per_tensor"][index]) if group["per_tensor"] else ()
-                parts.setdefault(own, []).append(parameters[name])
-            for number, (own, params) in enumerate(parts.items()):
+        owner = {}
+        for name, options, parts in engine.evaluation_parts(self._native, native)["groups"]:
+            options = _options(options)
+            for number, (own, rows) in enumerate(parts):
+                for row in rows:
+                    if owner.setdefault(row, name) != name:
+                        raise ValueError(
+                            f"{names[row]} is in the groups {owner[row]} and {name}: an optimizer takes each parameter "
+                            "once. Make the groups' filters disjoint, or let the first matching group take it "
+                            "(the taxon language's default; `taxon eval` lists every overlap)")
                 from_rules = dict(options)
-                from_rules.update({key: _value(value) for key, value in own})
+                from_rules.update(_options(own))
                 merged = dict(defaults)
                 merged.update(from_rules)
                 base = from_rules.get("lr", lr)
                 if base is not None:  # taxon's and linnaeus's lr_mult, timm's lr_scale
                     merged["lr"] = base * merged.get("lr_mult", 1.0) * merged.get("lr_scale", 1.0)
-                merged["name"] = group["name"] if len(parts) == 1 else f"{group['name']}/{number}"
-                merged["params"] = params
+                merged["name"] = name if len(parts) == 1 else f"{name}/{number}"
+                merged["params"] = [tensors[row] for row in rows]
                 groups.append(merged)
         return groups
 
     def _selections(self, model):
-        return engine.evaluate(self._native, model_of(model))["selections"]
+        native, tensors, names = _model_and_tensors(model)
+        return engine.evaluation_parts(self._native, native)["selections"], tensors, names
 
     def freeze(self, model):
-        """Sets requires_grad = False on every tensor a `freeze` rule selects; returns their names."""
-        tensors = dict(model.named_parameters())
-        frozen = []
-        for selection in self._selections(model):
-            if selection["freezes"]:
-                for name in selection["tensors"]:
-                    if name in tensors and name not in frozen:
-                        tensors[name].requires_grad_(False)
-                        frozen.append(name)
+        """Sets requires_grad = False on every parameter a `freeze` rule selects; returns their names."""
+        selections, tensors, names = self._selections(model)
+        frozen, seen = [], set()
+        for _, freezes, rows in selections:
+            if freezes:
+                for row in rows:
+                    if row not in seen and isinstance(tensors[row], _parameter_type()):
+                        seen.add(row)
+                        tensors[row].requires_grad_(False)
+                        frozen.append(names[row])
         return frozen
 
     def select(self, model, name):
         """The tensors the selection `name` picks, {tensor name: tensor}, in the model's order."""
-        selections = self._selections(model)
-        for selection in selections:
-            if selection["name"] == name:
-                tensors = dict(model.named_parameters())
-                tensors.update(dict(model.named_buffers()))
-                return {n: tensors[n] for n in selection["tensors"] if n in tensors}
-        known = ", ".join(s["name"] for s in selections) or "none"
+        selections, tensors, names = self._selections(model)
+        for selection, _, rows in selections:
+            if selection == name:
+                return {names[row]: tensors[row] for row in rows}
+        known = ", ".join(s[0] for s in selections) or "none"
         raise KeyError(f"no selection {name!r} in these rules (they have: {known})")
 
     def explain(self, model, tensor_name):

@@ -214,13 +214,24 @@ def test_apply_writes_what_torch_loads(tmp_path):
     assert set(written) == set(expected) and all(torch.equal(written[k], expected[k]) for k in expected)
 
 
-def test_describe_is_what_dump_model_writes():
-    sys.path.insert(0, str(ROOT / "tools"))
-    import dump_model
-
-    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))
+def test_describe_sees_what_pytorch_sees():
+    shared = torch.nn.Linear(4, 4)
+    model = torch.nn.Sequential(shared, torch.nn.BatchNorm1d(4), shared, torch.nn.Linear(4, 2))
     model[1].register_buffer("scratch", torch.zeros(1), persistent=False)
-    assert taxon.describe(model) == dump_model.model_dump(model)
+    model[3].weight.requires_grad_(False)
+    dump = taxon.describe(model)
+    assert [m["name"] for m in dump["modules"]] == [n for n, _ in model.named_modules(remove_duplicate=False)]
+    tensors = {t["name"]: t for t in dump["tensors"]}
+    persistent = {n for n, t in tensors.items() if t.get("persistent", True)}
+    assert persistent == set(model.state_dict(keep_vars=True))
+    assert tensors["2.weight"]["tied_to"] == "0.weight" and "tied_to" not in tensors["0.weight"]
+    assert tensors["1.scratch"]["persistent"] is False and tensors["1.running_mean"]["kind"] == "buffer"
+    assert tensors["3.weight"]["requires_grad"] is False
+    assert {m["name"]: m for m in dump["modules"]}["1"]["mro"][0] == "torch.nn.modules.batchnorm.BatchNorm1d"
+    sys.path.insert(0, str(ROOT / "tools"))
+    import dump_model  # the command line's dump is this one
+
+    assert dump_model.model_dump(model) == dump
 
 
 def test_the_type_stub_names_the_public_api():
@@ -234,3 +245,31 @@ def test_the_type_stub_names_the_public_api():
                      for node in cls.body if isinstance(node, ast.FunctionDef)}
     public = {name for name in dir(taxon.Rules) if not name.startswith("_")}
     assert public == rules_methods
+
+
+def _example(name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / "python" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_train_loop_trains_freezes_and_reloads():
+    _example("train_loop").main()  # asserts the loss falls, frozen tensors stay, the reload is equal
+
+
+def test_example_linnaeus_config_drives_groups_and_gradnorm():
+    groups, excluded = _example("linnaeus_gradnorm").main()
+    assert {g["name"] for g in groups} == {"HEADS", "BACKBONE", "DEFAULT"}
+    heads = {id(p) for g in groups if g["name"] == "HEADS" for p in g["params"]}
+    assert {id(t) for t in excluded.values()} <= heads
+
+
+def test_groups_that_overlap_are_refused_with_the_tensor_named():
+    # linnaeus matches every group independently: this config's NO_DECAY overlaps three groups.
+    model = _example("linnaeus_gradnorm").module_from_dump(load_dump(ROOT / "examples" / "dumps" / "mformer_tiny.json"))
+    rules = taxon.load_rules(ROOT / "examples" / "linnaeus" / "mformer_groups.yaml")
+    with pytest.raises(ValueError, match="is in the groups NO_DECAY and"):
+        rules.param_groups(model)
