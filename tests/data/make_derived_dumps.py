@@ -80,12 +80,18 @@ TRANSFORMERS4 = [
 ]
 
 
-def transformers4(name):
-    for pattern, replacement in TRANSFORMERS4:
-        name, count = re.subn(pattern, replacement, name)
-        if count:
-            return name
-    return name
+def renamer(rules):
+    """name -> the name after the first of `rules` (pattern, replacement) that matches it."""
+    def rename(name):
+        for pattern, replacement in rules:
+            name, count = re.subn(pattern, replacement, name)
+            if count:
+                return name
+        return name
+    return rename
+
+
+transformers4 = renamer(TRANSFORMERS4)
 
 
 v5 = load("vit_b16")
@@ -118,12 +124,7 @@ SWIN_TRANSFORMERS4 = [
 SWIN_TYPES4 = {"SwinRelativePositionBias": "SwinSelfAttention", "SwinMLP": "SwinIntermediate"}
 
 
-def swin_transformers4(name):
-    for pattern, replacement in SWIN_TRANSFORMERS4:
-        name, count = re.subn(pattern, replacement, name)
-        if count:
-            return name
-    return name
+swin_transformers4 = renamer(SWIN_TRANSFORMERS4)
 
 
 s5 = load("swin_t")
