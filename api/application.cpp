@@ -13,6 +13,7 @@
 
 #include "api/apply_report.hpp"
 #include "api/internal.hpp"
+#include "api/sharded_parts.hpp"
 #include "engine/plans/plan.hpp"
 #include "engine/plans/tensor_actions.hpp"
 #include "runtime/actions.hpp"
@@ -240,11 +241,26 @@ struct Application::Impl {
   }
 };
 
+// Parts of a sharded output: a .safetensors output split by max_shard_size; its existing files are
+// the other parts', and are replaced (each part's own) or read (by join), never refused.
+bool writes_parts(const ApplyOptions& options) {
+  if (!options.parts && !options.part && !options.join) return false;
+  auto refuse = [](const std::string& why) { return InputError(code::usage, why); };
+  if (options.max_shard_size.empty()) throw refuse("--shard and --join split an output: give --max-shard-size too");
+  if (!options.output.ends_with(".safetensors")) throw refuse("--shard and --join write safetensors shards: name a .safetensors output");
+  if (options.join && options.part) throw refuse("--join writes the index after the parts: run it without --shard");
+  if (!options.join && (options.parts == 0 || options.part == 0 || options.part > options.parts))
+    throw refuse(fmt::format("--shard {}/{}: the part is a number from 1 to the number of parts (1/4 ... 4/4)", options.part,
+                             options.parts));
+  return true;
+}
+
 void check_output(const ApplyOptions& options) {
   translating_errors([&] {
     bool sharding = !options.max_shard_size.empty();
     if (sharding) parse_shard_size(options.max_shard_size);
-    if (!options.output.empty()) check_output(options.output, options.checkpoints, options.overwrite, sharding);
+    bool parts = writes_parts(options);
+    if (!options.output.empty()) check_output(options.output, options.checkpoints, options.overwrite || parts, sharding);
   });
 }
 
@@ -257,7 +273,8 @@ Application plan_application(const Rules& rules, const ApplyOptions& options) {
     impl->options = options;
     bool sharding = !options.max_shard_size.empty();
     if (sharding) parse_shard_size(options.max_shard_size);  // a bad size is a usage error before anything is read
-    if (!options.output.empty()) check_output(options.output, options.checkpoints, options.overwrite, sharding);
+    if (writes_parts(options)) impl->options.overwrite = true;  // the other parts' files are expected there
+    if (!options.output.empty()) check_output(options.output, options.checkpoints, impl->options.overwrite, sharding);
     const RuleFile& file = impl->rules->file;
     if (file.diagnostics.has_errors()) throw Error("T0102", "the rules have errors; see Rules::findings()");
     std::vector<std::string> names;
@@ -270,7 +287,7 @@ Application plan_application(const Rules& rules, const ApplyOptions& options) {
     impl->inputs = options.checkpoints;
     if (impl->inputs.empty() && impl->plan->checkpoint_path) {
       impl->inputs.push_back(*impl->plan->checkpoint_path);
-      if (!options.output.empty()) check_output(options.output, impl->inputs, options.overwrite, sharding);
+      if (!options.output.empty()) check_output(options.output, impl->inputs, impl->options.overwrite, sharding);
     }
     if (impl->inputs.empty()) throw InputError(code::usage, "no checkpoint given, and the plan names none (CHECKPOINTS)");
 
@@ -351,17 +368,9 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
                                                                       !impl->options.max_shard_size.empty());
       impl->prepare_output(output);
     }
-    const Output& out = impl->output;
-    const MergedCheckpoints& merged = impl->merged;
-    std::vector<OutputTensor> tensors;
-    std::vector<std::shared_ptr<const TensorData>> made;  // alive until written
-    impl->make_tensors({}, [&](const PlannedKey& key, std::shared_ptr<const TensorData> tensor) {
-      made.push_back(std::move(tensor));
-      tensors.push_back({key.name, made.back().get()});
-    });
-    std::vector<std::pair<std::string, std::string>> metadata;
-    if (!out.to_pt) {
-      for (const auto& checkpoint : merged.sources)
+    auto output_metadata = [&] {
+      std::vector<std::pair<std::string, std::string>> metadata;
+      for (const auto& checkpoint : impl->merged.sources)
         if (!checkpoint.metadata.empty()) {
           metadata = checkpoint.metadata;
           break;
@@ -369,8 +378,29 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
       metadata.emplace_back("taxon.plan", impl->plan->name);
       metadata.emplace_back("taxon.plan_fnv1a", fnv1a(impl->rules->file.source->text));
       metadata.emplace_back("taxon.sources", fmt::format("{}", fmt::join(impl->inputs, ",")));
-      if (!out.not_held.empty()) metadata.emplace_back("taxon.left_out", fmt::format("{}", fmt::join(out.not_held, ",")));
+      if (!impl->output.not_held.empty())
+        metadata.emplace_back("taxon.left_out", fmt::format("{}", fmt::join(impl->output.not_held, ",")));
+      return metadata;
+    };
+    const Output& out = impl->output;
+    const MergedCheckpoints& merged = impl->merged;
+    const ApplyOptions& options = impl->options;
+    if (out.shard_bytes && (options.parts || options.join)) {
+      std::vector<std::string> written =
+          options.join ? join_shard_parts(output, *out.shard_bytes, impl->result.keys, options.parts)
+                       : write_shard_part(output, *out.shard_bytes, impl->result.keys, options.part, options.parts,
+                                          output_metadata(), [&](const auto& wanted, const auto& each) { impl->make_tensors(wanted, each); });
+      if (!written.empty()) impl->report.output = written.back();
+      return written;
     }
+    std::vector<OutputTensor> tensors;
+    std::vector<std::shared_ptr<const TensorData>> made;  // alive until written
+    impl->make_tensors({}, [&](const PlannedKey& key, std::shared_ptr<const TensorData> tensor) {
+      made.push_back(std::move(tensor));
+      tensors.push_back({key.name, made.back().get()});
+    });
+    std::vector<std::pair<std::string, std::string>> metadata;
+    if (!out.to_pt) metadata = output_metadata();
     std::vector<std::string> written;
     if (out.shard_bytes) {
       std::vector<std::string> earlier = checkpoint_files_at(output);  // overwrite was allowed, or there are none

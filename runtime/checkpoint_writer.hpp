@@ -92,6 +92,11 @@ struct ShardPlan {
 };
 ShardPlan plan_shards(const std::string& file_name, uint64_t max_shard_bytes, const std::vector<OutputTensor>& tensors);
 
+// The index transformers writes for a sharded checkpoint (write_sharded's): {"metadata":
+// {"total_size": N}, "weight_map": {tensor: shard file}}, keys sorted, indented by 2, ASCII.
+// Throws InputError for a name given twice or not valid UTF-8.
+std::string shard_index_json(const std::string& path, const ShardPlan& plan, const std::vector<OutputTensor>& tensors);
+
 // `stem-00002-of-00005.ext` for shard 2 (1-based) of 5 of `stem.ext`.
 std::string shard_file_name(const std::string& file_name, std::size_t shard, std::size_t count);
 

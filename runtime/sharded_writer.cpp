@@ -164,6 +164,32 @@ ShardPlan plan_shards(const std::string& file_name, uint64_t max_shard_bytes, co
   return plan;
 }
 
+std::string shard_index_json(const std::string& path, const ShardPlan& plan, const std::vector<OutputTensor>& tensors) {
+  std::vector<std::pair<std::string_view, std::size_t>> entries;  // tensor name, shard
+  entries.reserve(tensors.size());
+  for (std::size_t s = 0; s < plan.files.size(); ++s)
+    for (std::size_t i : plan.tensors[s]) entries.emplace_back(tensors[i].name, s);
+  std::sort(entries.begin(), entries.end());
+  for (std::size_t k = 1; k < entries.size(); ++k)
+    if (entries[k].first == entries[k - 1].first)
+      throw InputError(code::unsupported_input, fmt::format("{}: tensor \"{}\" appears twice", path, entries[k].first));
+  std::vector<std::string> quoted_files;
+  for (const auto& file : plan.files) {
+    quoted_files.emplace_back();
+    append_json_string(quoted_files.back(), file, true);
+  }
+  std::string index = fmt::format("{{\n  \"metadata\": {{\n    \"total_size\": {}\n  }},\n  \"weight_map\": {{", plan.total_size);
+  for (std::size_t k = 0; k < entries.size(); ++k) {
+    index += k ? ",\n    " : "\n    ";
+    if (!append_json_string(index, entries[k].first, true))
+      throw InputError(code::unsupported_input, fmt::format("{}: a tensor name is not valid UTF-8", path));
+    index += ": ";
+    index += quoted_files[entries[k].second];
+  }
+  index += "\n  }\n}\n";
+  return index;
+}
+
 std::vector<std::string> write_sharded(const std::string& path, uint64_t max_shard_bytes,
                                        const std::vector<OutputTensor>& tensors,
                                        const std::vector<std::pair<std::string, std::string>>& metadata,
@@ -187,28 +213,7 @@ std::vector<std::string> write_sharded(const std::string& path, uint64_t max_sha
         throw InputError(code::unsupported_input,
                          fmt::format("{}: tensor \"{}\" is {}, which safetensors cannot hold; write .pt instead", path,
                                      tensor.name, dtype_name(tensor.data->dtype)));
-  std::vector<std::pair<std::string_view, std::size_t>> entries;  // tensor name, shard
-  entries.reserve(tensors.size());
-  for (std::size_t s = 0; s < plan.files.size(); ++s)
-    for (std::size_t i : plan.tensors[s]) entries.emplace_back(tensors[i].name, s);
-  std::sort(entries.begin(), entries.end());
-  for (std::size_t k = 1; k < entries.size(); ++k)
-    if (entries[k].first == entries[k - 1].first)
-      throw InputError(code::unsupported_input, fmt::format("{}: tensor \"{}\" appears twice", path, entries[k].first));
-  std::vector<std::string> quoted_files;
-  for (const auto& file : plan.files) {
-    quoted_files.emplace_back();
-    append_json_string(quoted_files.back(), file, true);
-  }
-  std::string index = fmt::format("{{\n  \"metadata\": {{\n    \"total_size\": {}\n  }},\n  \"weight_map\": {{", plan.total_size);
-  for (std::size_t k = 0; k < entries.size(); ++k) {
-    index += k ? ",\n    " : "\n    ";
-    if (!append_json_string(index, entries[k].first, true))
-      throw InputError(code::unsupported_input, fmt::format("{}: a tensor name is not valid UTF-8", path));
-    index += ": ";
-    index += quoted_files[entries[k].second];
-  }
-  index += "\n  }\n}\n";
+  std::string index = shard_index_json(path, plan, tensors);
 
   uint64_t base = 0;
   auto shard_progress = [&](uint64_t done, uint64_t) {

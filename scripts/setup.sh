@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev doctest-dev libtorch-dev libssl-dev
   # the Python package (python/): its extension, and pip installing it into a venv
   pybind11-dev python3-dev python3-venv python3-pip python3-setuptools
+  # sharded conversion across machines: the Slurm test starts its own single-node cluster
+  slurm-wlm munge
   # reliability (docs/reliability.md): libFuzzer and the sanitizers' runtimes, fault injection
   clang libclang-rt-14-dev strace util-linux
   # reference values and cross-checks only; never a run-time dependency

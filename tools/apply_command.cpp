@@ -1,6 +1,7 @@
 // `taxon apply PLAN CKPT... --target T -o OUT`: adapt checkpoints to a model.
 #include "tools/apply_command.hpp"
 
+#include <charconv>
 #include <iostream>
 #include <unistd.h>
 
@@ -51,6 +52,13 @@ void ApplyCommand::add_to(CLI::App& app) {
       "OUT.index.json (model.safetensors -> model-00001-of-00003.safetensors, model.safetensors.index.json;\n"
       "pytorch_model.bin likewise, each shard a state dict); one shard is OUT itself. All or none appear.\n"
       "\n"
+      "Across machines (a Slurm array, examples/slurm/convert.sbatch): --shard I/N writes only the\n"
+      "safetensors shards of part I of N (shard s goes to part s mod N + 1), each atomically; any\n"
+      "order, any machine, rerun at will. Then --join, with the same arguments, checks that every\n"
+      "shard is there and writes the index. The result equals one run's, byte for byte.\n"
+      "  taxon apply plans.tx hf/model.safetensors.index.json -o out/model.safetensors --max-shard-size 5GB --shard 3/8\n"
+      "  taxon apply plans.tx hf/model.safetensors.index.json -o out/model.safetensors --max-shard-size 5GB --join\n"
+      "\n"
       "Exit status: 0 done; 1 the load would fail (nothing written); 2 the plan, an input or the\n"
       "output could not be read or written (nothing written).");
   command->add_option("PLAN", plan_file, "Rule file (.tx) holding the plan")->required();
@@ -69,6 +77,8 @@ void ApplyCommand::add_to(CLI::App& app) {
                     "For a .pt output of a nested checkpoint: write the state dict alone, without epoch, config, ...");
   command->add_option("--max-shard-size", max_shard_size,
                       "Split the output into shards of at most this size, in Hugging Face's layout (5GB, 500MB, 2GiB)");
+  command->add_option("--shard", shard, "Write only part I of N of a sharded .safetensors output: I/N (e.g. 2/8)");
+  command->add_flag("--join", join, "Write the index of a sharded output once every part's shards are there");
   command->add_flag("--keep-objects", keep_objects,
                     "For a .pt output: write back objects of classes taxon does not know (left out otherwise)");
   command->callback([this]() { throw CLI::RuntimeError(run()); });
@@ -89,6 +99,21 @@ int ApplyCommand::run() const {
   options.keep_objects = keep_objects;
   options.max_shard_size = max_shard_size;
   options.list_all = list_all;
+  options.join = join;
+  if (!shard.empty()) {
+    std::size_t slash = shard.find('/');
+    auto number = [&](std::string_view text) -> std::size_t {
+      std::size_t value = 0;
+      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (error != std::errc() || end != text.data() + text.size() || text.empty())
+        throw CLI::ValidationError("--shard", fmt::format("\"{}\" is not I/N (part I of N, e.g. 2/8)", shard));
+      return value;
+    };
+    if (slash == std::string::npos) number("");
+    options.part = number(std::string_view(shard).substr(0, slash));
+    options.parts = number(std::string_view(shard).substr(slash + 1));
+  }
+  if ((options.parts || join) && dry_run) throw CLI::ValidationError("--shard/--join", "write files; leave out --dry-run");
   // The output is checked before the rules are read: a wrong path costs nothing.
   check_output(options);
   Rules rules = Rules::load(plan_file, parameters);

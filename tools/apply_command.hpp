@@ -24,6 +24,8 @@ struct ApplyCommand {
   bool state_dict_only = false;
   bool keep_objects = false;
   std::string max_shard_size;  // "" = one file
+  std::string shard;           // "I/N": one part of a sharded output
+  bool join = false;
 
   void add_to(CLI::App& app);
   int run() const;

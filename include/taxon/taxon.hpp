@@ -312,6 +312,14 @@ struct ApplyOptions {
   bool state_dict_only = false;          // a .pt of a nested checkpoint: the state dict alone
   bool keep_objects = false;             // a .pt: write back objects of classes taxon does not know
   std::string max_shard_size;            // "5GB": Hugging Face's sharded layout
+  // One sharded .safetensors output from several processes that never talk (Slurm array tasks):
+  // with max_shard_size, write() writes only the shards of part `part` (1-based) of `parts` (shard
+  // s, 0-based, is part s mod parts + 1), replacing each atomically, and no index; `join` writes the
+  // index once every shard is there (checked). Each run plans the whole layout from names and
+  // shapes alone, so the same plan, inputs and size give every part the same layout; the joined
+  // files equal a single write()'s byte for byte.
+  std::size_t part = 0, parts = 0;
+  bool join = false;
   bool list_all = false;                 // the text report lists every name
 };
 

@@ -1,0 +1,111 @@
+#include "api/sharded_parts.hpp"
+
+#include <filesystem>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "engine/diagnostic.hpp"
+#include "engine/dtype.hpp"
+#include "runtime/atomic_file.hpp"
+#include "runtime/checkpoint.hpp"
+#include "runtime/checkpoint_writer.hpp"
+#include "runtime/input_error.hpp"
+
+namespace taxon {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The layout every part computes alike: shapes and dtypes from the plan, no bytes.
+struct Layout {
+  std::vector<TensorData> shapes;
+  std::vector<OutputTensor> tensors;
+  ShardPlan plan;
+  fs::path directory;
+};
+
+Layout plan_layout(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys) {
+  Layout layout;
+  layout.shapes.resize(keys.size());
+  layout.tensors.reserve(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    std::optional<DType> dtype = dtype_from_name(keys[i].recipe->dtype);
+    if (!dtype) throw InputError(code::unsupported_input, fmt::format("{}: dtype {} has no size", keys[i].name, keys[i].recipe->dtype));
+    layout.shapes[i].dtype = *dtype;
+    layout.shapes[i].shape = keys[i].recipe->shape;
+    layout.tensors.push_back({keys[i].name, &layout.shapes[i]});
+  }
+  fs::path target(output);
+  layout.directory = target.parent_path();
+  layout.plan = plan_shards(target.filename().string(), shard_bytes, layout.tensors);
+  return layout;
+}
+
+std::string shard_path(const Layout& layout, std::size_t shard) { return (layout.directory / layout.plan.files[shard]).string(); }
+
+}  // namespace
+
+std::vector<std::string> write_shard_part(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys,
+                                          std::size_t part, std::size_t parts, const Metadata& metadata,
+                                          const MakeTensors& make) {
+  Layout layout = plan_layout(output, shard_bytes, keys);
+  std::vector<std::size_t> mine;
+  std::unordered_set<std::string_view> wanted;
+  for (std::size_t s = part - 1; s < layout.plan.files.size(); s += parts) {
+    mine.push_back(s);
+    for (std::size_t i : layout.plan.tensors[s]) wanted.insert(layout.tensors[i].name);
+  }
+  if (mine.empty()) return {};
+  std::unordered_map<std::string_view, std::shared_ptr<const TensorData>> made;
+  make([&](std::string_view name) { return wanted.contains(name); },
+       [&](const PlannedKey& key, std::shared_ptr<const TensorData> tensor) { made.emplace(key.name, std::move(tensor)); });
+  std::vector<std::string> written;
+  for (std::size_t s : mine) {
+    std::vector<OutputTensor> shard;
+    for (std::size_t i : layout.plan.tensors[s]) shard.push_back({layout.tensors[i].name, made.at(layout.tensors[i].name).get()});
+    write_safetensors(shard_path(layout, s), shard, metadata);
+    written.push_back(shard_path(layout, s));
+  }
+  return written;
+}
+
+std::vector<std::string> join_shard_parts(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys,
+                                          std::size_t parts) {
+  Layout layout = plan_layout(output, shard_bytes, keys);
+  std::vector<std::string> problems, files;
+  for (std::size_t s = 0; s < layout.plan.files.size(); ++s) {
+    std::string path = shard_path(layout, s);
+    files.push_back(path);
+    std::string owner = parts ? fmt::format(" (part {} of {})", s % parts + 1, parts) : std::string();
+    std::error_code error;
+    if (!fs::exists(path, error)) {
+      problems.push_back(fmt::format("{} is missing{}", path, owner));
+      continue;
+    }
+    Checkpoint shard = read_safetensors(path);
+    const auto& expected = layout.plan.tensors[s];
+    bool same = shard.tensors.size() == expected.size();
+    for (std::size_t k = 0; same && k < expected.size(); ++k) {
+      const TensorData& want = *layout.tensors[expected[k]].data;
+      same = shard.tensors[k].name == layout.tensors[expected[k]].name && shard.tensors[k].data.shape == want.shape &&
+             shard.tensors[k].data.dtype == want.dtype;
+    }
+    if (!same) problems.push_back(fmt::format("{} does not hold the tensors this plan gives it{}: another plan's, or from other inputs", path, owner));
+  }
+  if (!problems.empty())
+    throw InputError(code::unwritable_output,
+                     fmt::format("cannot join {}: {}; run the missing parts (--shard I/N) with the same plan, inputs and "
+                                 "--max-shard-size, then join again",
+                                 output, fmt::join(problems, "; ")));
+  if (!layout.plan.sharded()) return files;  // one shard: the output itself, no index
+  std::string index_path = output + ".index.json";
+  AtomicFile index(index_path);
+  index.write(shard_index_json(output, layout.plan, layout.tensors));
+  index.commit();
+  files.push_back(index_path);
+  return files;
+}
+
+}  // namespace taxon

@@ -1,0 +1,37 @@
+// A sharded safetensors output written by several processes that never talk: each plans the
+// whole layout from the planned keys' shapes and dtypes alone (no tensor made), writes the
+// shards of its part, and a last run joins them with the index (ApplyOptions::part/parts/join).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/plans/plan.hpp"
+#include "runtime/tensor_data.hpp"
+
+namespace taxon {
+
+using Metadata = std::vector<std::pair<std::string, std::string>>;
+// Makes the tensors whose names `wanted` accepts, in the plan's order.
+using MakeTensors = std::function<void(const std::function<bool(std::string_view)>& wanted,
+                                       const std::function<void(const PlannedKey&, std::shared_ptr<const TensorData>)>& each)>;
+
+// Writes the shards of part `part` (1-based) of `parts`: shard s (0-based) belongs to part
+// (s mod parts) + 1. Each shard file is replaced atomically; the index is not written. Returns
+// the files written (none when the part has no shard).
+std::vector<std::string> write_shard_part(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys,
+                                          std::size_t part, std::size_t parts, const Metadata& metadata,
+                                          const MakeTensors& make);
+
+// Checks that every shard of the layout is there, holding the tensors the layout gives it, and
+// writes the index (atomically). Returns the shards, then the index (the one file, when the
+// layout has one shard). Throws InputError naming the missing or wrong shards and their parts.
+std::vector<std::string> join_shard_parts(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys,
+                                          std::size_t parts);
+
+}  // namespace taxon
