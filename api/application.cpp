@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -244,8 +245,11 @@ struct Application::Impl {
 // Parts of a sharded output: a .safetensors output split by max_shard_size; its existing files are
 // the other parts', and are replaced (each part's own) or read (by join), never refused.
 bool writes_parts(const ApplyOptions& options) {
-  if (!options.parts && !options.part && !options.join) return false;
   auto refuse = [](const std::string& why) { return InputError(code::usage, why); };
+  if (options.jobs > 1 && (options.max_shard_size.empty() || !options.output.ends_with(".safetensors")))
+    throw refuse("--jobs writes the shards of a sharded .safetensors output in parallel: give --max-shard-size and a "
+                 ".safetensors output");
+  if (!options.parts && !options.part && !options.join) return false;
   if (options.max_shard_size.empty()) throw refuse("--shard and --join split an output: give --max-shard-size too");
   if (!options.output.ends_with(".safetensors")) throw refuse("--shard and --join write safetensors shards: name a .safetensors output");
   if (options.join && options.part) throw refuse("--join writes the index after the parts: run it without --shard");
@@ -368,6 +372,24 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
                                                                       !impl->options.max_shard_size.empty());
       impl->prepare_output(output);
     }
+    auto write_parts_in_threads = [&](const std::string& output, uint64_t shard_bytes, std::size_t jobs,
+                                      const Metadata& metadata) {
+      std::vector<std::exception_ptr> failures(jobs);
+      std::vector<std::thread> workers;
+      for (std::size_t part = 1; part <= jobs; ++part)
+        workers.emplace_back([&, part] {
+          try {
+            write_shard_part(output, shard_bytes, impl->result.keys, part, jobs, metadata,
+                             [&](const auto& wanted, const auto& each) { impl->make_tensors(wanted, each); });
+          } catch (...) {
+            failures[part - 1] = std::current_exception();
+          }
+        });
+      for (auto& worker : workers) worker.join();
+      for (const auto& failure : failures)
+        if (failure) std::rethrow_exception(failure);
+      return join_shard_parts(output, shard_bytes, impl->result.keys, jobs);
+    };
     auto output_metadata = [&] {
       std::vector<std::pair<std::string, std::string>> metadata;
       for (const auto& checkpoint : impl->merged.sources)
@@ -385,6 +407,14 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
     const Output& out = impl->output;
     const MergedCheckpoints& merged = impl->merged;
     const ApplyOptions& options = impl->options;
+    if (out.shard_bytes && options.jobs > 1 && !options.parts && !options.join && !out.to_pt) {
+      std::vector<std::string> earlier = checkpoint_files_at(output);  // overwrite was allowed, or there are none
+      std::vector<std::string> written = write_parts_in_threads(output, *out.shard_bytes, options.jobs, output_metadata());
+      for (const auto& file : earlier)  // as a single write does: an earlier save's leftovers would mislead a loader
+        if (std::find(written.begin(), written.end(), file) == written.end()) std::filesystem::remove(file);
+      impl->report.output = written.back();
+      return written;
+    }
     if (out.shard_bytes && (options.parts || options.join)) {
       std::vector<std::string> written =
           options.join ? join_shard_parts(output, *out.shard_bytes, impl->result.keys, options.parts)

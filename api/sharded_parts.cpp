@@ -51,18 +51,14 @@ std::vector<std::string> write_shard_part(const std::string& output, uint64_t sh
                                           std::size_t part, std::size_t parts, const Metadata& metadata,
                                           const MakeTensors& make) {
   Layout layout = plan_layout(output, shard_bytes, keys);
-  std::vector<std::size_t> mine;
-  std::unordered_set<std::string_view> wanted;
-  for (std::size_t s = part - 1; s < layout.plan.files.size(); s += parts) {
-    mine.push_back(s);
-    for (std::size_t i : layout.plan.tensors[s]) wanted.insert(layout.tensors[i].name);
-  }
-  if (mine.empty()) return {};
-  std::unordered_map<std::string_view, std::shared_ptr<const TensorData>> made;
-  make([&](std::string_view name) { return wanted.contains(name); },
-       [&](const PlannedKey& key, std::shared_ptr<const TensorData> tensor) { made.emplace(key.name, std::move(tensor)); });
   std::vector<std::string> written;
-  for (std::size_t s : mine) {
+  // One shard at a time: what a part holds in memory is bounded by one shard's made tensors.
+  for (std::size_t s = part - 1; s < layout.plan.files.size(); s += parts) {
+    std::unordered_set<std::string_view> wanted;
+    for (std::size_t i : layout.plan.tensors[s]) wanted.insert(layout.tensors[i].name);
+    std::unordered_map<std::string_view, std::shared_ptr<const TensorData>> made;
+    make([&](std::string_view name) { return wanted.contains(name); },
+         [&](const PlannedKey& key, std::shared_ptr<const TensorData> tensor) { made.emplace(key.name, std::move(tensor)); });
     std::vector<OutputTensor> shard;
     for (std::size_t i : layout.plan.tensors[s]) shard.push_back({layout.tensors[i].name, made.at(layout.tensors[i].name).get()});
     write_safetensors(shard_path(layout, s), shard, metadata);

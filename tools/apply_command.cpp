@@ -58,6 +58,7 @@ void ApplyCommand::add_to(CLI::App& app) {
       "shard is there and writes the index. The result equals one run's, byte for byte.\n"
       "  taxon apply plans.tx hf/model.safetensors.index.json -o out/model.safetensors --max-shard-size 5GB --shard 3/8\n"
       "  taxon apply plans.tx hf/model.safetensors.index.json -o out/model.safetensors --max-shard-size 5GB --join\n"
+      "--jobs N does the same on this machine: N threads, a part each, then the index.\n"
       "\n"
       "Exit status: 0 done; 1 the load would fail (nothing written); 2 the plan, an input or the\n"
       "output could not be read or written (nothing written).");
@@ -79,6 +80,8 @@ void ApplyCommand::add_to(CLI::App& app) {
                       "Split the output into shards of at most this size, in Hugging Face's layout (5GB, 500MB, 2GiB)");
   command->add_option("--shard", shard, "Write only part I of N of a sharded .safetensors output: I/N (e.g. 2/8)");
   command->add_flag("--join", join, "Write the index of a sharded output once every part's shards are there");
+  command->add_option("--jobs", jobs, "Write a sharded .safetensors output with this many threads, a part each")
+      ->check(CLI::Range(1, 256));
   command->add_flag("--keep-objects", keep_objects,
                     "For a .pt output: write back objects of classes taxon does not know (left out otherwise)");
   command->callback([this]() { throw CLI::RuntimeError(run()); });
@@ -100,6 +103,7 @@ int ApplyCommand::run() const {
   options.max_shard_size = max_shard_size;
   options.list_all = list_all;
   options.join = join;
+  options.jobs = jobs;
   if (!shard.empty()) {
     std::size_t slash = shard.find('/');
     auto number = [&](std::string_view text) -> std::size_t {

@@ -26,6 +26,7 @@ struct ApplyCommand {
   std::string max_shard_size;  // "" = one file
   std::string shard;           // "I/N": one part of a sharded output
   bool join = false;
+  std::size_t jobs = 1;
 
   void add_to(CLI::App& app);
   int run() const;

@@ -320,6 +320,10 @@ struct ApplyOptions {
   // files equal a single write()'s byte for byte.
   std::size_t part = 0, parts = 0;
   bool join = false;
+  // A sharded .safetensors output written by this many threads, each a part as above, then
+  // joined: each shard appears atomically and the index last, so a failure leaves no index (and
+  // the shards already written); memory is bounded by one shard's tensors per thread.
+  std::size_t jobs = 1;
   bool list_all = false;                 // the text report lists every name
 };
 

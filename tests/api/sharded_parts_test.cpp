@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "taxon/taxon.hpp"
 
 namespace {
@@ -29,7 +31,9 @@ taxon::ApplyOptions convert(const fs::path& directory) {
 
 struct ScratchDirectory {
   fs::path path;
-  explicit ScratchDirectory(const std::string& name) : path(fs::temp_directory_path() / name) {
+  // Named by the process too: the sanitizer and Release suites may run at once.
+  explicit ScratchDirectory(const std::string& name)
+      : path(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
     fs::remove_all(path);
     fs::create_directories(path / "one");
     fs::create_directories(path / "parts");
@@ -83,6 +87,23 @@ TEST_CASE("sharded parts: three parts in any order, then a join, equal one write
   }
 }
 
+TEST_CASE("sharded parts: --jobs 3 writes what one write() writes - byte for byte") {
+  ScratchDirectory scratch("taxon-sharded-jobs-test");
+  taxon::Rules rules = taxon::Rules::parse("plan unwrap {\n  strip \"module.\"\n  load strict = false\n}\n");
+  taxon::plan_application(rules, convert(scratch.path / "one")).write();
+  taxon::ApplyOptions threaded = convert(scratch.path / "parts");
+  threaded.jobs = 3;
+  auto written = taxon::plan_application(rules, threaded).write();
+  CHECK(written.back().ends_with("model.safetensors.index.json"));
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(scratch.path / "one")) {
+    CAPTURE(entry.path());
+    ++files;
+    CHECK(bytes_of(entry.path()) == bytes_of(scratch.path / "parts" / entry.path().filename()));
+  }
+  CHECK(files == written.size());
+}
+
 TEST_CASE("sharded parts: a part outside 1..N - or parts without a shard size - are usage errors") {
   taxon::Rules rules = taxon::Rules::parse("plan unwrap {\n  strip \"module.\"\n}\n");
   taxon::ApplyOptions options = convert(fs::temp_directory_path());
@@ -92,4 +113,8 @@ TEST_CASE("sharded parts: a part outside 1..N - or parts without a shard size - 
   options.part = 1;
   options.max_shard_size.clear();
   CHECK_THROWS_AS(taxon::plan_application(rules, options), taxon::Error);
+  taxon::ApplyOptions threads = convert(fs::temp_directory_path());
+  threads.max_shard_size.clear();
+  threads.jobs = 2;
+  CHECK_THROWS_AS(taxon::plan_application(rules, threads), taxon::Error);
 }
