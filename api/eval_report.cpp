@@ -6,6 +6,7 @@
 
 #include "grammar/ir_to_tx.hpp"
 #include "grammar/tx_print.hpp"
+#include "api/json_stream.hpp"
 #include "api/report_json.hpp"
 
 namespace taxon {
@@ -136,55 +137,86 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
   return out;
 }
 
-namespace {
-
-// Adds a member whose key is new (tensor names, group names). ordered_json's operator[] finds a key
-// by a linear search, so filling an object of n members through it costs n²/2 string comparisons:
-// minutes for 100k per-tensor entries.
-void append_member(nlohmann::ordered_json& object, std::string key, nlohmann::ordered_json value) {
-  auto& members = object.get_ref<nlohmann::ordered_json::object_t&>();
-  static_cast<nlohmann::ordered_json::object_t::Container&>(members).emplace_back(std::move(key), std::move(value));
-}
-
-}  // namespace
-
-nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTable& table) {
+std::string render_eval_json(const EvalResult& result, const TensorTable& table) {
+  std::string out;
+  JsonStream json(out);
   auto names = [&](const std::vector<std::size_t>& tensors) {
-    auto list = nlohmann::ordered_json::array();
-    for (std::size_t i : tensors) list.push_back(table.tensors[i].name);
-    return list;
+    json.begin_array();
+    for (std::size_t i : tensors) json.string(table.tensors[i].name);
+    json.end_array();
   };
-  nlohmann::ordered_json out;
-  out["selections"] = nlohmann::ordered_json::object();
-  for (const auto& selection : result.selections) out["selections"][selection.name] = names(selection.tensors);
-  out["groups"] = nlohmann::ordered_json::object();
-  for (const auto& group : result.groups) {
-    nlohmann::ordered_json options = nlohmann::ordered_json::object();
-    for (const auto& option : group.options) options[option.key] = option_json(option);
-    nlohmann::ordered_json entry = {{"options", std::move(options)}, {"tensors", names(group.tensors)}};
-    if (!group.set_by.empty()) {
-      entry["rule"] = group.rule;
-      entry["set_by"] = group.set_by;
-    }
-    if (!group.frozen.empty()) entry["frozen"] = group.frozen.size();
-    if (!group.per_tensor.empty()) {
-      nlohmann::ordered_json per_tensor = nlohmann::ordered_json::object();
-      for (const auto& tensor : group.per_tensor) {
-        nlohmann::ordered_json values = nlohmann::ordered_json::object();
-        for (const auto& [key, value] : tensor.values) values[key] = to_json(value);
-        append_member(per_tensor, table.tensors[tensor.tensor].name, std::move(values));
-      }
-      entry["per_tensor"] = std::move(per_tensor);
-    }
-    append_member(out["groups"], group.name, std::move(entry));
+  auto strings = [&](const std::vector<std::string>& list) {
+    json.begin_array();
+    for (const auto& text : list) json.string(text);
+    json.end_array();
+  };
+  json.begin_object();
+  json.key("selections");
+  json.begin_object();
+  for (const auto& selection : result.selections) {
+    json.key(selection.name);
+    names(selection.tensors);
   }
-  out["overlaps"] = nlohmann::ordered_json::array();
-  for (const auto& overlap : result.overlaps)
-    out["overlaps"].push_back(
-        {{"tensor", table.tensors[overlap.tensor].name}, {"groups", result.group_names(overlap.groups)},
-         {"assigned", result.group_names(overlap.assigned)}});
-  out["diagnostics"] = nlohmann::ordered_json::array();
-  for (const auto& diagnostic : result.diagnostics.items()) out["diagnostics"].push_back(to_json(diagnostic));
+  json.end_object();
+  json.key("groups");
+  json.begin_object();
+  for (const auto& group : result.groups) {
+    json.key(group.name);
+    json.begin_object();
+    json.key("options");
+    json.begin_object();
+    for (const auto& option : group.options) {
+      json.key(option.key);
+      json.value(option_json(option));
+    }
+    json.end_object();
+    json.key("tensors");
+    names(group.tensors);
+    if (!group.set_by.empty()) {
+      json.key("rule");
+      json.string(group.rule);
+      json.key("set_by");
+      strings(group.set_by);
+    }
+    if (!group.frozen.empty()) {
+      json.key("frozen");
+      json.value(group.frozen.size());
+    }
+    if (!group.per_tensor.empty()) {
+      json.key("per_tensor");
+      json.begin_object();
+      for (const auto& tensor : group.per_tensor) {
+        json.key(table.tensors[tensor.tensor].name);
+        json.begin_object();
+        for (const auto& [key, value] : tensor.values) {
+          json.key(key);
+          json.value(to_json(value));
+        }
+        json.end_object();
+      }
+      json.end_object();
+    }
+    json.end_object();
+  }
+  json.end_object();
+  json.key("overlaps");
+  json.begin_array();
+  for (const auto& overlap : result.overlaps) {
+    json.begin_object();
+    json.key("tensor");
+    json.string(table.tensors[overlap.tensor].name);
+    json.key("groups");
+    strings(result.group_names(overlap.groups));
+    json.key("assigned");
+    strings(result.group_names(overlap.assigned));
+    json.end_object();
+  }
+  json.end_array();
+  json.key("diagnostics");
+  json.begin_array();
+  for (const auto& diagnostic : result.diagnostics.items()) json.value(to_json(diagnostic));
+  json.end_array();
+  json.end_object();
   return out;
 }
 

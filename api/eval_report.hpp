@@ -18,7 +18,8 @@ struct TextReportOptions {
 std::string render_eval_text(const EvalResult& result, const TensorTable& table, const std::string& rules_path,
                              const std::string& dump_path, const TextReportOptions& options);
 
-nlohmann::ordered_json render_eval_json(const EvalResult& result, const TensorTable& table);
+// docs/eval-json.md, as nlohmann::json's dump(2) would lay it out, streamed (no tree).
+std::string render_eval_json(const EvalResult& result, const TensorTable& table);
 
 // `taxon eval --explain-plan`: each rule as the optimizer rewrote it, then the compiled structures.
 std::string render_evaluation_plan(const EvaluationPlan& plan, const std::string& rules_path, const std::string& dump_path);

@@ -92,6 +92,6 @@ std::string Report::text(bool list_all) const {
   return render_eval_text(impl->result, impl->table(), impl->rules_path, impl->model_name, TextReportOptions{list_all});
 }
 
-std::string Report::json() const { return render_eval_json(impl->result, impl->table()).dump(2) + "\n"; }
+std::string Report::json() const { return render_eval_json(impl->result, impl->table()) + "\n"; }
 
 }  // namespace taxon

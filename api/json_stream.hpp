@@ -1,0 +1,84 @@
+// JSON written member by member into a string, laid out exactly as nlohmann::json's dump(2) lays
+// out the same document: reports with a name per tensor are never held as a tree (a tree of
+// 100k names costs more than the evaluation that made them).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/json_string.hpp"
+
+namespace taxon {
+
+class JsonStream {
+ public:
+  explicit JsonStream(std::string& out) : out_(out) {}
+
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
+  // An object's member name; its value follows.
+  void key(std::string_view name) {
+    next();
+    quoted(name);
+    out_ += ": ";
+    keyed_ = true;
+  }
+  void string(std::string_view text) {
+    next();
+    quoted(text);
+  }
+  // A small value built as a tree (a diagnostic, an option's value), dumped in place.
+  void value(const nlohmann::ordered_json& small) {
+    next();
+    std::string text = small.dump(2);
+    std::string indent = "\n" + std::string(2 * levels_.size(), ' ');
+    for (char c : text) {
+      if (c == '\n') out_ += indent;
+      else out_ += c;
+    }
+  }
+
+ private:
+  // Before a value: the separator and indentation an array element needs (a member's were
+  // written with its key).
+  void next() {
+    if (keyed_) {
+      keyed_ = false;
+      return;
+    }
+    if (levels_.empty()) return;
+    out_ += levels_.back()++ ? ",\n" : "\n";
+    out_.append(2 * levels_.size(), ' ');
+  }
+  void open(char bracket) {
+    next();
+    out_ += bracket;
+    levels_.push_back(0);
+  }
+  void close(char bracket) {
+    bool empty = levels_.back() == 0;
+    levels_.pop_back();
+    if (!empty) {
+      out_ += '\n';
+      out_.append(2 * levels_.size(), ' ');
+    }
+    out_ += bracket;
+  }
+  void quoted(std::string_view text) {
+    std::size_t mark = out_.size();
+    if (append_json_string(out_, text)) return;
+    out_.resize(mark);
+    out_ += nlohmann::ordered_json(std::string(text)).dump();  // throws as a tree's dump() would: not UTF-8
+  }
+
+  std::string& out_;
+  std::vector<std::size_t> levels_;  // members or elements written so far, per open container
+  bool keyed_ = false;
+};
+
+}  // namespace taxon
