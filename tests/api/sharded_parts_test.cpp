@@ -43,7 +43,7 @@ struct ScratchDirectory {
 
 }  // namespace
 
-TEST_CASE("sharded parts: three parts in any order, then a join, equal one write byte for byte") {
+TEST_CASE("sharded parts: three parts in any order and then a join equal one write byte for byte") {
   ScratchDirectory scratch("taxon-sharded-parts-test");
   taxon::Rules rules = taxon::Rules::parse("plan unwrap {\n  strip \"module.\"\n  load strict = false\n}\n");
   REQUIRE(rules.ok());
