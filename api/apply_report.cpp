@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "api/json_stream.hpp"
+
 namespace taxon {
 namespace {
 
@@ -106,56 +108,70 @@ std::string apply_report_text(const ApplyReport& report) {
 }
 
 std::string apply_report_json(const ApplyReport& report) {
+  // Streamed: the lists hold an entry per tensor (100k and more); each entry is a small tree.
   using json = nlohmann::ordered_json;
   const PlanResult& result = *report.result;
-  json out;
-  out["plan"] = report.plan;
-  out["sources"] = report.inputs;
-  out["output"] = report.output.empty() ? json(nullptr) : json(report.output);
-  out["tensors"] = json::array();
-  for (const auto& key : result.keys)
-    out["tensors"].push_back({{"name", key.name}, {"from", report.input->tensors[key.input].name}});
-  auto pairs = [](const auto& list, const char* a, const char* b) {
-    auto array = json::array();
-    for (const auto& [x, y] : list) array.push_back({{a, x}, {b, y}});
-    return array;
+  std::string text;
+  JsonStream out(text);
+  auto member = [&](const char* key, const json& value) {
+    out.key(key);
+    out.value(value);
   };
-  auto mismatches = [](const std::vector<PlanResult::Mismatch>& list) {
-    auto array = json::array();
-    for (const auto& m : list)
-      array.push_back({{"tensor", m.name}, {"source_shape", m.source_shape}, {"target_shape", m.target_shape}});
-    return array;
+  auto list = [&](const char* key, const auto& items, const auto& entry) {
+    out.key(key);
+    out.begin_array();
+    for (const auto& item : items) out.value(entry(item));
+    out.end_array();
   };
-  out["kept"] = kept_count(result);
-  out["prefix_steps"] = json::array();
-  for (const auto& [step_text, changed] : result.prefix_steps) out["prefix_steps"].push_back({{"step", step_text}, {"changed", changed}});
-  out["renamed"] = pairs(result.renamed, "from", "to");
-  out["copied"] = pairs(result.copied, "from", "to");
-  out["tied"] = pairs(result.tied, "tensor", "shares");
-  out["dropped"] = pairs(result.dropped, "tensor", "rule");
-  out["surgery"] = json::array();
-  for (const auto& record : result.surgery) out["surgery"].push_back({{"step", record.verb}, {"from", record.from}, {"to", record.to}});
-  out["transformed"] = json::array();
+  auto pairs = [&](const char* key, const auto& items, const char* a, const char* b) {
+    list(key, items, [&](const auto& item) { return json{{a, item.first}, {b, item.second}}; });
+  };
+  auto mismatches = [&](const char* key, const std::vector<PlanResult::Mismatch>& items) {
+    list(key, items, [](const PlanResult::Mismatch& m) {
+      return json{{"tensor", m.name}, {"source_shape", m.source_shape}, {"target_shape", m.target_shape}};
+    });
+  };
+  auto names = [&](const char* key, const std::vector<std::string>& items) {
+    out.key(key);
+    out.begin_array();
+    for (const auto& name : items) out.string(name);
+    out.end_array();
+  };
+  out.begin_object();
+  member("plan", report.plan);
+  names("sources", report.inputs);
+  member("output", report.output.empty() ? json(nullptr) : json(report.output));
+  list("tensors", result.keys,
+       [&](const PlannedKey& key) { return json{{"name", key.name}, {"from", report.input->tensors[key.input].name}}; });
+  member("kept", kept_count(result));
+  list("prefix_steps", result.prefix_steps, [](const auto& step) { return json{{"step", step.first}, {"changed", step.second}}; });
+  pairs("renamed", result.renamed, "from", "to");
+  pairs("copied", result.copied, "from", "to");
+  pairs("tied", result.tied, "tensor", "shares");
+  pairs("dropped", result.dropped, "tensor", "rule");
+  list("surgery", result.surgery,
+       [](const SurgeryRecord& record) { return json{{"step", record.verb}, {"from", record.from}, {"to", record.to}}; });
+  out.key("transformed");
+  out.begin_array();
   for (const auto& key : result.keys)
     for (const auto& action : key.actions)
-      out["transformed"].push_back(
-          {{"tensor", key.name}, {"action", action.step->verb + " " + action.step->action}, {"shape", action.to}});
-  out["skipped_mismatched"] = mismatches(result.skipped);
-  out["not_in_target"] = result.not_in_target;
-  out["mismatched"] = mismatches(result.mismatched);
-  out["missing"] = result.missing;
-  out["unexpected"] = result.unexpected;
-  out["made_not_in_target"] = json::array();
-  for (const auto& stray : result.strays) out["made_not_in_target"].push_back({{"tensor", stray.name}, {"closest", stray.closest}});
-  out["left_out"] = json::array();
-  for (const auto& [entry, reason] : report.left_out) out["left_out"].push_back({{"entry", entry}, {"reason", reason}});
-  out["strict"] = result.strict;
-  out["load"] = {{"checked", !report.target.empty()},
-                 {"fails", result.verdict.load_fails},
-                 {"loaded", result.verdict.loaded},
-                 {"reasons", result.verdict.reasons},
-                 {"hint", result.verdict.hint}};
-  return out.dump(2) + "\n";
+      out.value(json{{"tensor", key.name}, {"action", action.step->verb + " " + action.step->action}, {"shape", action.to}});
+  out.end_array();
+  mismatches("skipped_mismatched", result.skipped);
+  names("not_in_target", result.not_in_target);
+  mismatches("mismatched", result.mismatched);
+  names("missing", result.missing);
+  names("unexpected", result.unexpected);
+  list("made_not_in_target", result.strays, [](const auto& stray) { return json{{"tensor", stray.name}, {"closest", stray.closest}}; });
+  list("left_out", report.left_out, [](const auto& left) { return json{{"entry", left.entry}, {"reason", left.reason}}; });
+  member("strict", result.strict);
+  member("load", json{{"checked", !report.target.empty()},
+                      {"fails", result.verdict.load_fails},
+                      {"loaded", result.verdict.loaded},
+                      {"reasons", result.verdict.reasons},
+                      {"hint", result.verdict.hint}});
+  out.end_object();
+  return text + "\n";
 }
 
 }  // namespace taxon
