@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/internal.hpp"
+#include "api/json_stream.hpp"
 #include "runtime/checkpoint.hpp"
 
 namespace taxon {
@@ -28,16 +29,24 @@ std::string Model::dump_json() const {
   // A state dict does not say which tensors are parameters, or which train: a checkpoint's dump
   // claims no more than that, whatever the reader guessed.
   const bool checkpoint = impl_->checkpoint.has_value();
-  nlohmann::ordered_json out;
-  out["format"] = "model-dump/1";
-  out["model"] = table.model;
+  using json = nlohmann::ordered_json;
+  std::string text;
+  JsonStream out(text, 1);  // streamed: an entry per tensor
+  out.begin_object();
+  out.key("format");
+  out.string("model-dump/1");
+  out.key("model");
+  out.string(table.model);
   if (!table.modules.empty()) {
-    out["modules"] = nlohmann::ordered_json::array();
-    for (const auto& [path, type] : table.modules) out["modules"].push_back({{"name", path}, {"type", type}});
+    out.key("modules");
+    out.begin_array();
+    for (const auto& [path, type] : table.modules) out.value(json{{"name", path}, {"type", type}});
+    out.end_array();
   }
-  out["tensors"] = nlohmann::ordered_json::array();
+  out.key("tensors");
+  out.begin_array();
   for (const auto& record : table.tensors) {
-    nlohmann::ordered_json tensor;
+    json tensor;
     tensor["name"] = record.name;
     tensor["shape"] = record.shape;
     tensor["dtype"] = record.dtype;
@@ -53,18 +62,23 @@ std::string Model::dump_json() const {
       if (!record.persistent) tensor["persistent"] = false;
     }
     if (record.tied_to) tensor["tied_to"] = table.tensors[*record.tied_to].name;
-    out["tensors"].push_back(std::move(tensor));
+    out.value(tensor);
   }
+  out.end_array();
   if (table.stage_map) {
-    nlohmann::ordered_json stages = nlohmann::ordered_json::object();
+    json stages = json::object();
     for (const auto& [stage, patterns] : table.stage_map->stages) stages[stage] = patterns;
-    out["parameter_groups_metadata"] = {{"stages", std::move(stages)}};
+    out.key("parameter_groups_metadata");
+    out.value(json{{"stages", std::move(stages)}});
   }
-  out["objects"] = nlohmann::ordered_json::array();  // always there, so scripts need not test for it
+  out.key("objects");  // always there, so scripts need not test for it
+  out.begin_array();
   if (checkpoint)
     for (const auto& object : impl_->checkpoint->objects)
-      out["objects"].push_back({{"path", object.path}, {"class", object.type}, {"tensors", object.tensors}});
-  return out.dump(1) + "\n";
+      out.value(json{{"path", object.path}, {"class", object.type}, {"tensors", object.tensors}});
+  out.end_array();
+  out.end_object();
+  return text + "\n";
 }
 
 std::vector<std::string> Model::notes() const {

@@ -1,5 +1,5 @@
-// JSON written member by member into a string, laid out exactly as nlohmann::json's dump(2) lays
-// out the same document: reports with a name per tensor are never held as a tree (a tree of
+// JSON written member by member into a string, laid out exactly as nlohmann::json's dump(indent)
+// lays out the same document: reports with a name per tensor are never held as a tree (a tree of
 // 100k names costs more than the evaluation that made them).
 #pragma once
 
@@ -15,7 +15,7 @@ namespace taxon {
 
 class JsonStream {
  public:
-  explicit JsonStream(std::string& out) : out_(out) {}
+  explicit JsonStream(std::string& out, int indent = 2) : out_(out), width_(static_cast<std::size_t>(indent)) {}
 
   void begin_object() { open('{'); }
   void end_object() { close('}'); }
@@ -35,8 +35,8 @@ class JsonStream {
   // A small value built as a tree (a diagnostic, an option's value), dumped in place.
   void value(const nlohmann::ordered_json& small) {
     next();
-    std::string text = small.dump(2);
-    std::string indent = "\n" + std::string(2 * levels_.size(), ' ');
+    std::string text = small.dump(static_cast<int>(width_));
+    std::string indent = "\n" + std::string(width_ * levels_.size(), ' ');
     for (char c : text) {
       if (c == '\n') out_ += indent;
       else out_ += c;
@@ -53,7 +53,7 @@ class JsonStream {
     }
     if (levels_.empty()) return;
     out_ += levels_.back()++ ? ",\n" : "\n";
-    out_.append(2 * levels_.size(), ' ');
+    out_.append(width_ * levels_.size(), ' ');
   }
   void open(char bracket) {
     next();
@@ -65,7 +65,7 @@ class JsonStream {
     levels_.pop_back();
     if (!empty) {
       out_ += '\n';
-      out_.append(2 * levels_.size(), ' ');
+      out_.append(width_ * levels_.size(), ' ');
     }
     out_ += bracket;
   }
@@ -77,6 +77,7 @@ class JsonStream {
   }
 
   std::string& out_;
+  std::size_t width_;                // spaces per level
   std::vector<std::size_t> levels_;  // members or elements written so far, per open container
   bool keyed_ = false;
 };
