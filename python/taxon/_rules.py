@@ -22,7 +22,10 @@ def _parameters(params):
 
 
 def _looks_like_text(path_or_text):
-    return "\n" in path_or_text or "{" in path_or_text or ":" in path_or_text and not os.path.exists(path_or_text)
+    # Rule text has a line break or a brace (`group x { }`), or a YAML colon; a path has neither.
+    if "\n" in path_or_text or "{" in path_or_text:
+        return True
+    return ":" in path_or_text and not os.path.exists(path_or_text)
 
 
 def load_rules(path_or_text, params=None, name=None):
@@ -61,6 +64,14 @@ def _value(text):
 def model_of(model):
     """The engine's view of a torch.nn.Module (or a dump dict, or a dump file's path)."""
     return _model_and_tensors(model)[0]
+
+
+def _live(model, what):
+    # (the engine's model, the live tensors in its row order, their names): a torch.nn.Module only.
+    native, tensors, names = _model_and_tensors(model)
+    if tensors is None:
+        raise TypeError(f"{what} works on the torch.nn.Module itself, not a dump: its tensors are what it returns")
+    return native, tensors, names
 
 
 def _model_and_tensors(model):
@@ -115,7 +126,7 @@ class Rules:
         a group does not set. linnaeus's keys become torch's: WEIGHT_DECAY -> weight_decay,
         LR_MULTIPLIER -> lr_mult, OPTIMIZER -> optimizer. Raises ValueError when rules in overlap
         mode give a parameter to two groups."""
-        native, tensors, names = _model_and_tensors(model)
+        native, tensors, names = _live(model, "param_groups")
         groups = []
         owner = {}
         for name, options, parts in engine.evaluation_parts(self._native, native)["groups"]:
@@ -139,13 +150,13 @@ class Rules:
                 groups.append(merged)
         return groups
 
-    def _selections(self, model):
-        native, tensors, names = _model_and_tensors(model)
+    def _selections(self, model, what):
+        native, tensors, names = _live(model, what)
         return engine.evaluation_parts(self._native, native)["selections"], tensors, names
 
     def freeze(self, model):
         """Sets requires_grad = False on every parameter a `freeze` rule selects; returns their names."""
-        selections, tensors, names = self._selections(model)
+        selections, tensors, names = self._selections(model, "freeze")
         frozen, seen = [], set()
         for _, freezes, rows in selections:
             if freezes:
@@ -158,7 +169,7 @@ class Rules:
 
     def select(self, model, name):
         """The tensors the selection `name` picks, {tensor name: tensor}, in the model's order."""
-        selections, tensors, names = self._selections(model)
+        selections, tensors, names = self._selections(model, "select")
         for selection, _, rows in selections:
             if selection == name:
                 return {names[row]: tensors[row] for row in rows}

@@ -273,3 +273,11 @@ def test_groups_that_overlap_are_refused_with_the_tensor_named():
     rules = taxon.load_rules(ROOT / "examples" / "linnaeus" / "mformer_groups.yaml")
     with pytest.raises(ValueError, match="is in the groups NO_DECAY and"):
         rules.param_groups(model)
+
+
+def test_a_dump_is_refused_where_live_tensors_are_returned():
+    dump = load_dump(DATA / "dumps" / "vit_tiny.json")
+    rules = taxon.load_rules("group all { }\n")
+    assert rules.evaluate(dump)["groups"]["all"]["tensors"]  # a dump is fine where data is returned
+    with pytest.raises(TypeError, match="torch.nn.Module itself"):
+        rules.param_groups(dump)
