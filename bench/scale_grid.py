@@ -60,10 +60,13 @@ def write_safetensors(path, tensors):
         offset += size
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
+    if len(text) > 100_000_000:  # the safetensors format's limit: such a file is not valid
+        return False
     with open(path, "wb") as out:
         out.write(struct.pack("<Q", len(text)))
         out.write(text)
         out.write(bytes(offset))
+    return True
 
 
 def timed(command):
@@ -99,24 +102,25 @@ def main():
         dump, checkpoint = work / f"moe_{size}.json", work / f"moe_{size}.safetensors"
         if not dump.exists():
             write_dump(dump, tensors)
-        if not checkpoint.exists():
-            write_safetensors(checkpoint, tensors)
+        valid = checkpoint.exists() or write_safetensors(checkpoint, tensors)
         out = work / "out.safetensors"
         commands = [
             [args.taxon, "eval", str(work / "rules.tx"), "--dump", str(dump)],
             [args.taxon, "eval", str(work / "rules.tx"), "--dump", str(dump), "--format", "json"],
             [args.taxon, "apply", str(work / "rules.tx"), "--plan", "rename", str(checkpoint), "-o", str(out), "--force"],
         ]
-        rows.append((size, [best_of(command, args.runs) for command in commands]))
+        # A safetensors header over 100 MB (about a million tensors) is not a valid file: no apply then.
+        rows.append((size, [best_of(command, args.runs) if valid or "apply" not in command else None for command in commands]))
         if out.exists():
             os.remove(out)
-        print(f"{size:>9,} tensors: " + "  ".join(f"{c} {s:.3f} s {m:.0f} MiB" for c, (s, m) in zip(columns, rows[-1][1])),
-              flush=True)
+        print(f"{size:>9,} tensors: " + "  ".join(
+            f"{c} {cell[0]:.3f} s {cell[1]:.0f} MiB" if cell else f"{c} -- (header over 100 MB)"
+            for c, cell in zip(columns, rows[-1][1])), flush=True)
     print("\ngrowth to the next size (time ratio / tensor ratio; 1.0 is linear):")
     for (small, a), (large, b) in zip(rows, rows[1:]):
         factor = large / small
         print(f"{small:>9,} -> {large:,}: " + "  ".join(
-            f"{c} {(y[0] / x[0]) / factor if x[0] > 0 else float('nan'):.2f}" for c, x, y in zip(columns, a, b)))
+            f"{c} {(y[0] / x[0]) / factor:.2f}" if x and y and x[0] > 0 else f"{c} --" for c, x, y in zip(columns, a, b)))
 
 
 if __name__ == "__main__":
