@@ -3,9 +3,11 @@
 // exact for casts.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -43,13 +45,39 @@ std::vector<float> floats(const TensorData& tensor) {
   return out;
 }
 
+// The largest elementwise |a - b| of two float32 tensors of one size, computed exactly (in double).
+double max_abs_difference(const TensorData& a, const TensorData& b) {
+  std::vector<float> x = floats(a), y = floats(b);
+  REQUIRE(x.size() == y.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(x[i]) - y[i]));
+  return worst;
+}
+
+// Every tensor of the checkpoints by name (the later checkpoint's on a clash).
+std::map<std::string, const TensorData*> by_name(std::initializer_list<const Checkpoint*> checkpoints) {
+  std::map<std::string, const TensorData*> out;
+  for (const Checkpoint* checkpoint : checkpoints)
+    for (const auto& tensor : checkpoint->tensors) out[tensor.name] = &tensor.data;
+  return out;
+}
+
+// A relative-position table's options: the mode, and BEiT's trailing extra rows where it has them.
+std::vector<GroupOption> table_options(const char* mode, int64_t extra_rows) {
+  std::vector<GroupOption> options{option("mode", mode)};
+  if (extra_rows > 0) {
+    options.push_back(option("extra_rows", extra_rows));
+    options.push_back(option("extra_position", "trailing"));
+  }
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("each tensor action matches PyTorch's own result") {
   std::string dir = std::string(TAXON_SOURCE_DIR) + "/tests/data/actions/";
   Checkpoint reference = read_checkpoint(dir + "reference.safetensors");
-  std::map<std::string, const TensorData*> tensors;
-  for (const auto& tensor : reference.tensors) tensors[tensor.name] = &tensor.data;
+  std::map<std::string, const TensorData*> tensors = by_name({&reference});
   std::ifstream in(dir + "cases.json");
   nlohmann::json cases = nlohmann::json::parse(in)["cases"];
   REQUIRE(cases.size() == 13);
@@ -64,11 +92,7 @@ TEST_CASE("each tensor action matches PyTorch's own result") {
     CHECK(got.shape == expected.shape);
     CHECK(got.dtype == expected.dtype);
     if (expected.dtype == DType::float32) {
-      std::vector<float> a = floats(got), b = floats(expected);
-      REQUIRE(a.size() == b.size());
-      double worst = 0;
-      for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
-      CHECK(worst <= 1e-6);
+      CHECK(max_abs_difference(got, expected) <= 1e-6);
     } else {
       CHECK(got.contiguous_bytes() == expected.contiguous_bytes());  // casts round exactly as PyTorch does
     }
@@ -92,8 +116,7 @@ TEST_CASE("rel_pos_bias mode geometric is timm's resize_rel_pos_bias_table - 8 w
   // 3 trailing rows.
   std::string dir = std::string(TAXON_SOURCE_DIR) + "/tests/data/timm_checkpoint/";
   Checkpoint tables = read_checkpoint(dir + "tables.pt");
-  std::map<std::string, const TensorData*> tensors;
-  for (const auto& tensor : tables.tensors) tensors[tensor.name] = &tensor.data;
+  std::map<std::string, const TensorData*> tensors = by_name({&tables});
   std::ifstream in(dir + "expected.json");
   nlohmann::json rows = nlohmann::json::parse(in)["tables"]["rows"];
   REQUIRE(rows.size() == 8);
@@ -101,31 +124,14 @@ TEST_CASE("rel_pos_bias mode geometric is timm's resize_rel_pos_bias_table - 8 w
     std::string label = row["label"];
     CAPTURE(label);
     int64_t extra = row["extra_rows"].get<int64_t>();
-    std::vector<GroupOption> options{option("mode", "geometric")};
-    if (extra > 0) {
-      options.push_back(option("extra_rows", extra));
-      options.push_back(option("extra_position", "trailing"));
-    }
     const TensorData& input = *tensors.at("in." + label);
     const TensorData& expected = *tensors.at("default." + label);
-    TensorData got = run_action("rel_pos_bias", options, input, expected.shape);
+    TensorData got = run_action("rel_pos_bias", table_options("geometric", extra), input, expected.shape);
     REQUIRE(got.shape == expected.shape);
-    std::vector<float> a = floats(got), b = floats(expected);
-    float worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-    CHECK(worst <= 1e-5f);
+    CHECK(max_abs_difference(got, expected) <= 1e-5f);
     // The plain bicubic resize is another algorithm: far from timm's (when the grid changes).
-    if (row["source_window"] != row["target_window"]) {
-      std::vector<GroupOption> bicubic{option("mode", "bicubic")};
-      if (extra > 0) {
-        bicubic.push_back(option("extra_rows", extra));
-        bicubic.push_back(option("extra_position", "trailing"));
-      }
-      std::vector<float> c = floats(run_action("rel_pos_bias", bicubic, input, expected.shape));
-      float apart = 0;
-      for (std::size_t i = 0; i < c.size(); ++i) apart = std::max(apart, std::abs(c[i] - b[i]));
-      CHECK(apart > 0.01f);
-    }
+    if (row["source_window"] != row["target_window"])
+      CHECK(max_abs_difference(run_action("rel_pos_bias", table_options("bicubic", extra), input, expected.shape), expected) > 0.01f);
   }
 }
 
@@ -135,21 +141,17 @@ TEST_CASE("timm's Swin checkpoint_filter_fn for window 7 -> 12: the docs/actions
   std::string dir = std::string(TAXON_SOURCE_DIR) + "/tests/data/timm_checkpoint/";
   Checkpoint source = read_checkpoint(dir + "swin_w7_to_w12_source.pt");
   Checkpoint expected = read_checkpoint(dir + "swin_w7_to_w12_expected.pt");
-  std::map<std::string, const TensorData*> by_name;
-  for (const auto& tensor : source.tensors) by_name[tensor.name] = &tensor.data;
+  std::map<std::string, const TensorData*> inputs = by_name({&source});
   std::size_t compared = 0;
   for (const auto& tensor : expected.tensors) {
     CAPTURE(tensor.name);
-    REQUIRE(by_name.contains(tensor.name));
-    const TensorData& input = *by_name.at(tensor.name);
+    REQUIRE(inputs.contains(tensor.name));
+    const TensorData& input = *inputs.at(tensor.name);
     bool table = tensor.name.ends_with("relative_position_bias_table");
     TensorData got = table ? run_action("rel_pos_bias", {option("mode", "geometric")}, input, tensor.data.shape) : input;
     REQUIRE(got.shape == tensor.data.shape);
     if (tensor.data.dtype != DType::float32) continue;
-    std::vector<float> a = floats(got), b = floats(tensor.data);
-    float worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-    CHECK(worst <= 1e-5f);
+    CHECK(max_abs_difference(got, tensor.data) <= 1e-5f);
     ++compared;
   }
   CHECK(compared == 82);
@@ -198,8 +200,7 @@ TEST_CASE("stdlib/timm/checkpoint.tx: each plan gives what timm's checkpoint_fil
     REQUIRE_FALSE(result.diagnostics.has_errors());
     CHECK_FALSE(result.verdict.load_fails);
     Materializer materializer(result.keys, [&](std::size_t row) -> const TensorData& { return source.tensors[row].data; });
-    std::map<std::string, const TensorData*> want;
-    for (const auto& tensor : expected.tensors) want[tensor.name] = &tensor.data;
+    std::map<std::string, const TensorData*> want = by_name({&expected});
     CHECK(result.keys.size() == want.size());
     for (const auto& key : result.keys) {
       CAPTURE(key.name);
@@ -211,10 +212,7 @@ TEST_CASE("stdlib/timm/checkpoint.tx: each plan gives what timm's checkpoint_fil
         CHECK(made->contiguous_bytes() == timm.contiguous_bytes());
         continue;
       }
-      std::vector<float> a = floats(*made), b = floats(timm);
-      float worst = 0;
-      for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-      CHECK(worst <= 1e-5f);
+      CHECK(max_abs_difference(*made, timm) <= 1e-5f);
     }
   }
 }
@@ -225,9 +223,7 @@ TEST_CASE("rel_pos_bias mode geometric_cubic is timm's resize_rel_pos_bias_table
   std::string dir = std::string(TAXON_SOURCE_DIR) + "/tests/data/timm_checkpoint/";
   Checkpoint tables = read_checkpoint(dir + "tables.pt");
   Checkpoint scipy = read_checkpoint(dir + "tables_scipy.pt");
-  std::map<std::string, const TensorData*> tensors;
-  for (const auto& tensor : tables.tensors) tensors[tensor.name] = &tensor.data;
-  for (const auto& tensor : scipy.tensors) tensors[tensor.name] = &tensor.data;
+  std::map<std::string, const TensorData*> tensors = by_name({&tables, &scipy});
   std::ifstream in(dir + "expected.json");
   nlohmann::json rows = nlohmann::json::parse(in)["tables"]["rows"];
   std::size_t compared = 0;
@@ -235,19 +231,11 @@ TEST_CASE("rel_pos_bias mode geometric_cubic is timm's resize_rel_pos_bias_table
     if (!row["scipy_error"].is_null()) continue;
     std::string label = row["label"];
     CAPTURE(label);
-    int64_t extra = row["extra_rows"].get<int64_t>();
-    std::vector<GroupOption> options{option("mode", "geometric_cubic")};
-    if (extra > 0) {
-      options.push_back(option("extra_rows", extra));
-      options.push_back(option("extra_position", "trailing"));
-    }
     const TensorData& expected = *tensors.at("scipy." + label);
-    TensorData got = run_action("rel_pos_bias", options, *tensors.at("in." + label), expected.shape);
+    TensorData got = run_action("rel_pos_bias", table_options("geometric_cubic", row["extra_rows"].get<int64_t>()),
+                                *tensors.at("in." + label), expected.shape);
     REQUIRE(got.shape == expected.shape);
-    std::vector<float> a = floats(got), b = floats(expected);
-    float worst = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-    CHECK(worst <= 1e-5f);
+    CHECK(max_abs_difference(got, expected) <= 1e-5f);
     ++compared;
   }
   CHECK(compared == 7);
