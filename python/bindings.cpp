@@ -2,14 +2,11 @@
 // lists, dicts and tuples; the engine runs with the GIL released. No LibTorch here: the Python
 // layer (python/taxon/) reads the live model through torch and hands its names, shapes and types
 // over as data, and tensor actions run in the same libtaxon_actions.so the CLI loads.
-#include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <map>
-#include <string_view>
 #include <tuple>
-#include <unordered_map>
 
 #include <taxon/taxon.hpp>
 
@@ -131,7 +128,6 @@ py::dict evaluation_parts(const taxon::Rules& rules, const taxon::Model& model) 
   };
   std::vector<Group> groups;
   std::vector<std::tuple<std::string, bool, std::vector<int64_t>>> selections;
-  std::vector<taxon::Finding> findings;
   translating([&] {
     py::gil_scoped_release released;
     taxon::Report report = taxon::evaluate(rules, model);
@@ -152,7 +148,6 @@ py::dict evaluation_parts(const taxon::Rules& rules, const taxon::Model& model) 
     for (const auto& selection : report.selections) {
       selections.emplace_back(selection.name, selection.freezes, std::vector<int64_t>(selection.rows.begin(), selection.rows.end()));
     }
-    findings = report.findings;
     return 0;
   });
   py::list group_list;
@@ -166,7 +161,6 @@ py::dict evaluation_parts(const taxon::Rules& rules, const taxon::Model& model) 
   py::dict out;
   out["groups"] = group_list;
   out["selections"] = selection_list;
-  out["findings"] = finding_list(findings);
   return out;
 }
 

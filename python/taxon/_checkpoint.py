@@ -3,15 +3,9 @@ torch.load, never unpickling code), adapted by a plan."""
 import json
 import os
 
-from ._errors import CheckpointError, RulesError
+from ._errors import CheckpointError
 from ._native import engine
 from ._rules import Rules, load_rules, model_of
-
-_DTYPES = {
-    "float32": "float32", "float64": "float64", "float16": "float16", "bfloat16": "bfloat16",
-    "int64": "int64", "int32": "int32", "int16": "int16", "int8": "int8", "uint8": "uint8", "bool": "bool",
-    "complex64": "complex64", "complex128": "complex128",
-}
 
 
 def _paths(paths):
@@ -33,10 +27,7 @@ def _rules_and_plan(rules, plan, strict):
 
 
 def _run(rules, plan, paths, target, target_name, source="", output="", overwrite=False):
-    try:
-        application = engine.plan_application(rules._native, plan, paths, target, target_name, source, output, overwrite)
-    except CheckpointError:
-        raise
+    application = engine.plan_application(rules._native, plan, paths, target, target_name, source, output, overwrite)
     report = json.loads(application.json())
     if not application.ok or application.load_fails:
         reasons = application.reasons()
@@ -69,8 +60,9 @@ def load_checkpoint(model, paths, plan=None, rules=None, strict=True, source="")
     def take(name, shape, dtype, data):
         if name not in destinations:
             return
-        tensor = torch.frombuffer(bytearray(data), dtype=getattr(torch, _DTYPES.get(dtype, dtype))) if data else \
-            torch.empty(0, dtype=getattr(torch, _DTYPES.get(dtype, dtype)))
+        # taxon names dtypes as PyTorch does, without `torch.`; frombuffer refuses an empty buffer.
+        torch_dtype = getattr(torch, dtype)
+        tensor = torch.frombuffer(bytearray(data), dtype=torch_dtype) if data else torch.empty(0, dtype=torch_dtype)
         made.append((name, tensor.reshape(shape)))
 
     application.for_each_tensor(take)
@@ -100,4 +92,4 @@ def apply(rules, checkpoints, output, plan=None, target=None, source="", overwri
     return report
 
 
-__all__ = ["load_checkpoint", "apply", "RulesError"]
+__all__ = ["load_checkpoint", "apply"]

@@ -113,16 +113,10 @@ def _walk(model, torch):
     return parameters, module_rows, parameter_objects + buffer_objects
 
 
-def rows(model):
-    """(tensors, modules) of walk()."""
-    tensors, modules, _ = walk(model)
-    return tensors, modules
-
-
 def describe(model, name=None, stages=None):
     """The model dump as a dict: what `taxon eval`, `lint` and `explain` read with --dump
     (docs/model-dump.md). `stages`: linnaeus's stage map ({stage: [name patterns]})."""
-    tensors, modules = rows(model)
+    tensors, modules, _ = walk(model)
     dump = {
         "format": FORMAT,
         "model": name or _type_name(model),
