@@ -372,15 +372,14 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
                                                                       !impl->options.max_shard_size.empty());
       impl->prepare_output(output);
     }
-    auto write_parts_in_threads = [&](const std::string& output, uint64_t shard_bytes, std::size_t jobs,
-                                      const Metadata& metadata) {
+    MakeTensors make = [&](const auto& wanted, const auto& each) { impl->make_tensors(wanted, each); };
+    auto write_parts_in_threads = [&](const ShardLayout& layout, std::size_t jobs, const Metadata& metadata) {
       std::vector<std::exception_ptr> failures(jobs);
       std::vector<std::thread> workers;
       for (std::size_t part = 1; part <= jobs; ++part)
         workers.emplace_back([&, part] {
           try {
-            write_shard_part(output, shard_bytes, impl->result.keys, part, jobs, metadata,
-                             [&](const auto& wanted, const auto& each) { impl->make_tensors(wanted, each); });
+            write_shard_part(layout, part, jobs, metadata, make);
           } catch (...) {
             failures[part - 1] = std::current_exception();
           }
@@ -388,7 +387,13 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
       for (auto& worker : workers) worker.join();
       for (const auto& failure : failures)
         if (failure) std::rethrow_exception(failure);
-      return join_shard_parts(output, shard_bytes, impl->result.keys, jobs);
+      return join_shard_parts(layout, jobs);
+    };
+    // What an earlier save left that this one did not replace (more shards, an index now unneeded)
+    // would be taken for part of the checkpoint: removed once the new files are all in place.
+    auto remove_leftovers = [](const std::vector<std::string>& earlier, const std::vector<std::string>& written) {
+      for (const auto& file : earlier)
+        if (std::find(written.begin(), written.end(), file) == written.end()) std::filesystem::remove(file);
     };
     auto output_metadata = [&] {
       std::vector<std::pair<std::string, std::string>> metadata;
@@ -407,19 +412,18 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
     const Output& out = impl->output;
     const MergedCheckpoints& merged = impl->merged;
     const ApplyOptions& options = impl->options;
-    if (out.shard_bytes && options.jobs > 1 && !options.parts && !options.join && !out.to_pt) {
-      std::vector<std::string> earlier = checkpoint_files_at(output);  // overwrite was allowed, or there are none
-      std::vector<std::string> written = write_parts_in_threads(output, *out.shard_bytes, options.jobs, output_metadata());
-      for (const auto& file : earlier)  // as a single write does: an earlier save's leftovers would mislead a loader
-        if (std::find(written.begin(), written.end(), file) == written.end()) std::filesystem::remove(file);
-      impl->report.output = written.back();
-      return written;
-    }
-    if (out.shard_bytes && (options.parts || options.join)) {
-      std::vector<std::string> written =
-          options.join ? join_shard_parts(output, *out.shard_bytes, impl->result.keys, options.parts)
-                       : write_shard_part(output, *out.shard_bytes, impl->result.keys, options.part, options.parts,
-                                          output_metadata(), [&](const auto& wanted, const auto& each) { impl->make_tensors(wanted, each); });
+    if (out.shard_bytes && !out.to_pt && (options.jobs > 1 || options.parts || options.join)) {
+      ShardLayout layout = plan_shard_layout(output, *out.shard_bytes, impl->result.keys);
+      std::vector<std::string> written;
+      if (options.join) {
+        written = join_shard_parts(layout, options.parts);
+      } else if (options.parts) {
+        written = write_shard_part(layout, options.part, options.parts, output_metadata(), make);
+      } else {
+        std::vector<std::string> earlier = checkpoint_files_at(output);  // overwrite was allowed, or there are none
+        written = write_parts_in_threads(layout, options.jobs, output_metadata());
+        remove_leftovers(earlier, written);
+      }
       if (!written.empty()) impl->report.output = written.back();
       return written;
     }
@@ -435,10 +439,7 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
     if (out.shard_bytes) {
       std::vector<std::string> earlier = checkpoint_files_at(output);  // overwrite was allowed, or there are none
       written = write_sharded(output, *out.shard_bytes, tensors, metadata, progress);
-      // What an earlier save left that this one did not replace (more shards, an index now unneeded)
-      // would be taken for part of the checkpoint: removed once the new files are all in place.
-      for (const auto& file : earlier)
-        if (std::find(written.begin(), written.end(), file) == written.end()) std::filesystem::remove(file);
+      remove_leftovers(earlier, written);
       if (written.size() > 1)
         impl->output.notes.push_back(fmt::format("note: {} shards and their index {}", written.size() - 1, written.back()));
     } else if (!out.to_pt) {

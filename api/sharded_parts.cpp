@@ -18,16 +18,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The layout every part computes alike: shapes and dtypes from the plan, no bytes.
-struct Layout {
-  std::vector<TensorData> shapes;
-  std::vector<OutputTensor> tensors;
-  ShardPlan plan;
-  fs::path directory;
-};
+std::string shard_path(const ShardLayout& layout, std::size_t shard) {
+  return (fs::path(layout.output).parent_path() / layout.plan.files[shard]).string();
+}
 
-Layout plan_layout(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys) {
-  Layout layout;
+}  // namespace
+
+ShardLayout plan_shard_layout(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys) {
+  ShardLayout layout;
+  layout.output = output;
   layout.shapes.resize(keys.size());
   layout.tensors.reserve(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -37,20 +36,12 @@ Layout plan_layout(const std::string& output, uint64_t shard_bytes, const std::v
     layout.shapes[i].shape = keys[i].recipe->shape;
     layout.tensors.push_back({keys[i].name, &layout.shapes[i]});
   }
-  fs::path target(output);
-  layout.directory = target.parent_path();
-  layout.plan = plan_shards(target.filename().string(), shard_bytes, layout.tensors);
+  layout.plan = plan_shards(fs::path(output).filename().string(), shard_bytes, layout.tensors);
   return layout;
 }
 
-std::string shard_path(const Layout& layout, std::size_t shard) { return (layout.directory / layout.plan.files[shard]).string(); }
-
-}  // namespace
-
-std::vector<std::string> write_shard_part(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys,
-                                          std::size_t part, std::size_t parts, const Metadata& metadata,
-                                          const MakeTensors& make) {
-  Layout layout = plan_layout(output, shard_bytes, keys);
+std::vector<std::string> write_shard_part(const ShardLayout& layout, std::size_t part, std::size_t parts,
+                                          const Metadata& metadata, const MakeTensors& make) {
   std::vector<std::string> written;
   // One shard at a time: what a part holds in memory is bounded by one shard's made tensors.
   for (std::size_t s = part - 1; s < layout.plan.files.size(); s += parts) {
@@ -67,9 +58,8 @@ std::vector<std::string> write_shard_part(const std::string& output, uint64_t sh
   return written;
 }
 
-std::vector<std::string> join_shard_parts(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys,
-                                          std::size_t parts) {
-  Layout layout = plan_layout(output, shard_bytes, keys);
+std::vector<std::string> join_shard_parts(const ShardLayout& layout, std::size_t parts) {
+  const std::string& output = layout.output;
   std::vector<std::string> problems, files;
   for (std::size_t s = 0; s < layout.plan.files.size(); ++s) {
     std::string path = shard_path(layout, s);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/plans/plan.hpp"
+#include "runtime/checkpoint_writer.hpp"
 #include "runtime/tensor_data.hpp"
 
 namespace taxon {
@@ -21,17 +22,26 @@ using Metadata = std::vector<std::pair<std::string, std::string>>;
 using MakeTensors = std::function<void(const std::function<bool(std::string_view)>& wanted,
                                        const std::function<void(const PlannedKey&, std::shared_ptr<const TensorData>)>& each)>;
 
+// The layout every part computes alike: the shards planned from the keys' shapes and dtypes
+// alone (no tensor made). `tensors` point into `shapes`: a layout is not copied, only moved.
+struct ShardLayout {
+  std::vector<TensorData> shapes;
+  std::vector<OutputTensor> tensors;
+  ShardPlan plan;
+  std::string output;
+};
+ShardLayout plan_shard_layout(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys);
+
 // Writes the shards of part `part` (1-based) of `parts`: shard s (0-based) belongs to part
 // (s mod parts) + 1. Each shard file is replaced atomically; the index is not written. Returns
 // the files written (none when the part has no shard).
-std::vector<std::string> write_shard_part(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys,
-                                          std::size_t part, std::size_t parts, const Metadata& metadata,
-                                          const MakeTensors& make);
+std::vector<std::string> write_shard_part(const ShardLayout& layout, std::size_t part, std::size_t parts,
+                                          const Metadata& metadata, const MakeTensors& make);
 
 // Checks that every shard of the layout is there, holding the tensors the layout gives it, and
 // writes the index (atomically). Returns the shards, then the index (the one file, when the
-// layout has one shard). Throws InputError naming the missing or wrong shards and their parts.
-std::vector<std::string> join_shard_parts(const std::string& output, uint64_t shard_bytes, const std::vector<PlannedKey>& keys,
-                                          std::size_t parts);
+// layout has one shard). Throws InputError naming the missing or wrong shards and, with `parts`,
+// the part that writes each.
+std::vector<std::string> join_shard_parts(const ShardLayout& layout, std::size_t parts);
 
 }  // namespace taxon
