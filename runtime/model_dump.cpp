@@ -1,26 +1,25 @@
 #include "runtime/model_dump.hpp"
 
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
-#include "runtime/files.hpp"
 #include "runtime/input_error.hpp"
+#include "runtime/mapped_file.hpp"
 
 namespace taxon {
 namespace {
 
-using simdjson::dom::array;
-using simdjson::dom::element;
-using simdjson::dom::object;
+namespace ondemand = simdjson::ondemand;
 
 constexpr std::string_view kFormat = "model-dump/1";
 
 // simdjson says what failed but not where; nlohmann's slower parser finds the byte.
-std::string locate_syntax_error(const std::string& text) {
+std::string locate_syntax_error(std::string_view text) {
   try {
     nlohmann::json parsed = nlohmann::json::parse(text);  // throws where simdjson failed
     (void)parsed;
@@ -34,127 +33,271 @@ std::string locate_syntax_error(const std::string& text) {
   return "";
 }
 
+// How one optional field of a tensor or module entry was found.
+enum class Found : uint8_t { missing, ok, bad };
+
+// The fields of one `tensors[]` entry as read, checked afterwards in a fixed order so that a
+// message does not depend on the order the writer put the keys in.
+struct TensorFields {
+  Found name = Found::missing, shape = Found::missing, dtype = Found::missing, kind = Found::missing;
+  Found module = Found::missing, module_type = Found::missing, requires_grad = Found::missing;
+  Found persistent = Found::missing, tied_to = Found::missing;
+  std::string_view name_text, dtype_text, kind_text = "parameter", module_text, module_type_text, tied_text;
+  bool requires_grad_value = true, persistent_value = true;
+  std::array<int64_t, 16> dims{};
+  std::size_t rank = 0;
+  bool shape_too_long = false;
+  std::vector<int64_t> long_shape;  // only for shapes of more than 16 dimensions
+};
+
+// The dump is read in one pass of simdjson's on-demand parser over a memory map of the file:
+// strings are viewed where the parser unescaped them and copied once, into the table. Any error
+// is first checked against the whole text with the validating parser, so that a file that is
+// not JSON is reported as such, with its line and column, whatever the reader met first.
 class DumpParser {
  public:
-  DumpParser(const std::string& path) : path_(path) {}
+  DumpParser(std::string_view text, std::size_t capacity, const std::string& path)
+      : text_(text), capacity_(capacity), path_(path) {}
 
-  TensorTable parse(const std::string& text) {
-    simdjson::dom::parser parser;
-    simdjson::padded_string padded(text);
-    element root;
-    if (auto error = parser.parse(padded).get(root))
-      throw InputError(code::malformed_dump, fmt::format("{}{}: not valid JSON ({}); a model dump is one JSON object (docs/model-dump.md)",
-                                   path_, locate_syntax_error(text), simdjson::error_message(error)));
-    object top;
-    if (root.get_object().get(top)) fail("the top level must be a JSON object");
-
-    std::string_view format;
-    if (top.at_key("format").get_string().get(format))
-      fail(fmt::format("\"format\" is missing or not a string; a model dump says \"format\": \"{}\"", kFormat));
-    if (format != kFormat)
-      fail(fmt::format("unsupported format \"{}\"; this taxon reads \"{}\"", format, kFormat));
+  TensorTable parse() {
+    ondemand::parser parser;
+    ondemand::document document;
+    if (auto error = parser.iterate(text_.data(), text_.size(), capacity_).get(document)) fail_json(error, "");
+    ondemand::object top;
+    if (auto error = document.get_object().get(top)) fail_json(error, "the top level must be a JSON object");
 
     TensorTable table;
-    std::string_view model;
-    if (!top.at_key("model").get_string().get(model)) table.model = std::string(model);
-    read_modules(top, table);
-    read_tensors(top, table);
-    read_stage_map(top, table);
+    bool format_seen = false, tensors_seen = false;
+    for (auto entry : top) {
+      ondemand::field field;
+      std::string_view key;
+      if (auto error = std::move(entry).get(field)) fail_json(error, "");
+      if (auto error = field.unescaped_key().get(key)) fail_json(error, "");
+      ondemand::value value = field.value();
+      if (key == "format") {
+        std::string_view format;
+        if (auto error = value.get_string().get(format))
+          fail_json(error, fmt::format("\"format\" is missing or not a string; a model dump says \"format\": \"{}\"", kFormat));
+        if (format != kFormat) fail(fmt::format("unsupported format \"{}\"; this taxon reads \"{}\"", format, kFormat));
+        format_seen = true;
+      } else if (key == "model") {
+        std::string_view model;
+        if (!value.get_string().get(model)) table.model = std::string(model);
+      } else if (key == "modules") {
+        read_modules(value, table);
+      } else if (key == "tensors") {
+        read_tensors(value, table);
+        tensors_seen = true;
+      } else if (key == "parameter_groups_metadata") {
+        read_stage_map(value, table);
+      }
+    }
+    if (const char* rest = nullptr; !document.current_location().get(rest)) fail_json(simdjson::TRAILING_CONTENT, "");
+    if (!format_seen) fail(fmt::format("\"format\" is missing or not a string; a model dump says \"format\": \"{}\"", kFormat));
+    if (!tensors_seen) fail("\"tensors\" is missing or not a list");
+    resolve_ties(table);
     return table;
   }
 
  private:
-  [[noreturn]] void fail(const std::string& message) const { throw InputError(code::malformed_dump, fmt::format("{}: {}", path_, message)); }
+  [[noreturn]] void fail(const std::string& message) const {
+    check_json();
+    throw InputError(code::malformed_dump, fmt::format("{}: {}", path_, message));
+  }
+
+  // A reader error: the text's own syntax error when it has one, else `message` (the field
+  // that is not what the format says), else simdjson's words.
+  [[noreturn]] void fail_json(simdjson::error_code error, const std::string& message) const {
+    check_json();
+    if (!message.empty()) fail(message);
+    throw InputError(code::malformed_dump, fmt::format("{}: not valid JSON ({}); a model dump is one JSON object (docs/model-dump.md)",
+                                                       path_, simdjson::error_message(error)));
+  }
+
+  void check_json() const {
+    simdjson::dom::parser validator;
+    auto error = validator.parse(simdjson::padded_string(text_)).error();
+    if (!error) return;
+    throw InputError(code::malformed_dump, fmt::format("{}{}: not valid JSON ({}); a model dump is one JSON object (docs/model-dump.md)",
+                                                       path_, locate_syntax_error(text_), simdjson::error_message(error)));
+  }
 
   [[noreturn]] void fail_tensor(std::size_t index, std::string_view name, const std::string& message) const {
     if (name.empty()) fail(fmt::format("tensors[{}]: {}", index, message));
     fail(fmt::format("tensors[{}] (\"{}\"): {}", index, name, message));
   }
 
-  void read_modules(const object& top, TensorTable& table) {
-    element modules;
-    if (top.at_key("modules").get(modules)) return;  // optional: a checkpoint's dump has none
-    array list;
-    if (modules.get_array().get(list)) fail("\"modules\" must be a list of {\"name\", \"type\"} objects");
+  void read_modules(ondemand::value& value, TensorTable& table) {
+    ondemand::array list;
+    if (auto error = value.get_array().get(list)) fail_json(error, "\"modules\" must be a list of {\"name\", \"type\"} objects");
     std::size_t index = 0;
-    for (element entry : list) {
-      std::string_view name, type;
-      if (entry.at_key("name").get_string().get(name) || entry.at_key("type").get_string().get(type))
-        fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
-      table.modules.emplace_back(std::string(name), std::string(type));
-      read_mro(entry, index, table);
+    for (auto item : list) {
+      ondemand::object entry;
+      if (auto error = item.get_object().get(entry))
+        fail_json(error, fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
+      Found name = Found::missing, type = Found::missing;
+      std::string_view name_text, type_text;
+      std::vector<std::string> mro;
+      for (auto member : entry) {
+        ondemand::field field;
+        std::string_view key;
+        if (auto error = std::move(member).get(field)) fail_json(error, "");
+        if (auto error = field.unescaped_key().get(key)) fail_json(error, "");
+        if (key == "name") {
+          name = read_string_field(field.value(), name_text);
+        } else if (key == "type") {
+          type = read_string_field(field.value(), type_text);
+        } else if (key == "mro") {
+          mro = read_mro(field.value(), index);
+        }
+        // The strings viewed above live in the text or the parser's buffer, which later strings do not overwrite.
+      }
+      if (name != Found::ok || type != Found::ok) fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
+      table.modules.emplace_back(std::string(name_text), std::string(type_text));
+      if (!mro.empty()) table.module_mro.insert_or_assign(std::string(name_text), std::move(mro));
       ++index;
     }
   }
 
   // Optional (older dumps and TorchScript modules have none): the qualified names of the
   // module's class and of the classes it inherits from, for isinstance semantics.
-  void read_mro(const element& entry, std::size_t index, TensorTable& table) const {
-    auto found = entry.at_key("mro");
-    if (found.error() == simdjson::NO_SUCH_FIELD) return;
-    array list;
-    if (found.get_array().get(list)) fail(fmt::format("modules[{}]: \"mro\" must be a list of class names", index));
+  std::vector<std::string> read_mro(ondemand::value value, std::size_t index) const {
+    ondemand::array list;
+    if (auto error = value.get_array().get(list)) fail_json(error, fmt::format("modules[{}]: \"mro\" must be a list of class names", index));
     std::vector<std::string> mro;
-    for (element item : list) {
+    for (auto item : list) {
       std::string_view qualified;
       if (item.get_string().get(qualified) || qualified.empty())
         fail(fmt::format("modules[{}]: \"mro\" must list class names (module.Class)", index));
       mro.emplace_back(qualified);
     }
-    if (mro.empty()) return;
-    std::string_view path = table.modules.back().first;
-    table.module_mro.insert_or_assign(std::string(path), std::move(mro));
+    return mro;
   }
 
-  void read_tensors(const object& top, TensorTable& table) {
-    array tensors;
-    if (top.at_key("tensors").get_array().get(tensors)) fail("\"tensors\" is missing or not a list");
-    std::vector<std::pair<std::size_t, std::string>> ties;  // (tensor, the name it is tied to), resolved below
+  void read_tensors(ondemand::value& value, TensorTable& table) {
+    ondemand::array tensors;
+    if (auto error = value.get_array().get(tensors)) fail_json(error, "\"tensors\" is missing or not a list");
+    std::size_t count = 0;
+    if (!tensors.count_elements().get(count)) table.tensors.reserve(count);
     std::size_t index = 0;
-    for (element entry : tensors) {
-      object fields;
-      if (entry.get_object().get(fields)) fail_tensor(index, "", "each tensor must be a JSON object");
-      TensorRecord record;
-      std::string_view name;
-      if (fields.at_key("name").get_string().get(name)) fail_tensor(index, "", "\"name\" is missing or not a string");
-      record.name = std::string(name);
-
-      array shape;
-      if (fields.at_key("shape").get_array().get(shape)) fail_tensor(index, name, "\"shape\" is missing or not a list");
-      for (element dim : shape) {
-        int64_t size = 0;
-        if (dim.get_int64().get(size) || size < 0) fail_tensor(index, name, "\"shape\" must list sizes >= 0");
-        record.shape.push_back(size);
+    for (auto item : tensors) {
+      ondemand::object entry;
+      if (auto error = item.get_object().get(entry)) fail_json(error, fmt::format("tensors[{}]: each tensor must be a JSON object", index));
+      TensorFields fields;
+      for (auto member : entry) {
+        ondemand::field field;
+        if (auto error = std::move(member).get(field)) fail_json(error, "");
+        read_tensor_field(field.key(), field.value(), fields);
       }
-      std::string_view dtype;
-      if (fields.at_key("dtype").get_string().get(dtype)) fail_tensor(index, name, "\"dtype\" is missing or not a string");
-      record.dtype = std::string(dtype);
-
-      std::string_view kind = "parameter";
-      if (auto found = fields.at_key("kind"); found.error() != simdjson::NO_SUCH_FIELD) {
-        if (found.get_string().get(kind) || (kind != "parameter" && kind != "buffer" && kind != "unknown"))
-          fail_tensor(index, name, "\"kind\" must be \"parameter\", \"buffer\" or \"unknown\"");
-      }
-      record.kind = kind == "buffer" ? TensorKind::buffer : kind == "unknown" ? TensorKind::unknown : TensorKind::parameter;
-      if (record.kind == TensorKind::unknown) table.has_unknown_kinds = true;
-
-      record.module = optional_string(fields, "module", index, name);
-      record.module_type = optional_string(fields, "module_type", index, name);
-      if (!record.module_type.empty()) table.has_module_types = true;
-      record.requires_grad = optional_bool(fields, "requires_grad", true, index, name);
-      record.persistent = optional_bool(fields, "persistent", true, index, name);
-
-      std::string tied = optional_string(fields, "tied_to", index, name);
-      if (!tied.empty()) ties.emplace_back(index, std::move(tied));
-      table.tensors.push_back(std::move(record));
+      table.tensors.push_back(make_record(fields, index, table));
       ++index;
     }
-    // Once every record is in place: views of their names stay valid only now (short names
-    // live inside the records, which move while the table grows).
-    if (ties.empty()) return;
+  }
+
+  // A string as a view of the text when it has no escapes (a dump's names never do), which
+  // spares copying it into the parser's buffer; else as simdjson unescapes it.
+  static bool read_string(ondemand::value value, std::string_view& out) {
+    std::string_view token = value.raw_json_token();
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' || token.back() == '\t'))
+      token.remove_suffix(1);
+    if (token.size() >= 2 && token.front() == '"' && token.back() == '"' && token.find('\\') == std::string_view::npos) {
+      out = token.substr(1, token.size() - 2);
+      return true;
+    }
+    return !value.get_string().get(out);
+  }
+
+  static Found read_string_field(ondemand::value value, std::string_view& out) { return read_string(value, out) ? Found::ok : Found::bad; }
+
+  // null reads as absent.
+  static Found read_optional_string(ondemand::value value, std::string_view& out) {
+    std::string_view token = value.raw_json_token();
+    if (token.substr(0, 4) == "null") return Found::missing;
+    return read_string_field(value, out);
+  }
+
+  // `key` is compared as written in the file (escapes and all), which spares unescaping the
+  // keys of every tensor; the format's keys have no escapes.
+  void read_tensor_field(ondemand::raw_json_string key, ondemand::value value, TensorFields& fields) {
+    if (key == "name") {
+      fields.name = read_string_field(value, fields.name_text);
+    } else if (key == "shape") {
+      ondemand::array dims;
+      fields.shape = Found::ok;
+      if (value.get_array().get(dims)) {
+        fields.shape = Found::missing;  // "is missing or not a list"
+        return;
+      }
+      for (auto dim : dims) {
+        int64_t size = 0;
+        if (dim.get_int64().get(size) || size < 0) {
+          fields.shape = Found::bad;  // "must list sizes >= 0"; the rest of the list is skipped
+          return;
+        }
+        if (fields.rank < fields.dims.size()) {
+          fields.dims[fields.rank] = size;
+        } else {
+          if (!fields.shape_too_long) fields.long_shape.assign(fields.dims.begin(), fields.dims.end());
+          fields.shape_too_long = true;
+          fields.long_shape.push_back(size);
+        }
+        ++fields.rank;
+      }
+    } else if (key == "dtype") {
+      fields.dtype = read_string_field(value, fields.dtype_text);
+    } else if (key == "kind") {
+      fields.kind = read_string_field(value, fields.kind_text);
+    } else if (key == "module") {
+      fields.module = read_optional_string(value, fields.module_text);
+    } else if (key == "module_type") {
+      fields.module_type = read_optional_string(value, fields.module_type_text);
+    } else if (key == "requires_grad") {
+      fields.requires_grad = value.get_bool().get(fields.requires_grad_value) ? Found::bad : Found::ok;
+    } else if (key == "persistent") {
+      fields.persistent = value.get_bool().get(fields.persistent_value) ? Found::bad : Found::ok;
+    } else if (key == "tied_to") {
+      fields.tied_to = read_optional_string(value, fields.tied_text);
+    }
+  }
+
+  TensorRecord make_record(const TensorFields& fields, std::size_t index, TensorTable& table) {
+    std::string_view name = fields.name == Found::ok ? fields.name_text : std::string_view();
+    if (fields.name != Found::ok) fail_tensor(index, "", "\"name\" is missing or not a string");
+    if (fields.shape == Found::missing) fail_tensor(index, name, "\"shape\" is missing or not a list");
+    if (fields.shape == Found::bad) fail_tensor(index, name, "\"shape\" must list sizes >= 0");
+    if (fields.dtype != Found::ok) fail_tensor(index, name, "\"dtype\" is missing or not a string");
+    const std::string_view kind = fields.kind_text;
+    if (fields.kind == Found::bad || (kind != "parameter" && kind != "buffer" && kind != "unknown"))
+      fail_tensor(index, name, "\"kind\" must be \"parameter\", \"buffer\" or \"unknown\"");
+    if (fields.module == Found::bad) fail_tensor(index, name, "\"module\" must be a string");
+    if (fields.module_type == Found::bad) fail_tensor(index, name, "\"module_type\" must be a string");
+    if (fields.requires_grad == Found::bad) fail_tensor(index, name, "\"requires_grad\" must be true or false");
+    if (fields.persistent == Found::bad) fail_tensor(index, name, "\"persistent\" must be true or false");
+    if (fields.tied_to == Found::bad) fail_tensor(index, name, "\"tied_to\" must be a string");
+
+    TensorRecord record;
+    record.name = std::string(name);
+    if (fields.shape_too_long) record.shape = fields.long_shape;
+    else record.shape.assign(fields.dims.begin(), fields.dims.begin() + static_cast<std::ptrdiff_t>(fields.rank));
+    record.dtype = std::string(fields.dtype_text);
+    record.kind = kind == "buffer" ? TensorKind::buffer : kind == "unknown" ? TensorKind::unknown : TensorKind::parameter;
+    if (record.kind == TensorKind::unknown) table.has_unknown_kinds = true;
+    if (fields.module == Found::ok) record.module = std::string(fields.module_text);
+    if (fields.module_type == Found::ok) record.module_type = std::string(fields.module_type_text);
+    if (!record.module_type.empty()) table.has_module_types = true;
+    record.requires_grad = fields.requires_grad_value;
+    record.persistent = fields.persistent_value;
+    if (fields.tied_to == Found::ok && !fields.tied_text.empty()) ties_.emplace_back(index, std::string(fields.tied_text));
+    return record;
+  }
+
+  // Once every record is in place: views of their names stay valid only now (short names
+  // live inside the records, which move while the table grows).
+  void resolve_ties(TensorTable& table) const {
+    if (ties_.empty()) return;
     std::unordered_map<std::string_view, std::size_t> first_index;
     for (std::size_t i = 0; i < table.tensors.size(); ++i) first_index.emplace(table.tensors[i].name, i);
-    for (const auto& [tensor, tied] : ties) {
+    for (const auto& [tensor, tied] : ties_) {
       auto found = first_index.find(tied);
       if (found == first_index.end() || found->second >= tensor)
         fail_tensor(tensor, table.tensors[tensor].name,
@@ -163,54 +306,53 @@ class DumpParser {
     }
   }
 
-  std::string optional_string(const object& fields, const char* key, std::size_t index, std::string_view name) const {
-    auto found = fields.at_key(key);
-    if (found.error() == simdjson::NO_SUCH_FIELD) return {};
-    if (found.is_null()) return {};
-    std::string_view value;
-    if (found.get_string().get(value)) fail_tensor(index, name, fmt::format("\"{}\" must be a string", key));
-    return std::string(value);
-  }
-
-  bool optional_bool(const object& fields, const char* key, bool fallback, std::size_t index, std::string_view name) const {
-    auto found = fields.at_key(key);
-    if (found.error() == simdjson::NO_SUCH_FIELD) return fallback;
-    bool value = fallback;
-    if (found.get_bool().get(value)) fail_tensor(index, name, fmt::format("\"{}\" must be true or false", key));
-    return value;
-  }
-
-  void read_stage_map(const object& top, TensorTable& table) {
-    element metadata;
-    if (top.at_key("parameter_groups_metadata").get(metadata)) return;
-    object stages;
-    if (metadata.at_key("stages").get_object().get(stages))
-      fail("\"parameter_groups_metadata\" must hold \"stages\": {STAGE: [patterns]}");
+  void read_stage_map(ondemand::value& value, TensorTable& table) {
+    const std::string shape_message = "\"parameter_groups_metadata\" must hold \"stages\": {STAGE: [patterns]}";
+    ondemand::object metadata;
+    if (value.get_object().get(metadata)) return;  // as before: anything but an object is ignored
+    ondemand::object stages;
+    auto found = metadata.find_field_unordered("stages");
+    if (found.error() == simdjson::NO_SUCH_FIELD) fail(shape_message);
+    if (auto error = found.get_object().get(stages)) fail_json(error, shape_message);
     StageMap map;
-    for (auto [stage, patterns_element] : stages) {
-      array patterns;
-      if (patterns_element.get_array().get(patterns))
-        fail(fmt::format("parameter_groups_metadata.stages.{} must be a list of name patterns", stage));
+    for (auto entry : stages) {
+      ondemand::field field;
+      std::string_view stage_key;
+      if (auto error = std::move(entry).get(field)) fail_json(error, "");
+      if (auto error = field.unescaped_key().get(stage_key)) fail_json(error, "");
+      std::string stage(stage_key);
+      ondemand::array patterns;
+      if (auto error = field.value().get_array().get(patterns))
+        fail_json(error, fmt::format("parameter_groups_metadata.stages.{} must be a list of name patterns", stage));
       std::vector<std::string> list;
-      for (element pattern : patterns) {
+      for (auto pattern : patterns) {
         std::string_view text;
-        if (pattern.get_string().get(text))
-          fail(fmt::format("parameter_groups_metadata.stages.{} must list strings", stage));
+        if (auto error = pattern.get_string().get(text))
+          fail_json(error, fmt::format("parameter_groups_metadata.stages.{} must list strings", stage));
         list.emplace_back(text);
       }
-      map.stages.emplace_back(std::string(stage), std::move(list));
+      map.stages.emplace_back(std::move(stage), std::move(list));
     }
     table.stage_map = std::move(map);
   }
 
-  std::string path_;
+  std::string_view text_;
+  std::size_t capacity_;
+  const std::string& path_;
+  std::vector<std::pair<std::size_t, std::string>> ties_;  // (tensor, the name it is tied to), resolved last
 };
 
 }  // namespace
 
-TensorTable parse_model_dump(const std::string& text, const std::string& path) { return DumpParser(path).parse(text); }
+TensorTable parse_model_dump(const std::string& text, const std::string& path) {
+  simdjson::padded_string padded(text);
+  return DumpParser(std::string_view(padded.data(), padded.size()), padded.size() + simdjson::SIMDJSON_PADDING, path).parse();
+}
 
-TensorTable read_model_dump(const std::string& path) { return parse_model_dump(read_file(path), path); }
+TensorTable read_model_dump(const std::string& path) {
+  auto file = MappedFile::open_padded(path, simdjson::SIMDJSON_PADDING);
+  return DumpParser(file->view(0, file->size()), file->capacity(), path).parse();
+}
 
 ReferenceShapes read_reference(const std::string& path) { return reference_shapes(read_model_dump(path), path); }
 

@@ -1,3 +1,6 @@
+#include <filesystem>
+#include <fstream>
+
 #include <doctest/doctest.h>
 
 #include "runtime/input_error.hpp"
@@ -88,4 +91,72 @@ TEST_CASE("a missing file names the file and the reason") {
     CHECK(std::string(error.what()) == "cannot read /nonexistent/dump.json: No such file or directory");
     CHECK(error.code() == code::unreadable_file);
   }
+}
+
+namespace {
+// Writes `text` to a scratch file and reads it back as a dump.
+TensorTable read_text(const std::string& text, const std::string& name) {
+  std::string path = (std::filesystem::temp_directory_path() / ("taxon-model-dump-" + name + ".json")).string();
+  std::ofstream(path, std::ios::binary) << text;
+  TensorTable table = read_model_dump(path);
+  std::filesystem::remove(path);
+  return table;
+}
+}  // namespace
+
+TEST_CASE("a dump whose size is a whole number of pages reads - the parser's padding is not the file's") {
+  // The reader maps the file and lets the parser read past its end: that must not fault.
+  for (std::size_t size : {std::size_t{4096}, std::size_t{8192}, std::size_t{4096 * 3 - 1}}) {
+    CAPTURE(size);
+    std::string text = R"({"format": "model-dump/1", "tensors": [{"name": "w", "shape": [2], "dtype": "float32"}]})";
+    text.append(size - text.size() - 1, ' ');
+    text += '\n';
+    REQUIRE(text.size() == size);
+    TensorTable table = read_text(text, std::to_string(size));
+    REQUIRE(table.tensors.size() == 1);
+    CHECK(table.tensors[0].name == "w");
+  }
+}
+
+TEST_CASE("keys in any order - escapes - nulls - unknown keys and long shapes read as written") {
+  std::string text = R"({"tensors": [
+      {"dtype": "float16", "shape": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18], "future": {"a": [1, {"b": null}]},
+       "module": null, "name": "block.\"quoted\".w\u00e9ight"},
+      {"module_type": "Linear", "kind": "buffer", "persistent": false, "shape": [], "name": "b", "dtype": "int64",
+       "module": "blocks.0", "tied_to": null, "requires_grad": false}],
+    "model": "m", "format": "model-dump/1"})";
+  for (const std::string& name : {std::string("mapped"), std::string("in-memory")}) {
+    CAPTURE(name);
+    TensorTable table = name == "mapped" ? read_text(text, "order") : parse_model_dump(text, "d.json");
+    REQUIRE(table.tensors.size() == 2);
+    CHECK(table.model == "m");
+    const TensorRecord& first = table.tensors[0];
+    CHECK(first.name == "block.\"quoted\".w\xc3\xa9ight");
+    CHECK(first.shape.size() == 18);
+    CHECK(first.shape.back() == 18);
+    CHECK(first.dtype == "float16");
+    CHECK(first.module.empty());
+    CHECK(first.kind == TensorKind::parameter);
+    const TensorRecord& second = table.tensors[1];
+    CHECK(second.kind == TensorKind::buffer);
+    CHECK_FALSE(second.persistent);
+    CHECK_FALSE(second.requires_grad);
+    CHECK(second.module == "blocks.0");
+    CHECK(second.module_type == "Linear");
+    CHECK_FALSE(second.tied_to.has_value());
+    CHECK(table.has_module_types);
+  }
+}
+
+TEST_CASE("what follows the dump's object - and fields of the wrong type - are reported") {
+  CHECK(error_of(R"({"format": "model-dump/1", "tensors": []} {})").starts_with("d.json:1:43: not valid JSON"));
+  CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"name": "a", "shape": [], "dtype": "f", "module": 3}]})") ==
+        "d.json: tensors[0] (\"a\"): \"module\" must be a string");
+  CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"dtype": "f", "shape": "2", "name": "a"}]})") ==
+        "d.json: tensors[0] (\"a\"): \"shape\" is missing or not a list");
+  CHECK(error_of(R"({"format": "model-dump/1", "tensors": [3]})") == "d.json: tensors[0]: each tensor must be a JSON object");
+  CHECK(error_of(R"({"format": "model-dump/1", "modules": [{"name": "x"}], "tensors": []})") ==
+        "d.json: modules[0]: needs string fields \"name\" and \"type\"");
+  CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"name": "a", "shape": [], "dtype": "f"}], "tensors": 5})") ==
+        "d.json: \"tensors\" is missing or not a list");
 }
