@@ -17,6 +17,7 @@
 #include "tools/apply_command.hpp"
 #include "tools/dump_command.hpp"
 #include "tools/format_commands.hpp"
+#include "tools/huge_page_heap.hpp"
 #include "tools/lint_command.hpp"
 
 #ifndef TAXON_VERSION
@@ -25,6 +26,7 @@
 
 int main(int argc, char** argv) {
   using namespace taxon::cli;
+  relaunch_with_huge_page_heap(argv);
   // Past a file size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
   // disk, instead of the signal killing the process before it can say so.
   std::signal(SIGXFSZ, SIG_IGN);

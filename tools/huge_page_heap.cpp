@@ -1,0 +1,42 @@
+#include "tools/huge_page_heap.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+namespace taxon::cli {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;  // the sanitizer's allocator ignores glibc's tunables
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// "always [madvise] never": huge pages for regions that ask (glibc's hugetlb=1 asks) or for all.
+bool kernel_offers_huge_pages() {
+  std::ifstream setting("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  std::getline(setting, line);
+  return line.find("[always]") != std::string::npos || line.find("[madvise]") != std::string::npos;
+}
+
+}  // namespace
+
+void relaunch_with_huge_page_heap(char** argv) {
+#if defined(__linux__) && defined(__GLIBC__)
+  if (kSanitized || std::getenv("GLIBC_TUNABLES")) return;  // set: by us on the second start, or by the user
+  if (const char* choice = std::getenv("TAXON_HUGE_PAGES"); choice && std::strcmp(choice, "0") == 0) return;
+  if (!kernel_offers_huge_pages()) return;
+  if (::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 0) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  ::unsetenv("GLIBC_TUNABLES");  // could not start again: go on as we are
+#else
+  (void)argv;
+#endif
+}
+
+}  // namespace taxon::cli
