@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -108,6 +109,45 @@ void capture_names(const ValueExpr& expr, std::set<std::string>& names) {
       expr.node);
 }
 
+// What decides the options the set rules give a tensor: which rules match it and, for rules with
+// computed options, the captures those options read. Tensors of one signature get the same
+// options, so a group's parts are found once per signature, not worked out once per tensor.
+class SetRuleSignature {
+ public:
+  explicit SetRuleSignature(const GroupSet& set) {
+    for (const auto& rule : set.set_rules) {
+      std::set<std::string> used;
+      for (const auto& option : rule.options)
+        if (option.computed) capture_names(*option.computed, used);
+      used_.emplace_back(used.begin(), used.end());
+    }
+  }
+
+  std::string of(const GroupSet& set, const SetRuleMatch& matches, const Matcher& matcher, std::size_t tensor) const {
+    std::string out;
+    std::map<std::string, std::string> captured;
+    for (std::size_t r = 0; r < used_.size(); ++r) {
+      if (!matches(r, tensor)) continue;
+      out += std::to_string(r);
+      if (!used_[r].empty()) {
+        captured.clear();
+        matcher.captures(set.set_rules[r].predicate, tensor, captured);
+        for (const auto& name : used_[r]) {
+          auto found = captured.find(name);
+          if (found == captured.end()) out += '\x1e';  // no capture: told apart from any captured text
+          else (out += '=') += found->second;
+          out += '\x1f';
+        }
+      }
+      out += ';';
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> used_;  // per set rule: the captures its computed options read
+};
+
 }  // namespace
 
 void report_empty_aggregate(const GroupOption& option, const std::string& tensor, Diagnostics& diagnostics) {
@@ -194,12 +234,15 @@ void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const 
   std::vector<GroupResult> declared = std::move(result.groups);
   result.groups.clear();
   std::set<std::string> capture_errors;  // one per option, not one per tensor
+  const SetRuleSignature signature_of(set);
   for (std::size_t g = 0; g < declared.size(); ++g) {
     GroupResult& whole = declared[g];
     whole.rule = whole.name;
     std::vector<GroupResult> parts;
     std::map<std::string, std::size_t> part_of;  // options key -> index in parts
-    auto part_for = [&](std::size_t tensor, bool create) -> GroupResult* {
+    std::unordered_map<std::string, std::size_t> part_by_signature;
+    // The part of the options a tensor ends with; nullptr when none is and `create` is false.
+    auto options_part_for = [&](std::size_t tensor, bool create) -> GroupResult* {
       Diagnostics found;
       SetRuleValues values = set_rule_values(set, matches, matcher, table, tensor, found);
       for (const auto& item : found.items())
@@ -226,6 +269,13 @@ void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const 
       part_of.emplace(key, parts.size());
       parts.push_back(std::move(part));
       return &parts.back();
+    };
+    auto part_for = [&](std::size_t tensor, bool create) -> GroupResult* {
+      std::string signature = signature_of.of(set, matches, matcher, tensor);
+      if (auto known = part_by_signature.find(signature); known != part_by_signature.end()) return &parts[known->second];
+      GroupResult* part = options_part_for(tensor, create);
+      if (part) part_by_signature.emplace(std::move(signature), static_cast<std::size_t>(part - parts.data()));
+      return part;
     };
     for (std::size_t k = 0; k < whole.tensors.size(); ++k) {
       GroupResult* part = part_for(whole.tensors[k], true);
