@@ -309,7 +309,7 @@ class DumpParser {
   void read_stage_map(ondemand::value& value, TensorTable& table) {
     const std::string shape_message = "\"parameter_groups_metadata\" must hold \"stages\": {STAGE: [patterns]}";
     ondemand::object metadata;
-    if (value.get_object().get(metadata)) return;  // as before: anything but an object is ignored
+    if (auto error = value.get_object().get(metadata)) fail_json(error, shape_message);
     ondemand::object stages;
     auto found = metadata.find_field_unordered("stages");
     if (found.error() == simdjson::NO_SUCH_FIELD) fail(shape_message);

@@ -155,6 +155,10 @@ TEST_CASE("what follows the dump's object - and fields of the wrong type - are r
   CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"dtype": "f", "shape": "2", "name": "a"}]})") ==
         "d.json: tensors[0] (\"a\"): \"shape\" is missing or not a list");
   CHECK(error_of(R"({"format": "model-dump/1", "tensors": [3]})") == "d.json: tensors[0]: each tensor must be a JSON object");
+  CHECK(error_of(R"({"format": "model-dump/1", "tensors": [], "parameter_groups_metadata": [1]})") ==
+        "d.json: \"parameter_groups_metadata\" must hold \"stages\": {STAGE: [patterns]}");
+  CHECK(error_of(R"({"format": "model-dump/1", "tensors": [], "parameter_groups_metadata": {"stages": {"1": "x"}}})") ==
+        "d.json: parameter_groups_metadata.stages.1 must be a list of name patterns");
   CHECK(error_of(R"({"format": "model-dump/1", "modules": [{"name": "x"}], "tensors": []})") ==
         "d.json: modules[0]: needs string fields \"name\" and \"type\"");
   CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"name": "a", "shape": [], "dtype": "f"}], "tensors": 5})") ==
