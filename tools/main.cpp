@@ -19,6 +19,7 @@
 #include "tools/format_commands.hpp"
 #include "tools/huge_page_heap.hpp"
 #include "tools/lint_command.hpp"
+#include "tools/usage_error.hpp"
 
 #ifndef TAXON_VERSION
 #define TAXON_VERSION "unknown"
@@ -60,10 +61,8 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& version) {
       return app.exit(version);
     } catch (const CLI::ParseError& error) {
-      std::string help = "taxon --help";
-      for (const CLI::App* command : app.get_subcommands()) help = fmt::format("taxon {} --help", command->get_name());
-      std::cerr << fmt::format("error[{}]: {}\n = hint: `{}` lists the options, with examples\n", taxon::code::usage,
-                               error.what(), help);
+      UsageError usage = describe_usage_error(app, error, argc, argv);
+      std::cerr << fmt::format("error[{}]: {}\n = hint: {}\n", taxon::code::usage, usage.message, usage.hint);
       return kCouldNot;
     }
     return kDone;
