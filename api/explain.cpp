@@ -16,6 +16,7 @@ namespace taxon {
 // which the Explanation does not keep.
 struct Explanation::Impl {
   std::string text;
+  Diagnostics diagnostics;
 };
 
 namespace {
@@ -163,11 +164,69 @@ Explanation explain(const Rules& rules, const Model& model, const std::string& t
         if (entry.tensor == result.tensor && declared != out.groups.end())
           for (const auto& [key, value] : entry.values) declared->per_tensor.push_back(to_setting(key, value));
     }
-    out.impl = std::make_shared<const Explanation::Impl>(Explanation::Impl{render(result, table, asked)});
+    Diagnostics diagnostics = rules.impl().file.diagnostics;  // the front end's warnings come first, as in evaluate()
+    diagnostics.append(result.evaluation.diagnostics);
+    out.findings = to_findings(diagnostics.items());
+    out.impl = std::make_shared<const Explanation::Impl>(Explanation::Impl{render(result, table, asked), std::move(diagnostics)});
     return out;
   });
 }
 
 std::string Explanation::text() const { return impl ? impl->text : std::string(); }
+
+bool Explanation::has_errors() const { return impl && impl->diagnostics.has_errors(); }
+
+namespace {
+
+nlohmann::ordered_json term_json(const ExplainedTerm& term) {
+  nlohmann::ordered_json out = {{"term", term.text}, {"matched", term.matched}};
+  if (!term.terms.empty()) {
+    out["terms"] = nlohmann::ordered_json::array();
+    for (const auto& child : term.terms) out["terms"].push_back(term_json(child));
+  }
+  return out;
+}
+
+// A computed option's value for the tensor: a number, or null where a capture was not one.
+nlohmann::ordered_json setting_json(const Setting& setting) {
+  if (setting.number) return *setting.number;
+  return setting.value == "null" ? nlohmann::ordered_json() : nlohmann::ordered_json(setting.value);
+}
+
+nlohmann::ordered_json rules_json(const std::vector<RuleExplanation>& rules) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& rule : rules) {
+    nlohmann::ordered_json entry = {{"name", rule.name}, {"considered", rule.considered}, {"matched", rule.matched},
+                                    {"joined", rule.joined}};
+    entry["predicate"] = rule.predicate ? term_json(*rule.predicate) : nlohmann::ordered_json();
+    entry["captures"] = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : rule.captures) entry["captures"][name] = value;
+    entry["per_tensor"] = nlohmann::ordered_json::object();
+    for (const auto& setting : rule.per_tensor) entry["per_tensor"][setting.name] = setting_json(setting);
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Explanation::json() const {
+  nlohmann::ordered_json out;
+  out["tensor"] = {{"name", tensor.name},   {"shape", tensor.shape},   {"dtype", tensor.dtype},
+                   {"kind", tensor.kind},   {"module", tensor.module}, {"module_type", tensor.module_type}};
+  out["rules_see"] = rules_see;
+  out["match_name"] = match_name;
+  out["trainable"] = trainable;
+  out["group_mode"] = group_mode;
+  out["groups_enabled"] = groups_enabled;
+  out["selections"] = rules_json(selections);
+  out["groups"] = rules_json(groups);
+  out["set_rules"] = rules_json(set_rules);
+  out["joined"] = joined;
+  out["diagnostics"] = nlohmann::ordered_json::array();
+  if (impl)
+    for (const auto& diagnostic : impl->diagnostics.items()) out["diagnostics"].push_back(to_json(diagnostic));
+  return out.dump(2) + "\n";
+}
 
 }  // namespace taxon

@@ -62,22 +62,27 @@ void ExplainCommand::add_to(CLI::App& app) {
       "For the tensor: every selection and group, whether it matched and why (each term of the rule\n"
       "with its own verdict), the captures of computed options, and the groups it finally joins.\n"
       "\n"
-      "Example:\n"
+      "Examples:\n"
       "  taxon explain rules.tx --dump model.json vit.layers.0.mlp.fc1.bias\n"
+      "  taxon explain rules.tx --dump model.json vit.head.weight --format json   for scripts\n"
       "\n"
-      "Exit status: 0 done; 2 the rules, the dump or the tensor name could not be found or read.");
+      "Exit status (as `taxon eval`'s): 0 done; 1 an error-level finding stands (e.g. a layer_type\n"
+      "rule on a dump without module types); 2 the rules, the dump or the tensor name could not be\n"
+      "found or read.");
   command->add_option("RULES", rules, "Rule file (.tx, .yaml)")->required();
   command->add_option("TENSOR", tensor, "Tensor name, as the dump lists it")->required();
   command->add_option("--dump", dump, "Model dump (model-dump/1 JSON)")->required();
   command->add_option("--reference", reference, "Reference model dump for `initialization`/`new` rules");
   add_param_option(command, parameters);
+  command->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  command->add_option("--max-errors", max_errors, "Diagnostics shown on stderr before 'and N more'")->capture_default_str();
   command->callback([this]() { throw CLI::RuntimeError(run()); });
 }
 
 int ExplainCommand::run() const {
   Rules loaded = Rules::load(rules, parameters);
   if (!loaded.ok()) {
-    std::cerr << render_findings(loaded.findings(), 5);
+    std::cerr << render_findings(loaded.findings(), max_errors);
     return kCouldNot;
   }
   Model model = Model::from_dump(dump);
@@ -90,8 +95,15 @@ int ExplainCommand::run() const {
       explain(loaded, model, tensor);
     reference_model = Model::from_dump(reference);
   }
-  std::cout << explain(loaded, model, tensor, EvaluateOptions{reference_model ? &*reference_model : nullptr}).text();
-  return kDone;
+  Explanation explanation = explain(loaded, model, tensor, EvaluateOptions{reference_model ? &*reference_model : nullptr});
+  if (format == "json") {
+    std::cout << explanation.json();
+  } else {
+    std::cout << explanation.text();
+    std::cout.flush();
+    std::cerr << render_findings(explanation.findings, max_errors);
+  }
+  return explanation.has_errors() ? kAnswerNo : kDone;
 }
 
 }  // namespace taxon::cli

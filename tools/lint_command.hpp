@@ -26,6 +26,8 @@ struct ExplainCommand {
   std::string tensor;
   std::string reference;
   std::vector<std::pair<std::string, std::string>> parameters;  // --param NAME=VALUE
+  std::string format = "text";
+  std::size_t max_errors = 5;
 
   void add_to(CLI::App& app);
   int run() const;

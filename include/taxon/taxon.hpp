@@ -268,8 +268,11 @@ class Explanation {
   std::string group_mode;               // "first-match" or "overlap"
   bool groups_enabled = true;           // false: the default group takes every parameter
   std::vector<std::string> joined;      // the groups it joins (as eval names them: `blocks/layer_3/no_decay`)
+  std::vector<Finding> findings;        // the rules' warnings, then what evaluating them found (as evaluate())
 
+  bool has_errors() const;   // an error-level finding stands: `taxon explain` exits 1, as `taxon eval` does
   std::string text() const;  // what `taxon explain` prints
+  std::string json() const;  // `taxon explain --format json` (docs/cli.md)
 
   struct Impl;
   std::shared_ptr<const Impl> impl;

@@ -246,6 +246,38 @@ group layers : name ~ /^blocks\.(?P<i>\d+)\./ and rank == 2 { lr_mult = 0.5 ** (
     CHECK(error.code() == "T0605");
     CHECK(std::string(error.what()) == "model: no tensor named 'head.bais'; did you mean 'head.bias'?");
   }
+
+  // For scripts: the same verdicts as JSON, the computed value a number.
+  nlohmann::json json = nlohmann::json::parse(attn.json());
+  CHECK(json["tensor"]["shape"] == nlohmann::json::array({8, 8}));
+  CHECK(json["joined"] == nlohmann::json::array({"layers"}));
+  CHECK(json["groups"][1]["name"] == "layers");
+  CHECK(json["groups"][1]["joined"] == true);
+  CHECK(json["groups"][1]["captures"]["i"] == "0");
+  CHECK(json["groups"][1]["per_tensor"]["lr_mult"] == 0.5);
+  CHECK(json["groups"][1]["predicate"]["terms"][1]["matched"] == true);
+  CHECK(json["groups"][2]["predicate"].is_null());  // the default group has no rule
+  CHECK(json["diagnostics"].is_array());
+  CHECK_FALSE(attn.has_errors());
+}
+
+TEST_CASE("front door: explain reports the rules' findings and their level as evaluate does") {
+  // The capture is a word, not a number: an error for every tensor the group takes.
+  taxon::Rules rules = taxon::Rules::parse(R"(group g : name ~ /^(?P<i>[a-z]+)\./ { lr_mult = 0.5 ** i })");
+  REQUIRE(rules.ok());
+  taxon::Model model = tiny_model();
+  taxon::Explanation why = taxon::explain(rules, model, "embed.weight");
+  taxon::Report report = taxon::evaluate(rules, model);
+  CHECK(why.has_errors());
+  CHECK(report.has_errors());
+  REQUIRE(why.findings.size() == report.findings.size());
+  REQUIRE_FALSE(why.findings.empty());
+  CHECK(why.findings[0].code == report.findings[0].code);
+  CHECK(why.findings[0].level == taxon::Level::error);
+  CHECK(nlohmann::json::parse(why.json())["diagnostics"][0]["code"] == why.findings[0].code);
+
+  taxon::Rules clean = taxon::Rules::parse(R"(group g : name ~ /^blocks\.(?P<i>\d+)\./ { lr_mult = 0.5 ** i })");
+  CHECK_FALSE(taxon::explain(clean, model, "embed.weight").has_errors());
 }
 
 namespace {
