@@ -82,8 +82,10 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
     else if (tensor.kind == TensorKind::buffer) ++buffers;
     else ++unknown;
   }
+  // A checkpoint read directly is named after its own path: once is enough.
+  bool name_only = table.model.empty() || table.model.ends_with(" " + dump_path);
   std::string out = fmt::format("{} on {}{}\n", rules_path, table.model.empty() ? dump_path : table.model,
-                                table.model.empty() ? "" : fmt::format(" ({})", dump_path));
+                                name_only ? "" : fmt::format(" ({})", dump_path));
   if (unknown > 0 && parameters + buffers == 0)
     out += fmt::format("  {} tensors from a checkpoint, which does not say which are parameters and which buffers: rules "
                        "see them all as parameters",

@@ -138,13 +138,8 @@ std::vector<std::string> Rules::plans() const {
 namespace taxon {
 
 Rules Rules::parse(const std::string& text, const std::string& name, const RuleParameters& parameters) {
-  return translating_errors([&] {
-    auto source = std::make_shared<SourceFile>();
-    source->path = name;
-    source->text = text;
-    bool yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-    return Rules(std::make_shared<const Impl>(Impl{lower_rule_source(std::move(source), yaml, parameters), name}));
-  });
+  bool yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+  return parse(text, yaml ? RulesLanguage::yaml : RulesLanguage::tx, name, parameters);
 }
 
 }  // namespace taxon

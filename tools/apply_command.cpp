@@ -10,16 +10,12 @@
 #include "runtime/input_error.hpp"
 #include "taxon/taxon.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/cli_inputs.hpp"
 
 namespace taxon::cli {
 namespace {
 
 constexpr uint64_t kProgressAbove = 256ull << 20;  // show progress for outputs over 256 MiB on a terminal
-
-Model read_target(const std::string& path) {
-  if (path.ends_with(".json")) return Model::from_dump(path);
-  return Model::from_checkpoint(path);
-}
 
 }  // namespace
 
@@ -62,12 +58,13 @@ void ApplyCommand::add_to(CLI::App& app) {
       "\n"
       "Exit status: 0 done; 1 the load would fail (nothing written); 2 the plan, an input or the\n"
       "output could not be read or written (nothing written).");
-  command->add_option("PLAN", plan_file, "Rule file (.tx) holding the plan")->required();
+  command->add_option("PLAN", plan_file, "Rule file (.tx, .yaml) holding the plan, or - for standard input")->required();
+  add_lang_option(command, lang);
   add_param_option(command, parameters);
   command->add_option("CHECKPOINTS", checkpoints,
                       "Checkpoints to read (merged in order); optional when the rules name one (anemoi's source)");
   command->add_option("--plan", plan_name, "Which plan, when the file holds several");
-  command->add_option("--target", target, "Model dump (.json) or checkpoint of the model to load into");
+  command->add_option("--target", target, "The model to load into: a model dump (.json), a checkpoint, or - for a dump on standard input");
   command->add_option("-o,--output", output, "Output checkpoint: .safetensors, or .pt/.pth/.bin/.ckpt (torch.save's zip format)");
   command->add_option("--source", source, "Entry of a torch checkpoint that holds the state dict (overrides `from`)");
   command->add_option("--format", format, "Report format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
@@ -120,12 +117,13 @@ int ApplyCommand::run() const {
   if ((options.parts || join) && dry_run) throw CLI::ValidationError("--shard/--join", "write files; leave out --dry-run");
   // The output is checked before the rules are read: a wrong path costs nothing.
   check_output(options);
-  Rules rules = Rules::load(plan_file, parameters);
+  check_one_stdin({plan_file, target});
+  Rules rules = read_rules(plan_file, lang, parameters);
   if (!rules.ok()) {
     std::cerr << render_findings(rules.findings(), 5);
     return kCouldNot;
   }
-  if (!target.empty()) options.target = read_target(target);
+  if (!target.empty()) options.target = read_model(target);
   Application application = plan_application(rules, options);
   if (!application.ok()) {
     std::cerr << render_findings(application.findings(), 5);

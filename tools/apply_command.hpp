@@ -15,6 +15,7 @@ struct ApplyCommand {
   std::vector<std::string> checkpoints;
   std::string plan_name;
   std::string target;
+  std::string lang;  // --lang: of a plan read from standard input
   std::string output;
   std::string source;
   std::string format = "text";

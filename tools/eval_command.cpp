@@ -5,6 +5,7 @@
 
 #include "taxon/taxon.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/cli_inputs.hpp"
 
 namespace taxon::cli {
 
@@ -17,12 +18,15 @@ void EvalCommand::add_to(CLI::App& app) {
       "  taxon eval groups.yaml --dump model.json --format json   the contract of docs/eval-json.md\n"
       "  taxon eval groups.tx --dump model.json --explain-plan    the rules as the optimizer rewrote them\n"
       "  taxon eval timm/layer_decay --dump vit.json --param decay=0.65   a stdlib preset, with a parameter\n"
+      "  taxon eval groups.tx --dump checkpoint.safetensors   a checkpoint: names, shapes, dtypes\n"
+      "  python3 tools/dump_model.py my.module.Model | taxon eval groups.tx --dump -\n"
       "\n"
       "Exit status: 0 done; 1 an error-level finding stands (e.g. a layer_type rule on a dump\n"
       "without module types); 2 the rules or the dump could not be read.");
   eval->add_option("RULES", rules, "Rule file: taxon language (.tx) or a linnaeus filter tree or config (.yaml), or a stdlib preset "
-                   "(timm/layer_decay)")->required();
-  eval->add_option("--dump", dump, "Model dump (model-dump/1 JSON) to evaluate against")->required();
+                   "(timm/layer_decay), or - for standard input")->required();
+  add_lang_option(eval, lang);
+  eval->add_option("--dump", dump, "Model to evaluate against: a model dump (model-dump/1 JSON, tools/dump_model.py), a checkpoint (.pt, .safetensors; no module types), or - for a dump on standard input")->required();
   eval->add_option("--reference", reference,
                    "Reference model dump for `initialization` filters: a tensor counts as newly initialized "
                    "when it is absent there or has another shape");
@@ -37,14 +41,15 @@ void EvalCommand::add_to(CLI::App& app) {
 }
 
 int EvalCommand::run() const {
-  Rules rules = Rules::load(this->rules, parameters);
+  check_one_stdin({this->rules, dump, reference});
+  Rules rules = read_rules(this->rules, lang, parameters);
   if (!rules.ok()) {
     std::cerr << render_findings(rules.findings(), max_errors);
     return kCouldNot;
   }
-  Model model = Model::from_dump(dump);
+  Model model = read_model(dump);
   std::optional<Model> reference_model;
-  if (!reference.empty()) reference_model = Model::from_dump(reference);
+  if (!reference.empty()) reference_model = read_model(reference);
   EvaluateOptions options{reference_model ? &*reference_model : nullptr};
   if (explain_plan) {
     std::cout << evaluation_plan(rules, model, options);

@@ -14,6 +14,7 @@ struct EvalCommand {
   std::string rules;
   std::string dump;
   std::string reference;
+  std::string lang;  // --lang: of rules read from standard input
   std::vector<std::pair<std::string, std::string>> parameters;  // --param NAME=VALUE
   std::string format = "text";
   bool list_all = false;

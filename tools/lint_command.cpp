@@ -9,6 +9,7 @@
 
 #include "taxon/taxon.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/cli_inputs.hpp"
 
 namespace taxon::cli {
 
@@ -29,8 +30,9 @@ void LintCommand::add_to(CLI::App& app) {
       "\n"
       "Exit status: 0 no error-level finding; 1 an error-level finding (a file that does not parse\n"
       "is one); 2 an unreadable file or a usage error.");
-  command->add_option("RULES", rules, "Rule files (.tx, .yaml)")->required();
-  command->add_option("--dump", dumps, "Model dump to check the rules against (repeatable)");
+  command->add_option("RULES", rules, "Rule files (.tx, .yaml), or - for one on standard input")->required();
+  add_lang_option(command, lang);
+  command->add_option("--dump", dumps, "Model to check the rules against (repeatable): " "a model dump (model-dump/1 JSON), a checkpoint (.pt, .safetensors; no module types), or - for a dump on standard input");
   add_param_option(command, parameters);
   command->add_option("--reference", reference, "Reference model dump for `initialization`/`new` rules");
   command->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json", "sarif"}))->capture_default_str();
@@ -39,11 +41,18 @@ void LintCommand::add_to(CLI::App& app) {
 }
 
 int LintCommand::run() const {
+  std::vector<std::string> inputs = rules;
+  inputs.insert(inputs.end(), dumps.begin(), dumps.end());
+  inputs.push_back(reference);
+  check_one_stdin(inputs);
   std::vector<Model> models;
-  for (const auto& dump : dumps) models.push_back(Model::from_dump(dump));
+  for (const auto& dump : dumps) models.push_back(read_model(dump));
   std::optional<Model> reference_model;
-  if (!reference.empty()) reference_model = Model::from_dump(reference);
-  LintReport report = lint(rules, models, EvaluateOptions{reference_model ? &*reference_model : nullptr}, parameters);
+  if (!reference.empty()) reference_model = read_model(reference);
+  EvaluateOptions options{reference_model ? &*reference_model : nullptr};
+  // Rules from standard input are linted as one file: they have no path to read again.
+  LintReport report = rules == std::vector<std::string>{"-"} ? lint(read_rules("-", lang, parameters), models, options)
+                                                             : lint(rules, models, options, parameters);
   if (format == "json") {
     std::cout << report.json();
   } else if (format == "sarif") {
@@ -69,9 +78,10 @@ void ExplainCommand::add_to(CLI::App& app) {
       "Exit status (as `taxon eval`'s): 0 done; 1 an error-level finding stands (e.g. a layer_type\n"
       "rule on a dump without module types); 2 the rules, the dump or the tensor name could not be\n"
       "found or read.");
-  command->add_option("RULES", rules, "Rule file (.tx, .yaml)")->required();
+  command->add_option("RULES", rules, "Rule file (.tx, .yaml), a stdlib preset, or - for standard input")->required();
+  add_lang_option(command, lang);
   command->add_option("TENSOR", tensor, "Tensor name, as the dump lists it")->required();
-  command->add_option("--dump", dump, "Model dump (model-dump/1 JSON)")->required();
+  command->add_option("--dump", dump, "Model: " "a model dump (model-dump/1 JSON), a checkpoint (.pt, .safetensors; no module types), or - for a dump on standard input")->required();
   command->add_option("--reference", reference, "Reference model dump for `initialization`/`new` rules");
   add_param_option(command, parameters);
   command->add_option("--format", format, "Output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
@@ -80,12 +90,13 @@ void ExplainCommand::add_to(CLI::App& app) {
 }
 
 int ExplainCommand::run() const {
-  Rules loaded = Rules::load(rules, parameters);
+  check_one_stdin({rules, dump, reference});
+  Rules loaded = read_rules(rules, lang, parameters);
   if (!loaded.ok()) {
     std::cerr << render_findings(loaded.findings(), max_errors);
     return kCouldNot;
   }
-  Model model = Model::from_dump(dump);
+  Model model = read_model(dump);
   std::optional<Model> reference_model;
   if (!reference.empty()) {
     // A misspelled name is reported before the reference is read, as ever: explain() throws
@@ -93,7 +104,7 @@ int ExplainCommand::run() const {
     auto tensors = model.tensors();
     if (std::none_of(tensors.begin(), tensors.end(), [&](const ModelTensor& t) { return t.name == tensor; }))
       explain(loaded, model, tensor);
-    reference_model = Model::from_dump(reference);
+    reference_model = read_model(reference);
   }
   Explanation explanation = explain(loaded, model, tensor, EvaluateOptions{reference_model ? &*reference_model : nullptr});
   if (format == "json") {

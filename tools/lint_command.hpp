@@ -12,6 +12,7 @@ struct LintCommand {
   std::vector<std::string> rules;
   std::vector<std::string> dumps;
   std::string reference;
+  std::string lang;  // --lang: of rules read from standard input
   std::vector<std::pair<std::string, std::string>> parameters;  // --param NAME=VALUE
   std::string format = "text";
   std::size_t max_errors = 5;
@@ -25,6 +26,7 @@ struct ExplainCommand {
   std::string dump;
   std::string tensor;
   std::string reference;
+  std::string lang;  // --lang: of rules read from standard input
   std::vector<std::pair<std::string, std::string>> parameters;  // --param NAME=VALUE
   std::string format = "text";
   std::size_t max_errors = 5;

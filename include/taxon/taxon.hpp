@@ -131,6 +131,12 @@ class Model {
   // Its state dict: .safetensors (a file, or a sharded checkpoint's index or folder) or a torch.save
   // file, read without running any of its code. Throws Error.
   static Model from_checkpoint(const std::string& path, const CheckpointOptions& options = {});
+  // Either, told apart by the file's first byte (a dump is a JSON object): what every `taxon`
+  // command that reads a model takes. A checkpoint's tensors carry no module types and do not say
+  // which are parameters. Throws Error.
+  static Model from_file(const std::string& path);
+  // A model dump already in memory (read from a pipe); `name` is for messages. Throws Error.
+  static Model parse_dump(const std::string& json, const std::string& name = "<stdin>");
 
   std::vector<ModelTensor> tensors() const;
   std::vector<ModelModule> modules() const;  // empty when unknown (a checkpoint)
@@ -158,6 +164,9 @@ class Model {
 // read as one. A name the file does not declare is an error finding (T0117).
 using RuleParameters = std::vector<std::pair<std::string, std::string>>;
 
+// The two languages of rule files: the taxon language (.tx) and YAML (linnaeus and anemoi configs).
+enum class RulesLanguage { tx, yaml };
+
 class Rules {
  public:
   // "-" reads standard input; a path that names no file, without an extension (or with .tx), is a
@@ -165,6 +174,9 @@ class Rules {
   static Rules load(const std::string& path, const RuleParameters& parameters = {});
   static Rules parse(const std::string& text, const std::string& name = "<text>.tx",
                      const RuleParameters& parameters = {});  // taxon language, or YAML by the name
+  // The same in a language given outright (text from a pipe has no name to tell it by).
+  static Rules parse(const std::string& text, RulesLanguage language, const std::string& name,
+                     const RuleParameters& parameters = {});
 
   bool ok() const;                        // no error-level finding
   std::vector<Finding> findings() const;  // in file order
