@@ -133,6 +133,8 @@ std::vector<std::string> Rules::plans() const {
   return names;
 }
 
+std::vector<std::string> stdlib_presets() { return stdlib_preset_names(); }
+
 }  // namespace taxon
 
 namespace taxon {

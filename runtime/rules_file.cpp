@@ -1,5 +1,6 @@
 #include "runtime/rules_file.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -63,6 +64,20 @@ std::string stdlib_preset(const std::string& path) {
   fs::path candidate = fs::path(stdlib_directory()) / requested;
   if (!requested.has_extension()) candidate += ".tx";
   return fs::is_regular_file(candidate, ignored) ? candidate.lexically_normal().string() : std::string();
+}
+
+std::vector<std::string> stdlib_preset_names() {
+  namespace fs = std::filesystem;
+  fs::path root(stdlib_directory());
+  std::vector<std::string> names;
+  std::error_code error;
+  for (fs::recursive_directory_iterator entry(root, error), end; !error && entry != end; entry.increment(error)) {
+    std::error_code ignored;  // an entry that cannot be examined is skipped, not the rest of the walk
+    if (!entry->is_regular_file(ignored) || entry->path().extension() != ".tx") continue;
+    names.push_back(entry->path().lexically_relative(root).replace_extension().generic_string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 RuleFile load_rule_file(const std::string& path, const tx::Parameters& parameters) {

@@ -47,4 +47,8 @@ const CheckpointPlan* find_plan(const RuleFile& rules, const std::string& name, 
 // The stdlib directory imports fall back to.
 std::string stdlib_directory();
 
+// The stdlib presets, by the names the command line takes them by ("timm/layer_decay": every .tx
+// file under stdlib_directory(), without the extension), sorted; empty when it cannot be read.
+std::vector<std::string> stdlib_preset_names();
+
 }  // namespace taxon

@@ -191,6 +191,10 @@ class Rules {
   std::shared_ptr<const Impl> impl_;
 };
 
+// The stdlib presets Rules::load takes by name ("timm/layer_decay", "prefixes"), sorted; empty
+// when the stdlib cannot be read.
+std::vector<std::string> stdlib_presets();
+
 // A group's option for all its tensors, or for one (per-tensor layer decay).
 struct Setting {
   std::string name;                // "lr", "weight_decay", "lr_mult"

@@ -3,6 +3,7 @@
 // from the rules and the tensors below.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -76,6 +77,17 @@ TEST_CASE("front door: a missing file is a taxon::Error with its code") {
     FAIL("no error");
   } catch (const taxon::Error& error) {
     CHECK(error.code() == "T0601");
+  }
+}
+
+TEST_CASE("front door: stdlib_presets names what Rules::load takes by name - sorted - each one loads") {
+  std::vector<std::string> presets = taxon::stdlib_presets();
+  CHECK(std::is_sorted(presets.begin(), presets.end()));
+  CHECK(std::find(presets.begin(), presets.end(), "timm/layer_decay") != presets.end());
+  CHECK(std::find(presets.begin(), presets.end(), "prefixes") != presets.end());
+  for (const auto& name : presets) {
+    CAPTURE(name);
+    CHECK(taxon::Rules::load(name).ok());
   }
 }
 
