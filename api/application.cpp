@@ -284,10 +284,15 @@ Application plan_application(const Rules& rules, const ApplyOptions& options) {
     std::vector<std::string> names;
     impl->plan = find_plan(file, options.plan, names);
     const std::string& path = impl->rules->path;
-    if (!impl->plan)
-      throw InputError(code::no_plan, names.empty() ? fmt::format("{} holds no `plan` block", path)
-                                                    : fmt::format("{} holds the plans {}; choose one with --plan NAME", path,
-                                                                  fmt::join(names, ", ")));
+    if (!impl->plan) {
+      if (names.empty()) throw InputError(code::no_plan, fmt::format("{} holds no `plan` block", path));
+      if (options.plan.empty())
+        throw InputError(code::no_plan, fmt::format("{} holds the plans {}; choose one with --plan NAME", path, fmt::join(names, ", ")));
+      std::string closest = closest_match(options.plan, names);
+      throw InputError(code::no_plan, fmt::format("{} has no plan named '{}'{}; its plans: {}", path, options.plan,
+                                                  closest.empty() ? "" : fmt::format(" (did you mean '{}'?)", closest),
+                                                  fmt::join(names, ", ")));
+    }
     impl->inputs = options.checkpoints;
     if (impl->inputs.empty() && impl->plan->checkpoint_path) {
       impl->inputs.push_back(*impl->plan->checkpoint_path);

@@ -2,6 +2,7 @@
 // groups and GradNorm exclusion of a full linnaeus config.
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -94,10 +95,23 @@ GroupSet parameter_groups(const YAML::Node& groups_node, const SourceSpan& span,
   set.enabled_span = span;
   YAML::Node default_node;
   std::map<std::string, SourceSpan> seen;
+  std::string previous;           // the entry before this one, and whether it held nothing
+  bool previous_empty = false;
   for (auto it = groups_node.begin(); it != groups_node.end(); ++it) {
     if (!it->first.IsScalar()) continue;
     const std::string& name = it->first.Scalar();
     SourceSpan name_span = reader.span(it->first);
+    const std::string above = std::exchange(previous, name);
+    const bool above_empty = std::exchange(previous_empty, it->second.IsNull());
+    // A group's own key at the level of the groups: an indentation slip, not a group.
+    if (name == "FILTER" || std::find(kLinnaeusOptionKeys.begin(), kLinnaeusOptionKeys.end(), name) != kLinnaeusOptionKeys.end()) {
+      reader.diagnostics().error(
+          code::missing_key, name_span,
+          fmt::format("{} is a key of a parameter group, but stands among the groups", name),
+          above_empty ? fmt::format("indent it under {}, the entry above, which holds nothing as written", above)
+                      : "indent it under the group it belongs to");
+      continue;
+    }
     if (auto [first, inserted] = seen.emplace(name, name_span); !inserted) {
       reader.diagnostics().error(code::duplicate_name, name_span,
                                  fmt::format("{} is written twice in PARAMETER_GROUPS (first on line {}); PyYAML "
@@ -125,6 +139,12 @@ GroupSet parameter_groups(const YAML::Node& groups_node, const SourceSpan& span,
     }
     YAML::Node filter = Reader::get(it->second, "FILTER");
     if (!filter.IsDefined()) {
+      if (closest_match(name, {"DEFAULT"}) == "DEFAULT") {
+        reader.diagnostics().error(code::missing_key, name_span,
+                                   fmt::format("parameter group {} needs the key FILTER", name),
+                                   "did you mean DEFAULT? (the entry without a filter, for every parameter no group takes)");
+        continue;
+      }
       reader.missing_key(it->second, "FILTER", name_span, fmt::format("parameter group {}", name),
                          "give the group a filter, e.g. `FILTER: {TYPE: name, PATTERNS: [\"head\"]}`");
       continue;
