@@ -13,6 +13,7 @@
 #include "engine/internal_error.hpp"
 #include "runtime/input_error.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/completion_command.hpp"
 #include "tools/eval_command.hpp"
 #include "tools/apply_command.hpp"
 #include "tools/dump_command.hpp"
@@ -50,6 +51,8 @@ int main(int argc, char** argv) {
     dump.add_to(app);
     ApplyCommand apply;
     apply.add_to(app);
+    CompletionCommand completion;
+    completion.add_to(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::RuntimeError& finished) {
