@@ -69,27 +69,41 @@ def _to_json(dump):
     return "\n".join(lines) + "\n}\n"
 
 
+def _fail(message):
+    """Exits as taxon does when it cannot do the job: the message on stderr, status 2."""
+    print(f"dump_model.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _build(factory, kwargs):
     module_name, _, attribute = factory.partition(":")
     if not attribute:
-        raise SystemExit(f"dump_model.py: {factory!r} is not MODULE:CALLABLE (e.g. torchvision.models:resnet18)")
+        _fail(f"{factory!r} is not MODULE:CALLABLE (e.g. torchvision.models:resnet18)")
     try:
-        built = getattr(importlib.import_module(module_name), attribute)(**kwargs)
+        callable_ = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
-        raise SystemExit(f"dump_model.py: cannot build {factory}: {error}")
+        _fail(f"cannot find {factory}: {error}")
+    try:
+        built = callable_(**kwargs)
+    except TypeError as error:  # most often keyword arguments the factory does not take
+        _fail(f"{factory}(**{json.dumps(kwargs)}) failed: {error}")
+    except Exception as error:  # the model's own code failed: say what and where, not a traceback
+        _fail(f"building {factory} failed: {type(error).__name__}: {error}")
     if not isinstance(built, torch.nn.Module):
-        raise SystemExit(f"dump_model.py: {factory} returned {type(built).__name__}, not a torch.nn.Module")
+        _fail(f"{factory} returned {type(built).__name__}, not a torch.nn.Module")
     return built
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description="Write a taxon model dump (model-dump/1) of a torch.nn.Module.",
-        epilog="Then: taxon lint RULES --dump OUT.json; taxon eval RULES OUT.json")
+        epilog="Then: taxon lint RULES --dump OUT.json; taxon eval RULES --dump OUT.json "
+               "(or, without a file: python3 tools/dump_model.py ... | taxon eval RULES --dump -)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("factory", nargs="?", help="MODULE:CALLABLE that returns the model (imported from sys.path and .)")
     source.add_argument("--torchscript", metavar="FILE", help="a TorchScript module saved with torch.jit.save")
-    parser.add_argument("--kwargs", default="{}", help="JSON object of keyword arguments for the factory")
+    parser.add_argument("--kwargs", default="{}", metavar="JSON",
+                        help='keyword arguments for the factory, as a JSON object: \'{"depth": 12}\'')
     parser.add_argument("--name", help="the dump's model name (default: the model's class)")
     parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     args = parser.parse_args(argv)
@@ -100,7 +114,10 @@ def main(argv=None):
         try:
             kwargs = json.loads(args.kwargs)
         except json.JSONDecodeError as error:
-            raise SystemExit(f"dump_model.py: --kwargs is not JSON: {error}")
+            _fail(f"--kwargs is not JSON ({error}); write an object, e.g. "
+                             "--kwargs '{\"depth\": 12}'")
+        if not isinstance(kwargs, dict):
+            _fail(f"--kwargs must be a JSON object of keyword arguments, not {args.kwargs}")
         model = _build(args.factory, kwargs)
     dump = model_dump(model, name=args.name)
     text = _to_json(dump)

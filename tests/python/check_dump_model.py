@@ -96,6 +96,22 @@ with tempfile.TemporaryDirectory() as work:
     if cli.returncode == 0:
         with open(os.path.join(work, "linear.json")) as f:
             check([t["name"] for t in json.load(f)["tensors"]] == ["weight", "bias"], "command line: the tensors")
+    # Bad input: one line on stderr, exit 2 as taxon's own commands, never a traceback.
+    script = os.path.join(root, "tools", "dump_model.py")
+    for arguments, expected in [
+            (["torch.nn:Linear", "--kwargs", "{in_features: 3}"], "--kwargs is not JSON"),
+            (["torch.nn:Linear", "--kwargs", "[3, 2]"], "--kwargs must be a JSON object"),
+            (["torch.nn:Linear", "--kwargs", '{"in_features": 3, "outs": 2}'], "torch.nn:Linear(**{"),
+            (["torch.nn:NoSuchLayer"], "cannot find torch.nn:NoSuchLayer"),
+            (["torch.nn.Linear"], "is not MODULE:CALLABLE")]:
+        bad = subprocess.run([sys.executable, script, *arguments], capture_output=True, text=True)
+        check(bad.returncode == 2 and expected in bad.stderr and "Traceback" not in bad.stderr,
+              f"dump_model.py {arguments}: exit {bad.returncode}, {bad.stderr!r}")
+    piped = subprocess.run(f"{sys.executable} {script} torch.nn:Linear --kwargs '{{\"in_features\": 3, \"out_features\": 2}}' "
+                           f"| {taxon} eval {os.path.join(root, 'tests/data/rules/linnaeus/dimension.yaml')} --dump - --format json",
+                           shell=True, capture_output=True, text=True)
+    check(piped.returncode == 0 and json.loads(piped.stdout)["selections"]["filter"] == ["bias"],
+          f"dump_model.py | taxon eval --dump -: {piped.returncode} {piped.stderr} {piped.stdout[:200]}")
 
 for failure in failures:
     print("FAILED:", failure)
