@@ -20,6 +20,7 @@
 #include "tools/format_commands.hpp"
 #include "tools/huge_page_heap.hpp"
 #include "tools/lint_command.hpp"
+#include "tools/man_page.hpp"
 #include "tools/usage_error.hpp"
 
 #ifndef TAXON_VERSION
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
     apply.add_to(app);
     CompletionCommand completion;
     completion.add_to(app);
+    ManPageCommand man_page;
+    man_page.add_to(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::RuntimeError& finished) {
