@@ -15,6 +15,8 @@ packages=(
   slurm-wlm munge
   # reliability (docs/reliability.md): libFuzzer and the sanitizers' runtimes, fault injection
   clang libclang-rt-14-dev strace util-linux
+  # shell completion and the man page: checked in the suite
+  zsh fish man-db groff-base
   # reference values and cross-checks only; never a run-time dependency
   python3-torch python3-torchvision python3-yaml python3-numpy python3-omegaconf python3-pytest
 )
