@@ -10,6 +10,7 @@
 #include "runtime/input_error.hpp"
 #include "taxon/taxon.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/terminal_colour.hpp"
 #include "tools/cli_inputs.hpp"
 
 namespace taxon::cli {
@@ -120,21 +121,22 @@ int ApplyCommand::run() const {
   check_one_stdin({plan_file, target});
   Rules rules = read_rules(plan_file, lang, parameters);
   if (!rules.ok()) {
-    std::cerr << render_findings(rules.findings(), 5);
+    std::cerr << paint_diagnostics(render_findings(rules.findings(), 5), 2);
     return kCouldNot;
   }
   if (!target.empty()) options.target = read_model(target);
   Application application = plan_application(rules, options);
   if (!application.ok()) {
-    std::cerr << render_findings(application.findings(), 5);
+    std::cerr << paint_diagnostics(render_findings(application.findings(), 5), 2);
     return kCouldNot;
   }
   auto render = [&]() { return format == "json" ? application.json() : application.text(); };
   if (application.load_fails()) {
     std::cout << render() << std::flush;
-    std::cerr << fmt::format("error[{}]: the load would fail: {}; nothing was written\n", code::plan_load_fails,
-                             fmt::join(application.reasons(), "; "));
-    if (!application.hint().empty()) std::cerr << fmt::format(" = hint: {}\n", application.hint());
+    std::cerr << paint_diagnostics(fmt::format("error[{}]: the load would fail: {}; nothing was written\n",
+                                               code::plan_load_fails, fmt::join(application.reasons(), "; ")),
+                                   2);
+    if (!application.hint().empty()) std::cerr << paint_diagnostics(fmt::format(" = hint: {}\n", application.hint()), 2);
     return kAnswerNo;
   }
   if (dry_run) {

@@ -5,6 +5,7 @@
 
 #include "taxon/taxon.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/terminal_colour.hpp"
 #include "tools/cli_inputs.hpp"
 
 namespace taxon::cli {
@@ -44,7 +45,7 @@ int EvalCommand::run() const {
   check_one_stdin({this->rules, dump, reference});
   Rules rules = read_rules(this->rules, lang, parameters);
   if (!rules.ok()) {
-    std::cerr << render_findings(rules.findings(), max_errors);
+    std::cerr << paint_diagnostics(render_findings(rules.findings(), max_errors), 2);
     return kCouldNot;
   }
   Model model = read_model(dump);
@@ -59,9 +60,9 @@ int EvalCommand::run() const {
   if (format == "json") {
     std::cout << report.json();
   } else {
-    std::cout << report.text(list_all);
+    std::cout << paint_report(report.text(list_all), 1);
     std::cout.flush();
-    std::cerr << render_findings(report.findings, max_errors);
+    std::cerr << paint_diagnostics(render_findings(report.findings, max_errors), 2);
   }
   return report.has_errors() ? kAnswerNo : kDone;
 }

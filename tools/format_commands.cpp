@@ -7,6 +7,7 @@
 
 #include "taxon/format.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/terminal_colour.hpp"
 
 namespace taxon::cli {
 
@@ -30,13 +31,13 @@ int FmtCommand::run() const {
   bool unformatted = false, failed = false;
   for (const auto& path : files) {
     if (auto not_tx = check_tx_path(path)) {
-      std::cerr << not_tx->rendered;
+      std::cerr << paint_diagnostics(not_tx->rendered, 2);
       failed = true;
       continue;
     }
     Formatted formatted = format_file(path);
     if (!formatted.ok) {
-      std::cerr << render_findings(formatted.findings, max_errors);
+      std::cerr << paint_diagnostics(render_findings(formatted.findings, max_errors), 2);
       failed = true;
       continue;
     }
@@ -78,7 +79,7 @@ void ConvertCommand::add_to(CLI::App& app) {
 
 int ConvertCommand::run() const {
   Formatted converted = convert_to_tx(input, ConvertOptions{output, force});
-  std::cerr << render_findings(converted.findings, max_errors);
+  std::cerr << paint_diagnostics(render_findings(converted.findings, max_errors), 2);
   if (!converted.ok) return kCouldNot;
   if (output.empty()) std::cout << converted.text;
   else write_text_file(output, converted.text, force);

@@ -9,6 +9,7 @@
 
 #include "taxon/taxon.hpp"
 #include "tools/cli_common.hpp"
+#include "tools/terminal_colour.hpp"
 #include "tools/cli_inputs.hpp"
 
 namespace taxon::cli {
@@ -58,7 +59,7 @@ int LintCommand::run() const {
   } else if (format == "sarif") {
     std::cout << report.sarif();
   } else {
-    std::cout << report.text(max_errors);
+    std::cout << paint_diagnostics(report.text(max_errors), 1);
     std::cout << fmt::format("{}: {} error{}, {} warning{}\n", fmt::join(rules, ", "), report.errors,
                              report.errors == 1 ? "" : "s", report.warnings, report.warnings == 1 ? "" : "s");
   }
@@ -93,7 +94,7 @@ int ExplainCommand::run() const {
   check_one_stdin({rules, dump, reference});
   Rules loaded = read_rules(rules, lang, parameters);
   if (!loaded.ok()) {
-    std::cerr << render_findings(loaded.findings(), max_errors);
+    std::cerr << paint_diagnostics(render_findings(loaded.findings(), max_errors), 2);
     return kCouldNot;
   }
   Model model = read_model(dump);
@@ -112,7 +113,7 @@ int ExplainCommand::run() const {
   } else {
     std::cout << explanation.text();
     std::cout.flush();
-    std::cerr << render_findings(explanation.findings, max_errors);
+    std::cerr << paint_diagnostics(render_findings(explanation.findings, max_errors), 2);
   }
   return explanation.has_errors() ? kAnswerNo : kDone;
 }

@@ -21,6 +21,7 @@
 #include "tools/huge_page_heap.hpp"
 #include "tools/lint_command.hpp"
 #include "tools/man_page.hpp"
+#include "tools/terminal_colour.hpp"
 #include "tools/usage_error.hpp"
 
 #ifndef TAXON_VERSION
@@ -37,6 +38,8 @@ int main(int argc, char** argv) {
     CLI::App app{"taxon: declarative rules for PyTorch parameters and checkpoints", "taxon"};
     app.set_version_flag("--version", "taxon " TAXON_VERSION);
     app.require_subcommand(1);
+    add_colour_option(app);
+    app.fallthrough();  // --color may follow the command's own options
     app.footer("Run `taxon COMMAND --help` for a command's options and examples.");
     EvalCommand eval;
     eval.add_to(app);
@@ -68,7 +71,7 @@ int main(int argc, char** argv) {
       return app.exit(version);
     } catch (const CLI::ParseError& error) {
       UsageError usage = describe_usage_error(app, error, argc, argv);
-      std::cerr << fmt::format("error[{}]: {}\n = hint: {}\n", taxon::code::usage, usage.message, usage.hint);
+      std::cerr << paint_diagnostics(fmt::format("error[{}]: {}\n = hint: {}\n", taxon::code::usage, usage.message, usage.hint), 2);
       return kCouldNot;
     }
     return kDone;
@@ -76,10 +79,10 @@ int main(int argc, char** argv) {
     std::cerr << fmt::format("internal error: {}\n", error.what());
     return kInternalError;
   } catch (const taxon::InputError& error) {
-    std::cerr << fmt::format("error[{}]: {}\n", error.code(), error.what());
+    std::cerr << paint_diagnostics(fmt::format("error[{}]: {}\n", error.code(), error.what()), 2);
     return kCouldNot;
   } catch (const taxon::Error& error) {  // the same, from the public API (include/taxon/taxon.hpp)
-    std::cerr << fmt::format("error[{}]: {}\n", error.code(), error.what());
+    std::cerr << paint_diagnostics(fmt::format("error[{}]: {}\n", error.code(), error.what()), 2);
     return kCouldNot;
   } catch (const std::exception& error) {  // unexpected, and perhaps no bug (out of memory): exit 2, as always
     std::cerr << fmt::format("internal error: {}; please report this at " TAXON_ISSUE_TRACKER " with the command that failed\n",

@@ -59,6 +59,7 @@ UsageError describe_usage_error(const CLI::App& app, const CLI::ParseError& erro
 
   std::string command_help = fmt::format("`taxon {} --help` lists the options, with examples", command->get_name());
   std::vector<std::string> known = option_names(*command);
+  for (const auto& name : option_names(app)) known.push_back(name);  // the root's (--color) may follow
   for (int i = first + 1; i < argc; ++i) {
     std::string_view token = argv[i];
     if (token == "--") break;  // what follows is positional
