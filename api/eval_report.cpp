@@ -1,6 +1,7 @@
 #include "api/eval_report.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -50,6 +51,40 @@ int64_t element_total(const TensorTable& table, const std::vector<std::size_t>& 
   return total;
 }
 
+// What the folded list hides of a computed option (layer decay): its distinct values over the whole
+// group, smallest first, each with how many tensors take it.
+void summarize_computed(std::string& out, const std::vector<TensorOptions>& per_tensor) {
+  constexpr std::size_t kValuesShown = 8;
+  std::vector<std::string> keys;
+  for (const auto& entry : per_tensor)
+    for (const auto& [key, value] : entry.values)
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+  for (const auto& key : keys) {
+    std::map<double, std::size_t> numbers;  // by value: a decay's values read in depth order
+    std::map<std::string, std::size_t> others;
+    std::size_t tensors = 0;
+    for (const auto& entry : per_tensor)
+      for (const auto& [entry_key, value] : entry.values) {
+        if (entry_key != key) continue;
+        ++tensors;
+        if (const double* real = std::get_if<double>(&value.value)) ++numbers[*real];
+        else if (const int64_t* integer = std::get_if<int64_t>(&value.value)) ++numbers[static_cast<double>(*integer)];
+        else ++others[option_text(value)];
+      }
+    std::vector<std::string> parts;
+    for (const auto& [number, count] : numbers) parts.push_back(fmt::format("{} ({})", number, count));
+    for (const auto& [text, count] : others) parts.push_back(fmt::format("{} ({})", text, count));
+    std::size_t distinct = parts.size();
+    std::string range = numbers.size() > 1 ? fmt::format(", {} to {}", numbers.begin()->first, numbers.rbegin()->first) : "";
+    if (parts.size() > kValuesShown) {
+      parts.resize(kValuesShown);
+      parts.push_back("...");
+    }
+    out += fmt::format("      {} over its {} tensors: {} value{}{}: {}\n", key, tensors, distinct, distinct == 1 ? "" : "s", range,
+                       fmt::join(parts, ", "));
+  }
+}
+
 void list_names(std::string& out, const TensorTable& table, const std::vector<std::size_t>& tensors,
                 const TextReportOptions& options, const std::vector<TensorOptions>& per_tensor = {}) {
   std::size_t shown = options.list_all ? tensors.size() : std::min(tensors.size(), options.folded_after);
@@ -64,6 +99,7 @@ void list_names(std::string& out, const TensorTable& table, const std::vector<st
     out += "\n";
   }
   if (shown < tensors.size()) out += fmt::format("      ... and {} more (--all lists them)\n", tensors.size() - shown);
+  if (shown < tensors.size()) summarize_computed(out, per_tensor);
 }
 
 std::string count_line(const TensorTable& table, const std::vector<std::size_t>& tensors) {
