@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "taxon/format.hpp"
@@ -432,4 +433,16 @@ TEST_CASE("front door: write_text_file replaces a file whole - and keeps one it 
   taxon::write_text_file(path.string(), "second\n");
   CHECK(read() == "second\n");
   std::filesystem::remove(path);
+}
+
+TEST_CASE("front door: a folded group's text ends with its computed values over the whole group") {
+  std::vector<taxon::ModelTensor> tensors;
+  for (int block = 0; block < 3; ++block)
+    for (int k = 0; k < 8; ++k) tensors.push_back({.name = fmt::format("blocks.{}.w{}", block, k), .shape = {4, 4}});
+  taxon::Rules rules = taxon::Rules::parse(R"(group blocks : name ~ /^blocks\.(?P<i>\d+)\./ { lr_mult = 0.5 ** (2 - i) })");
+  REQUIRE(rules.ok());
+  std::string text = taxon::evaluate(rules, taxon::Model(tensors)).text(false);
+  // 0.5 ** 2, 0.5 ** 1, 0.5 ** 0, eight tensors each; only the first ten names are listed.
+  CHECK(text.find("      lr_mult over its 24 tensors: 3 values, 0.25 to 1: 0.25 (8), 0.5 (8), 1 (8)\n") != std::string::npos);
+  CHECK(taxon::evaluate(rules, taxon::Model(tensors)).text(true).find("over its") == std::string::npos);  // --all lists them all
 }
