@@ -82,6 +82,7 @@ Command read_command(const CLI::App& app, std::string name) {
   });
   for (const CLI::Option* option : options) {
     Argument argument = read_argument(*option, has_rules_positional);
+    argument.exits = option == app.get_help_ptr() || option == app.get_help_all_ptr() || option == app.get_version_ptr();
     (argument.positional ? command.positionals : command.options).push_back(std::move(argument));
   }
   return command;
@@ -89,12 +90,22 @@ Command read_command(const CLI::App& app, std::string name) {
 
 }  // namespace
 
-Command program_command(const CLI::App& app) { return read_command(app, app.get_name()); }
+Command program_command(const CLI::App& app) { return read_command(app, ""); }
 
 std::vector<Command> visible_commands(const CLI::App& app) {
+  Command program = program_command(app);
   std::vector<Command> commands;
-  for (const CLI::App* subcommand : app.get_subcommands([](const CLI::App* sub) { return !sub->get_group().empty(); }))
-    commands.push_back(read_command(*subcommand, subcommand->get_name()));
+  for (const CLI::App* subcommand : app.get_subcommands([](const CLI::App* sub) { return !sub->get_group().empty(); })) {
+    Command command = read_command(*subcommand, subcommand->get_name());
+    if (subcommand->get_fallthrough()) {
+      for (Argument option : program.options) {
+        if (option.exits) continue;  // the command's own --help answers instead
+        option.inherited = true;
+        command.options.push_back(std::move(option));
+      }
+    }
+    commands.push_back(std::move(command));
+  }
   return commands;
 }
 

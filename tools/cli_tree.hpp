@@ -28,6 +28,8 @@ struct Argument {
   bool positional = false;
   bool required = false;
   bool repeats = false;            // may be given more than once, or takes several values
+  bool exits = false;              // --help, --version: prints and exits, whatever else is given
+  bool inherited = false;          // taxon's own option, taken after the command too (CLI11's fallthrough)
   ValueKind value = ValueKind::none;
   std::vector<std::string> choices;  // for ValueKind::choices
 
@@ -35,17 +37,19 @@ struct Argument {
 };
 
 struct Command {
-  std::string name;         // "eval"; "taxon" for the program itself
+  std::string name;         // "eval"; "" for the program itself (taxon before a command)
   std::string description;  // the one line --help shows
   std::string footer;       // what follows the options in --help: notes, examples, exit status
-  std::vector<Argument> options;      // in definition order, --help first
+  std::vector<Argument> options;      // in definition order, --help first; inherited ones last
   std::vector<Argument> positionals;  // in the order they are taken
 };
 
-// `taxon` itself: its description, footer and own options (--help, --version), no positionals.
+// `taxon` itself, named "": its description, footer and own options (--help, --version), which
+// come before the command.
 Command program_command(const CLI::App& app);
 
-// Every subcommand --help lists, in its order; hidden ones (group "") are left out.
+// Every subcommand --help lists, in its order; hidden ones (group "") are left out. A command that
+// falls through to taxon's own options also lists those, but --help and --version, as inherited.
 std::vector<Command> visible_commands(const CLI::App& app);
 
 // The position (0-based) of the command's rule-file positional, or -1 without one.

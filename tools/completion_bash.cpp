@@ -135,14 +135,14 @@ constexpr std::string_view kMain = R"script(_taxon() {
 complete -F _taxon taxon
 )script";
 
-void write_spec(std::string& out, const std::string& key, const Command& command) {
+void write_spec(std::string& out, const Command& command) {
   std::vector<std::string> options, valued;
   for (const auto& option : command.options) {
     options.insert(options.end(), option.names.begin(), option.names.end());
     if (option.takes_value()) valued.insert(valued.end(), option.names.begin(), option.names.end());
   }
   bool repeats = !command.positionals.empty() && command.positionals.back().repeats;
-  out += fmt::format("    {})\n", shell_word(key));
+  out += fmt::format("    {})\n", shell_word(command.name));
   out += fmt::format("      options=({})\n", shell_words(options));
   out += fmt::format("      valued=({})\n", shell_words(valued));
   out += fmt::format("      positionals={} positionals_repeat={}\n", command.positionals.size(), repeats ? 1 : 0);
@@ -181,13 +181,14 @@ std::string bash_completion(const Command& program, const std::vector<Command>& 
          "_taxon_spec() {  # COMMAND\n"
          "  options=() valued=() positionals=0 positionals_repeat=0\n"
          "  case $1 in\n";
-  write_spec(out, "", program);
-  for (const auto& command : commands) write_spec(out, command.name, command);
+  write_spec(out, program);
+  for (const auto& command : commands) write_spec(out, command);
   out += "  esac\n}\n";
 
   out += "\n# Offers the values of SLOT of COMMAND: an option's value (SLOT is its name) or positional N\n"
-         "# (SLOT is #N); $args holds the positionals on the line.\n"
+         "# (SLOT is #N); COMMAND is '' before one. $args holds the positionals on the line.\n"
          "_taxon_values() {  # COMMAND SLOT\n  case \"$1 $2\" in\n";
+  for (const auto& option : program.options) out += value_arm(program, option.names, option);
   std::vector<std::string> names;
   for (const auto& command : commands) {
     names.push_back(command.name);

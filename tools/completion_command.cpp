@@ -56,8 +56,9 @@ void CompletionCommand::add_to(CLI::App& app) {
   // Hidden (group ""): the scripts call it, people do not.
   CLI::App* complete = app.add_subcommand("__complete", "Answer a completion script: `plans RULES` or `presets`")->group("");
   // Every word after `__complete` is the request, taken as it is (a file named -x.tx included), so
-  // that no request is a usage error.
-  complete->prefix_command();
+  // that no request is a usage error: none is left to taxon's own options, even where the other
+  // commands fall through to them.
+  complete->prefix_command()->fallthrough(false);
   complete->callback([this, complete]() {
     request = complete->remaining();
     throw CLI::RuntimeError(answer());

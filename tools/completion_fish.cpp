@@ -30,7 +30,7 @@ function __taxon_words
     string join \n -- $found  # nothing at all when nothing was found (printf would print a blank line)
 end
 
-# True when OPTION of COMMAND takes a value.
+# True when OPTION of COMMAND takes a value (COMMAND is empty before the command).
 function __taxon_takes_value -a command option
     switch "$command $option"
 @TAKES_VALUE@
@@ -128,10 +128,13 @@ std::string fish_completion(const Command& program, const std::vector<Command>& 
       "# `taxon --help` (generate it again after upgrading taxon). Install it with\n"
       "#   taxon completion fish > ~/.config/fish/completions/taxon.fish\n\n";
   std::string takes_value;
-  for (const auto& command : commands)
+  auto add_takes_value = [&takes_value](const Command& command) {  // "eval --format"; " --color" before a command
     for (const auto& option : command.options)
       if (option.takes_value())
         for (const auto& name : option.names) takes_value += (takes_value.empty() ? "" : " ") + fish_quoted(command.name + " " + name);
+  };
+  add_takes_value(program);
+  for (const auto& command : commands) add_takes_value(command);
   if (takes_value.empty()) takes_value = "''";  // no option takes a value: a case that matches nothing
   std::string helpers(kHelpers);
   helpers.replace(helpers.find("@TAKES_VALUE@"), 13, "        case " + takes_value);

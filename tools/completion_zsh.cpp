@@ -72,13 +72,13 @@ std::string value_spec(const Argument& argument) {
 
 // One _arguments spec per name of each option, then one per positional (the last as `*` when it
 // repeats), each a quoted word ending a continued line.
-std::string argument_specs(const Command& command, bool ends_line) {
+std::string argument_specs(const Command& command) {
   std::string out;
   for (const auto& option : command.options) {
-    std::string excluded;  // the option's other names: -h and --help are offered once
-    if (ends_line) {
-      excluded = "(- *)";
-    } else if (!option.repeats) {
+    std::string excluded;  // what is no longer offered once the option is on the line
+    if (option.exits) {  // --help, --version: nothing else (options, arguments)
+      excluded = "(- : *)";
+    } else if (!option.repeats) {  // the option under any of its names: -o and --output
       for (const auto& name : option.names) excluded += (excluded.empty() ? "(" : " ") + name;
       excluded += ")";
     }
@@ -114,7 +114,7 @@ std::string zsh_completion(const Command& program, const std::vector<Command>& c
   for (const auto& command : commands) {
     out += fmt::format("\n_taxon_{}() {{\n", command.name);
     out += "  local curcontext=$curcontext state state_descr line\n  local -A opt_args\n";
-    out += "  _arguments -C -S \\\n" + argument_specs(command, false) + "    && return\n";
+    out += "  _arguments -C -S \\\n" + argument_specs(command) + "    && return\n";
     bool has_plan_option = std::any_of(command.options.begin(), command.options.end(),
                                        [](const Argument& option) { return option.value == ValueKind::plan; });
     if (has_plan_option) out += fmt::format("  [[ $state == plans ]] && _taxon_plans \"${{line[{}]}}\"\n", rules_positional(command) + 1);
@@ -125,7 +125,7 @@ std::string zsh_completion(const Command& program, const std::vector<Command>& c
          "  local curcontext=$curcontext state state_descr line\n"
          "  local -A opt_args\n"
          "  _arguments -C \\\n" +
-         argument_specs(program, true) +
+         argument_specs(program) +
          "    ': :->command' \\\n"
          "    '*:: :->argument' \\\n"
          "    && return\n"

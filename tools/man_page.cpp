@@ -117,14 +117,15 @@ std::string arguments_roff(const Command& command) {
     out += ".TP\n" + usage(argument) + "\n" + roff(argument.description + notes) + "\n";
   };
   for (const auto& positional : command.positionals) entry(positional);
-  for (const auto& option : command.options) entry(option);
+  for (const auto& option : command.options)
+    if (!option.inherited) entry(option);  // listed once, with taxon's own options
   return out;
 }
 
 std::string page(const Command& program, const std::vector<Command>& commands) {
   // "taxon: declarative rules ..." is --help's first line; NAME wants what follows the colon.
   std::string summary = program.description;
-  if (summary.starts_with(program.name + ": ")) summary.erase(0, program.name.size() + 2);
+  if (summary.starts_with("taxon: ")) summary.erase(0, 7);
 
   std::string out = fmt::format(
       ".\\\" taxon(1), written by `taxon __man` from the definitions behind `taxon --help`: do not edit.\n"
@@ -135,11 +136,16 @@ std::string page(const Command& program, const std::vector<Command>& commands) {
       ".SH SYNOPSIS\n.nf\n",
       TAXON_VERSION, roff(summary));
   for (const auto& command : commands) out += synopsis(command) + "\n";
-  out += bold("taxon") + " " + bold("--help") + " | " + bold("--version") + "\n.fi\n";
+  std::string exits;  // taxon --help | --version
+  for (const auto& option : program.options)
+    if (option.exits) exits += (exits.empty() ? "" : " | ") + bold(option.names.back());
+  if (!exits.empty()) out += bold("taxon") + " " + exits + "\n";
+  out += ".fi\n";
 
   out += ".SH DESCRIPTION\n.PP\n" + roff(program.description) + ".\n";
   out += ".PP\nThe commands, each described in its own section below:\n";
   for (const auto& command : commands) out += ".TP\n" + bold(command.name) + "\n" + roff(command.description) + "\n";
+  out += ".PP\nOptions of taxon itself:\n" + arguments_roff(program);
   out += footer_roff(program.footer);
 
   for (const auto& command : commands) {
@@ -152,7 +158,7 @@ std::string page(const Command& program, const std::vector<Command>& commands) {
 
   out += ".SH ENVIRONMENT\n"
          ".TP\n" + bold("NO_COLOR") + "\n"
-         "Set and not empty: diagnostics are never coloured.\n"
+         "Set and not empty: no colour where taxon would choose to colour by itself (https://no\\-color.org).\n"
          ".TP\n" + bold("TAXON_HUGE_PAGES") + "\n" +
          roff("0: taxon does not start itself again with glibc's heap on transparent huge pages, which it "
               "does once where the kernel allows it and GLIBC_TUNABLES is not set (faster on large models).") + "\n"

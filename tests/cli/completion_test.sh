@@ -65,6 +65,8 @@ case $shell in
     expect "taxon eval timm/layer_d<TAB> (a stdlib preset)" "$(complete_line eval timm/layer_d)" "timm/layer_decay"
     expect "taxon eval my\\ ru<TAB> (a file name)" "$(complete_line eval "${scratch// /\\ }/my\\ ru")" "$rules"
     expect "taxon completion <TAB>" "$(complete_line completion '')" "$(printf 'bash\nfish\nzsh')"
+    expect "taxon --color never ev<TAB> (taxon's own option and its value stepped over)" \
+      "$(complete_line --color never ev)" "eval"
     ;;
 
   zsh)
@@ -128,6 +130,8 @@ ZSH
       "$(complete_line 'taxon apply prefixes --plan unwrap_d')" "unwrap_ddp"
     expect "taxon eval timm/layer_d<TAB> (a stdlib preset)" "$(complete_line 'taxon eval timm/layer_d')" "timm/layer_decay"
     expect "taxon completion <TAB>" "$(complete_line 'taxon completion ')" "$(printf 'bash\nfish\nzsh')"
+    expect "taxon --color never ev<TAB> (taxon's own option and its value stepped over)" \
+      "$(complete_line 'taxon --color never ev')" "eval"
     ;;
 
   *)
