@@ -35,6 +35,18 @@ $3"
   echo "ok: $1"
 }
 
+# The cases zsh and fish share, through their complete_line LINE (defined per shell below).
+expect_line_cases() {
+    expect "taxon ev<TAB>" "$(complete_line 'taxon ev')" "eval"
+    expect "taxon eval --fo<TAB>" "$(complete_line 'taxon eval --fo')" "--format"
+    expect "taxon eval --format <TAB>" "$(complete_line 'taxon eval --format ')" "$(printf 'json\ntext')"
+    expect "taxon apply 'my rules.tx' --plan <TAB>" "$(complete_line "taxon apply '$rules' --plan ")" "$plans"
+    expect "taxon apply prefixes --plan unwrap_d<TAB> (a stdlib preset's plans)" \
+      "$(complete_line 'taxon apply prefixes --plan unwrap_d')" "unwrap_ddp"
+    expect "taxon eval timm/layer_d<TAB> (a stdlib preset)" "$(complete_line 'taxon eval timm/layer_d')" "timm/layer_decay"
+    expect "taxon completion <TAB>" "$(complete_line 'taxon completion ')" "$(printf 'bash\nfish\nzsh')"
+}
+
 case $shell in
   bash)
     # Completes WORD... (the last one being completed) as bash does: COMP_WORDS holds the words as
@@ -107,14 +119,7 @@ ZSH
     complete_line() {  # LINE
       timeout 60 zsh -f "$scratch/complete.zsh" "$scratch/zfunc" "$scratch" "$1" || echo "(zsh exited $?)"
     }
-    expect "taxon ev<TAB>" "$(complete_line 'taxon ev')" "eval"
-    expect "taxon eval --fo<TAB>" "$(complete_line 'taxon eval --fo')" "--format"
-    expect "taxon eval --format <TAB>" "$(complete_line 'taxon eval --format ')" "$(printf 'json\ntext')"
-    expect "taxon apply 'my rules.tx' --plan <TAB>" "$(complete_line "taxon apply '$rules' --plan ")" "$plans"
-    expect "taxon apply prefixes --plan unwrap_d<TAB> (a stdlib preset's plans)" \
-      "$(complete_line 'taxon apply prefixes --plan unwrap_d')" "unwrap_ddp"
-    expect "taxon eval timm/layer_d<TAB> (a stdlib preset)" "$(complete_line 'taxon eval timm/layer_d')" "timm/layer_decay"
-    expect "taxon completion <TAB>" "$(complete_line 'taxon completion ')" "$(printf 'bash\nfish\nzsh')"
+    expect_line_cases
     ;;
 
   fish)
@@ -122,14 +127,7 @@ ZSH
       fish --no-config -c 'source $argv[1]; or exit 1; complete -C $argv[2]' "$script" "$1" | cut -f1 | sort
     }
     fish --no-config -c 'source $argv[1]' "$script" || fail "fish cannot source the script"
-    expect "taxon ev<TAB>" "$(complete_line 'taxon ev')" "eval"
-    expect "taxon eval --fo<TAB>" "$(complete_line 'taxon eval --fo')" "--format"
-    expect "taxon eval --format <TAB>" "$(complete_line 'taxon eval --format ')" "$(printf 'json\ntext')"
-    expect "taxon apply 'my rules.tx' --plan <TAB>" "$(complete_line "taxon apply '$rules' --plan ")" "$plans"
-    expect "taxon apply prefixes --plan unwrap_d<TAB> (a stdlib preset's plans)" \
-      "$(complete_line 'taxon apply prefixes --plan unwrap_d')" "unwrap_ddp"
-    expect "taxon eval timm/layer_d<TAB> (a stdlib preset)" "$(complete_line 'taxon eval timm/layer_d')" "timm/layer_decay"
-    expect "taxon completion <TAB>" "$(complete_line 'taxon completion ')" "$(printf 'bash\nfish\nzsh')"
+    expect_line_cases
     expect "taxon --color never ev<TAB> (taxon's own option and its value stepped over)" \
       "$(complete_line 'taxon --color never ev')" "eval"
     ;;
