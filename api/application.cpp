@@ -169,10 +169,27 @@ struct Application::Impl {
 
   // Makes the result's tensors in order (those `wanted` accepts, when given), each passed to `each`
   // as it is made; a tensor several keys share is made once. An action that fails names its key.
-  void make_tensors(const std::function<bool(std::string_view)>& wanted,
-                    const std::function<void(const PlannedKey&, std::shared_ptr<const TensorData>)>& each) const {
-    Materializer materializer(result.keys, [this](std::size_t row) -> const TensorData& { return merged.data(row); });
-    for (const auto& key : result.keys) {
+  using EachMade = std::function<void(const PlannedKey&, std::shared_ptr<const TensorData>)>;
+
+  // The planned keys `wanted` accepts (all without it), in the plan's order.
+  void make_tensors(const std::function<bool(std::string_view)>& wanted, const EachMade& each) const {
+    make_keys(result.keys, wanted, each);
+  }
+
+  // The planned keys at `rows`, in that order (one shard's).
+  void make_rows(const std::vector<std::size_t>& rows, const EachMade& each) const {
+    std::vector<PlannedKey> keys;
+    keys.reserve(rows.size());
+    for (std::size_t row : rows) keys.push_back(result.keys[row]);
+    make_keys(keys, nullptr, each);
+  }
+
+  // A tensor that several keys share (a split's parent) is made once among `keys` and freed after
+  // the last of them.
+  void make_keys(const std::vector<PlannedKey>& keys, const std::function<bool(std::string_view)>& wanted,
+                 const EachMade& each) const {
+    Materializer materializer(keys, [this](std::size_t row) -> const TensorData& { return merged.data(row); });
+    for (const auto& key : keys) {
       if (wanted && !wanted(key.name)) continue;
       std::shared_ptr<const TensorData> made;
       try {
@@ -377,7 +394,7 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
                                                                       !impl->options.max_shard_size.empty());
       impl->prepare_output(output);
     }
-    MakeTensors make = [&](const auto& wanted, const auto& each) { impl->make_tensors(wanted, each); };
+    MakeTensors make = [&](const auto& rows, const auto& each) { impl->make_rows(rows, each); };
     auto write_parts_in_threads = [&](const ShardLayout& layout, std::size_t jobs, const Metadata& metadata) {
       std::vector<std::exception_ptr> failures(jobs);
       std::vector<std::thread> workers;

@@ -1,8 +1,6 @@
 #include "api/sharded_parts.hpp"
 
 #include <filesystem>
-#include <unordered_map>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -45,13 +43,11 @@ std::vector<std::string> write_shard_part(const ShardLayout& layout, std::size_t
   std::vector<std::string> written;
   // One shard at a time: what a part holds in memory is bounded by one shard's made tensors.
   for (std::size_t s = part - 1; s < layout.plan.files.size(); s += parts) {
-    std::unordered_set<std::string_view> wanted;
-    for (std::size_t i : layout.plan.tensors[s]) wanted.insert(layout.tensors[i].name);
-    std::unordered_map<std::string_view, std::shared_ptr<const TensorData>> made;
-    make([&](std::string_view name) { return wanted.contains(name); },
-         [&](const PlannedKey& key, std::shared_ptr<const TensorData> tensor) { made.emplace(key.name, std::move(tensor)); });
+    std::vector<std::shared_ptr<const TensorData>> made;  // in the shard's order, as make gives them
+    make(layout.plan.tensors[s], [&](const PlannedKey&, std::shared_ptr<const TensorData> tensor) { made.push_back(std::move(tensor)); });
     std::vector<OutputTensor> shard;
-    for (std::size_t i : layout.plan.tensors[s]) shard.push_back({layout.tensors[i].name, made.at(layout.tensors[i].name).get()});
+    for (std::size_t k = 0; k < layout.plan.tensors[s].size(); ++k)
+      shard.push_back({layout.tensors[layout.plan.tensors[s][k]].name, made.at(k).get()});
     write_safetensors(shard_path(layout, s), shard, metadata);
     written.push_back(shard_path(layout, s));
   }

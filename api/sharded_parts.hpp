@@ -18,8 +18,9 @@
 namespace taxon {
 
 using Metadata = std::vector<std::pair<std::string, std::string>>;
-// Makes the tensors whose names `wanted` accepts, in the plan's order.
-using MakeTensors = std::function<void(const std::function<bool(std::string_view)>& wanted,
+// Makes the planned keys at `rows` (positions in the plan's keys, which are the layout's tensors),
+// in that order: a part visits only its own shards' keys, not every key once per shard.
+using MakeTensors = std::function<void(const std::vector<std::size_t>& rows,
                                        const std::function<void(const PlannedKey&, std::shared_ptr<const TensorData>)>& each)>;
 
 // The layout every part computes alike: the shards planned from the keys' shapes and dtypes
