@@ -1,11 +1,8 @@
 #include "tools/cli_inputs.hpp"
 
 #include <iostream>
-#include <iterator>
 #include <sstream>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace taxon::cli {
 namespace {
@@ -19,8 +16,9 @@ std::string read_stdin() {
 // The taxon language starts its statements with a keyword at the start of a line; YAML (linnaeus,
 // anemoi) with `KEY:`. The first line that is neither blank nor a comment tells them apart.
 RulesLanguage guess_language(std::string_view text) {
-  static constexpr std::string_view kKeywords[] = {"group", "select", "freeze", "exclude", "set",    "let",
-                                                   "param", "plan",   "defaults", "import", "mode", "strip"};
+  // grammar/tx_grammar.hpp's statement_keyword.
+  static constexpr std::string_view kKeywords[] = {"let",    "select", "group", "defaults", "exclude", "freeze", "plan",
+                                                   "import", "mode",   "match", "stages",   "set",     "param"};
   std::size_t start = 0;
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
