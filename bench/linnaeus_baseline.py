@@ -38,7 +38,6 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-MIRROR = "/work/.mirror/polli-labs+linnaeus/repo"
 # What `from linnaeus.optimizers.build import build_optimizer` and unified_filtering import.
 LINNAEUS_FILES = [
     "linnaeus/__init__.py", "linnaeus/utils/__init__.py", "linnaeus/utils/param_filters.py",
@@ -56,9 +55,12 @@ def parse_args():
     parser.add_argument("--dump", default="/tmp/deepseek_v3.json")
     parser.add_argument("--rules", default=str(ROOT / "bench/deepseek_v3_groups.yaml"))
     parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--linnaeus-git-dir", default=os.environ.get("LINNAEUS_GIT_DIR", MIRROR),
-                        help="linnaeus git dir or work tree (default: $LINNAEUS_GIT_DIR)")
-    return parser.parse_args()
+    parser.add_argument("--linnaeus-git-dir", default=os.environ.get("LINNAEUS_GIT_DIR"),
+                        help="a clone (or git dir) of https://github.com/polli-labs/linnaeus (default: $LINNAEUS_GIT_DIR)")
+    args = parser.parse_args()
+    if not args.linnaeus_git_dir:
+        parser.error("name a clone of https://github.com/polli-labs/linnaeus: --linnaeus-git-dir DIR or LINNAEUS_GIT_DIR=DIR")
+    return args
 
 
 def import_linnaeus(git_dir, workdir):

@@ -3,7 +3,7 @@
 
 Nothing here re-implements anemoi-core. At run time the upstream sources are
 extracted from a git directory of ecmwf/anemoi-core (``--anemoi-git-dir`` or
-env ANEMOI_GIT_DIR, default the local mirror) into a temporary directory and
+env ANEMOI_GIT_DIR: a clone of https://github.com/ecmwf/anemoi-core) into a temporary directory and
 imported from there. Only third-party / heavy imports that play no part in the
 code paths exercised below are replaced by tiny stand-in modules (see
 ``install_stubs``; every stub says why it is harmless).
@@ -36,7 +36,6 @@ import torch
 from torch import nn
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_GIT_DIR = "/work/.mirror/ecmwf+anemoi-core/repo"
 
 # Upstream trees we need: anemoi-training and anemoi-models (the chunking
 # migration and the Migrator live in anemoi-models).
@@ -812,9 +811,12 @@ def canon(obj):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--anemoi-git-dir", default=os.environ.get("ANEMOI_GIT_DIR", DEFAULT_GIT_DIR))
+    ap.add_argument("--anemoi-git-dir", default=os.environ.get("ANEMOI_GIT_DIR"),
+                    help="git dir or clone of ecmwf/anemoi-core (default: $ANEMOI_GIT_DIR)")
     ap.add_argument("--output", default=str(HERE / "expected.json"))
     args = ap.parse_args()
+    if not args.anemoi_git_dir:
+        ap.error("name a clone of https://github.com/ecmwf/anemoi-core: --anemoi-git-dir DIR or ANEMOI_GIT_DIR=DIR")
 
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory(prefix="anemoi-core-") as tmpdir:
