@@ -3,7 +3,7 @@
 makes of a checkpoint when the target model differs in image size, window size or patch size
 (BEiT, Swin, ViT, DeiT), so that taxon's timm/checkpoint plans can be checked tensor by tensor.
 
-    TIMM_GIT_DIR=/work/.mirror/huggingface+pytorch-image-models/repo \\
+    TIMM_GIT_DIR=/path/to/a/clone/of/pytorch-image-models \\
         /usr/bin/python3 tests/data/timm_checkpoint/make_expected.py TIMM_CHECKOUT [OUT_DIR]
 
 TIMM_CHECKOUT is a checkout of huggingface/pytorch-image-models (for instance

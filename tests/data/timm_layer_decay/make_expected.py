@@ -5,7 +5,7 @@ tokens, CLIP-style ViT with a pre-norm, EVA-02, Swin, Swin V2, ConvNeXt) for lay
 rate decay 0.75 and 0.65, and the plain weight decay groups, so that a C++ test can check taxon's
 rules parameter by parameter.
 
-    TIMM_GIT_DIR=/work/.mirror/huggingface+pytorch-image-models/repo \\
+    TIMM_GIT_DIR=/path/to/a/clone/of/pytorch-image-models \\
         /usr/bin/python3 tests/data/timm_layer_decay/make_expected.py TIMM_CHECKOUT [OUT_DIR]
 
 TIMM_CHECKOUT is a checkout of huggingface/pytorch-image-models (for instance
