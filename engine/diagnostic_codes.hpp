@@ -56,6 +56,7 @@ constexpr std::string_view severity_name(Severity severity) {
   X(T0210, not_convertible, warning, "a value the taxon language cannot write")                                    \
   X(T0211, unknown_target, error, "an unknown anemoi _target_")                                                    \
   X(T0212, unknown_option, warning, "an option key no optimizer taxon knows reads")                               \
+  X(T0213, remote_source, warning, "a remote checkpoint source, which taxon does not fetch")                       \
   X(T0301, invalid_regex, error, "invalid regex")                                                                  \
   X(T0302, python_only_regex, error, "a Python-only regex construct")                                              \
   X(T0401, needs_module_types, error, "a rule needs module types and the tensors have none")                       \

@@ -11,22 +11,44 @@
 namespace taxon::yaml {
 namespace {
 
-const std::vector<std::string> kTargets{
-    "anemoi.training.train.modify.FreezingModelModifier",
-    "anemoi.training.train.modify.TransferLearningModelModifier",
-    "anemoi.training.checkpoint.modifiers.freezing.FreezingModifierStage",
-    "anemoi.training.checkpoint.loading.strategies.WeightsOnlyLoader",
-    "anemoi.training.checkpoint.loading.strategies.TransferLearningLoader",
-    "anemoi.training.checkpoint.loading.strategies.WarmStartLoader",
-    "anemoi.training.checkpoint.loading.strategies.ColdStartLoader",
-    "anemoi.training.checkpoint.sources.local.LocalSource",
+// Every `_target_` taxon reads, by the exact import paths anemoi-core (2cb9b6e1) defines or
+// re-exports (checkpoint/loading, modifiers and sources __init__.py): Hydra imports the path as
+// written, so `anemoi.training.checkpoint.WeightsOnlyLoader` would fail in anemoi too. The
+// train.modify classes are the model_modifier prototype's (generation B), never on main.
+struct KnownTarget {
+  std::string_view path, cls;
+};
+constexpr KnownTarget kTargets[] = {
+    {"anemoi.training.train.modify.FreezingModelModifier", "FreezingModelModifier"},
+    {"anemoi.training.train.modify.TransferLearningModelModifier", "TransferLearningModelModifier"},
+    {"anemoi.training.checkpoint.modifiers.freezing.FreezingModifierStage", "FreezingModifierStage"},
+    {"anemoi.training.checkpoint.modifiers.FreezingModifierStage", "FreezingModifierStage"},
+    {"anemoi.training.checkpoint.loading.strategies.WeightsOnlyLoader", "WeightsOnlyLoader"},
+    {"anemoi.training.checkpoint.loading.WeightsOnlyLoader", "WeightsOnlyLoader"},
+    {"anemoi.training.checkpoint.loading.strategies.TransferLearningLoader", "TransferLearningLoader"},
+    {"anemoi.training.checkpoint.loading.TransferLearningLoader", "TransferLearningLoader"},
+    {"anemoi.training.checkpoint.loading.strategies.WarmStartLoader", "WarmStartLoader"},
+    {"anemoi.training.checkpoint.loading.WarmStartLoader", "WarmStartLoader"},
+    {"anemoi.training.checkpoint.loading.strategies.ColdStartLoader", "ColdStartLoader"},
+    {"anemoi.training.checkpoint.loading.ColdStartLoader", "ColdStartLoader"},
+    {"anemoi.training.checkpoint.sources.local.LocalSource", "LocalSource"},
+    {"anemoi.training.checkpoint.sources.LocalSource", "LocalSource"},
+    {"anemoi.training.checkpoint.sources.s3.S3Source", "S3Source"},
+    {"anemoi.training.checkpoint.sources.S3Source", "S3Source"},
+    {"anemoi.training.checkpoint.sources.http.HTTPSource", "HTTPSource"},
+    {"anemoi.training.checkpoint.sources.HTTPSource", "HTTPSource"},
 };
 
-// The class name a _target_ ends with, when it is one taxon knows (modules may be spelt shorter).
+std::vector<std::string> known_paths() {
+  std::vector<std::string> paths;
+  for (const auto& known : kTargets) paths.emplace_back(known.path);
+  return paths;
+}
+
+// The class a _target_ names, when it is one taxon knows by that exact path.
 std::string known_class(const std::string& target) {
-  std::string name = target.substr(target.rfind('.') + 1);
   for (const auto& known : kTargets)
-    if (known.ends_with("." + name) && target.starts_with("anemoi.training.")) return name;
+    if (known.path == target) return std::string(known.cls);
   return {};
 }
 
@@ -97,15 +119,28 @@ class Anemoi {
     } else if (cls == "TransferLearningLoader") {
       transfer(span, flag(node, "skip_mismatched", true), false, source_path_);
     } else if (cls == "WeightsOnlyLoader" || cls == "ColdStartLoader") {
-      // Keys must match exactly; only strict decides whether the leftovers matter.
-      load_plan(span, source_path_, {PlanStep{step::Load{flag(node, "strict", true)}, span}});
+      // load_state_dict(strict=self.strict), strict=False by default (strategies.py); a key of
+      // another shape fails the load either way, as it does in PyTorch.
+      load_plan(span, source_path_, {PlanStep{step::Load{flag(node, "strict", false)}, span}});
     } else if (cls == "WarmStartLoader") {
       load_plan(span, source_path_, {PlanStep{step::Load{true}, span}});
     } else if (cls == "LocalSource") {
       if (YAML::Node p = Reader::get(node, "path"); p.IsDefined() && !p.IsNull()) source_path_ = reader_.scalar(p, "path");
+    } else if (cls == "S3Source" || cls == "HTTPSource") {
+      reader_.diagnostics().warning(code::remote_source, span,
+                                    fmt::format("{} is a remote checkpoint, which taxon does not fetch", cls),
+                                    "download it and pass its path: `taxon apply RULES CHECKPOINT ...`");
     } else {
+      // A known class under another module path: the path anemoi has for it. Anything else: the list.
+      std::string wanted_class = target.substr(target.rfind('.') + 1);
+      std::vector<std::string> same_class;
+      for (const auto& known : kTargets)
+        if (known.cls == wanted_class) same_class.emplace_back(known.path);
+      std::string closest = same_class.empty() ? std::string() : closest_match(target, same_class);
+      if (closest.empty() && !same_class.empty()) closest = same_class.front();
       reader_.diagnostics().error(code::unknown_target, span, fmt::format("unknown _target_ '{}'", target),
-                                  fmt::format("taxon understands: {}", fmt::join(kTargets, ", ")));
+                                  closest.empty() ? fmt::format("taxon understands: {}", fmt::join(known_paths(), ", "))
+                                                  : fmt::format("did you mean '{}'? anemoi imports the path as written", closest));
     }
   }
 
@@ -127,8 +162,24 @@ class Anemoi {
 
 }  // namespace
 
+namespace {
+
+// The keys of anemoi's `training` config group that taxon reads. A Hydra group file
+// (config/training/*.yaml) holds them at the top, without the `training:` wrapper.
+constexpr std::string_view kTrainingKeys[] = {"checkpoint",        "checkpoint_pipeline", "model_modifier",
+                                              "transfer_learning", "load_weights_only",   "submodules_to_freeze"};
+
+bool holds_training_keys(const YAML::Node& map) {
+  for (std::string_view key : kTrainingKeys)
+    if (Reader::get(map, key).IsDefined()) return true;
+  return false;
+}
+
+}  // namespace
+
 bool looks_like_anemoi(const YAML::Node& root) {
-  return root.IsMap() && (Reader::get(root, "training").IsDefined() || Reader::get(root, "modifiers").IsDefined());
+  return root.IsMap() &&
+         (Reader::get(root, "training").IsDefined() || Reader::get(root, "modifiers").IsDefined() || holds_training_keys(root));
 }
 
 void lower_anemoi(const YAML::Node& root, Reader& reader, Program& program, std::vector<CheckpointPlan>* plans) {
@@ -136,6 +187,15 @@ void lower_anemoi(const YAML::Node& root, Reader& reader, Program& program, std:
   SourceSpan root_span{reader.source(), 1, 1, 1};
   bool found = false;
   YAML::Node training = Reader::get(root, "training");
+  if (!training.IsDefined() && holds_training_keys(root)) training = root;  // a Hydra group file
+  // The pipeline's stage list (docs: checkpoint_pipeline_configuration): sources, loaders and
+  // modifiers in the order written.
+  if (YAML::Node pipeline = Reader::get(training, "checkpoint_pipeline"); pipeline.IsMap()) {
+    found = true;
+    YAML::Node stages = Reader::get(pipeline, "stages");
+    if (!stages.IsDefined()) reader.missing_key(pipeline, "stages", reader.span(pipeline), "checkpoint_pipeline", "list its stages, each `- {_target_: ...}`");
+    else anemoi.list(stages, "training.checkpoint_pipeline.stages");
+  }
   // Gen C′: training.checkpoint.{source, loading, modifiers}, in that order.
   if (YAML::Node checkpoint = Reader::get(training, "checkpoint"); checkpoint.IsMap()) {
     found = true;
@@ -166,9 +226,10 @@ void lower_anemoi(const YAML::Node& root, Reader& reader, Program& program, std:
   }
   if (!found)
     reader.diagnostics().error(code::unrecognised_document, root_span,
-                               "an anemoi config without checkpoint, model_modifier, transfer_learning or "
+                               "an anemoi config without checkpoint, checkpoint_pipeline, model_modifier, transfer_learning or "
                                "submodules_to_freeze settings",
-                               "write training.checkpoint.{source, loading, modifiers}, or the legacy keys");
+                               "write training.checkpoint.{source, loading, modifiers}, training.checkpoint_pipeline.stages, "
+                               "or the legacy keys");
 }
 
 }  // namespace taxon::yaml

@@ -92,7 +92,7 @@ int ApplyCommand::run() const {
   ApplyOptions options;
   options.plan = plan_name;
   options.checkpoints = checkpoints;
-  options.target_name = target;
+  options.target_name = target == "-" ? "<stdin>" : target;
   options.source = source;
   options.output = output;
   options.overwrite = force;
