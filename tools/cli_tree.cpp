@@ -92,11 +92,13 @@ Command read_command(const CLI::App& app, std::string name) {
 
 Command program_command(const CLI::App& app) { return read_command(app, ""); }
 
+Command own_command(const CLI::App& subcommand) { return read_command(subcommand, subcommand.get_name()); }
+
 std::vector<Command> visible_commands(const CLI::App& app) {
   Command program = program_command(app);
   std::vector<Command> commands;
   for (const CLI::App* subcommand : app.get_subcommands([](const CLI::App* sub) { return !sub->get_group().empty(); })) {
-    Command command = read_command(*subcommand, subcommand->get_name());
+    Command command = own_command(*subcommand);
     if (subcommand->get_fallthrough()) {
       for (Argument option : program.options) {
         if (option.exits) continue;  // the command's own --help answers instead

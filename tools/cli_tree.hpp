@@ -48,6 +48,9 @@ struct Command {
 // come before the command.
 Command program_command(const CLI::App& app);
 
+// One subcommand, hidden or not, with its own options and positionals only (none inherited).
+Command own_command(const CLI::App& subcommand);
+
 // Every subcommand --help lists, in its order; hidden ones (group "") are left out. A command that
 // falls through to taxon's own options also lists those, but --help and --version, as inherited.
 std::vector<Command> visible_commands(const CLI::App& app);

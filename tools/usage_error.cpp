@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "engine/diagnostic.hpp"
+#include "tools/cli_tree.hpp"
 
 namespace taxon::cli {
 namespace {
@@ -16,21 +17,9 @@ const CLI::App* command_named(const CLI::App& app, std::string_view name) {
   return nullptr;
 }
 
-std::vector<std::string> command_names(const CLI::App& app) {
-  std::vector<std::string> names;
-  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; }))
-    if (!command->get_group().empty()) names.push_back(command->get_name());  // hidden ones have no group
-  return names;
-}
-
-// Every spelling the command accepts: --format, -o, --help, ...
-std::vector<std::string> option_names(const CLI::App& command) {
-  std::vector<std::string> names;
-  for (const CLI::Option* option : command.get_options()) {
-    for (const auto& name : option->get_lnames()) names.push_back("--" + name);
-    for (const auto& name : option->get_snames()) names.push_back("-" + name);
-  }
-  return names;
+// Every spelling of the command's options: --format, -o, --help, ...
+void add_option_names(const Command& command, std::vector<std::string>& names) {
+  for (const Argument& option : command.options) names.insert(names.end(), option.names.begin(), option.names.end());
 }
 
 bool contains(const std::vector<std::string>& list, std::string_view word) {
@@ -54,12 +43,16 @@ UsageError describe_usage_error(const CLI::App& app, const CLI::ParseError& erro
   if (first >= argc) return {error.what(), general_help};
   std::string_view word = argv[first];
   const CLI::App* command = command_named(app, word);
-  if (!command)
-    return {fmt::format("'{}' is not a taxon command", word), with_suggestion(word, command_names(app), general_help)};
+  if (!command) {
+    std::vector<std::string> names;
+    for (const Command& visible : visible_commands(app)) names.push_back(visible.name);
+    return {fmt::format("'{}' is not a taxon command", word), with_suggestion(word, names, general_help)};
+  }
 
   std::string command_help = fmt::format("`taxon {} --help` lists the options, with examples", command->get_name());
-  std::vector<std::string> known = option_names(*command);
-  for (const auto& name : option_names(app)) known.push_back(name);  // the root's (--color) may follow
+  std::vector<std::string> known;
+  add_option_names(own_command(*command), known);
+  add_option_names(program_command(app), known);  // the root's (--color) may follow
   for (int i = first + 1; i < argc; ++i) {
     std::string_view token = argv[i];
     if (token == "--") break;  // what follows is positional
