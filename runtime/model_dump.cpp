@@ -18,6 +18,10 @@ namespace ondemand = simdjson::ondemand;
 
 constexpr std::string_view kFormat = "model-dump/1";
 
+std::string no_format_message() {
+  return fmt::format("\"format\" is missing or not a string; a model dump says \"format\": \"{}\"", kFormat);
+}
+
 // simdjson says what failed but not where; nlohmann's slower parser finds the byte.
 std::string locate_syntax_error(std::string_view text) {
   try {
@@ -77,7 +81,7 @@ class DumpParser {
       if (key == "format") {
         std::string_view format;
         if (auto error = value.get_string().get(format))
-          fail_json(error, fmt::format("\"format\" is missing or not a string; a model dump says \"format\": \"{}\"", kFormat));
+          fail_json(error, no_format_message());
         if (format != kFormat) fail(fmt::format("unsupported format \"{}\"; this taxon reads \"{}\"", format, kFormat));
         format_seen = true;
       } else if (key == "model") {
@@ -93,7 +97,7 @@ class DumpParser {
       }
     }
     if (const char* rest = nullptr; !document.current_location().get(rest)) fail_json(simdjson::TRAILING_CONTENT, "");
-    if (!format_seen) fail(fmt::format("\"format\" is missing or not a string; a model dump says \"format\": \"{}\"", kFormat));
+    if (!format_seen) fail(no_format_message());
     if (!tensors_seen) fail("\"tensors\" is missing or not a list");
     resolve_ties(table);
     return table;
@@ -110,16 +114,18 @@ class DumpParser {
   [[noreturn]] void fail_json(simdjson::error_code error, const std::string& message) const {
     check_json();
     if (!message.empty()) fail(message);
-    throw InputError(code::malformed_dump, fmt::format("{}: not valid JSON ({}); a model dump is one JSON object (docs/model-dump.md)",
-                                                       path_, simdjson::error_message(error)));
+    not_json(error, "");
   }
 
   void check_json() const {
     simdjson::dom::parser validator;
-    auto error = validator.parse(simdjson::padded_string(text_)).error();
-    if (!error) return;
+    if (auto error = validator.parse(simdjson::padded_string(text_)).error()) not_json(error, locate_syntax_error(text_));
+  }
+
+  // `place`: ":LINE:COLUMN" where the validating parser found it, else "".
+  [[noreturn]] void not_json(simdjson::error_code error, const std::string& place) const {
     throw InputError(code::malformed_dump, fmt::format("{}{}: not valid JSON ({}); a model dump is one JSON object (docs/model-dump.md)",
-                                                       path_, locate_syntax_error(text_), simdjson::error_message(error)));
+                                                       path_, place, simdjson::error_message(error)));
   }
 
   [[noreturn]] void fail_tensor(std::size_t index, std::string_view name, const std::string& message) const {
