@@ -109,6 +109,14 @@ void capture_names(const ValueExpr& expr, std::set<std::string>& names) {
       expr.node);
 }
 
+// The captures a set rule's computed options read, sorted: what labels its parts and decides their values.
+std::set<std::string> captures_read(const SetRule& rule) {
+  std::set<std::string> used;
+  for (const auto& option : rule.options)
+    if (option.computed) capture_names(*option.computed, used);
+  return used;
+}
+
 // What decides the options the set rules give a tensor: which rules match it and, for rules with
 // computed options, the captures those options read. Tensors of one signature get the same
 // options, so a group's parts are found once per signature, not worked out once per tensor.
@@ -116,9 +124,7 @@ class SetRuleSignature {
  public:
   explicit SetRuleSignature(const GroupSet& set) {
     for (const auto& rule : set.set_rules) {
-      std::set<std::string> used;
-      for (const auto& option : rule.options)
-        if (option.computed) capture_names(*option.computed, used);
+      std::set<std::string> used = captures_read(rule);
       used_.emplace_back(used.begin(), used.end());
     }
   }
@@ -198,9 +204,7 @@ SetRuleValues set_rule_values(const GroupSet& set, const SetRuleMatch& matches, 
     const SetRule& rule = set.set_rules[r];
     std::map<std::string, std::string> captured;
     std::map<std::string, double> numbers;
-    std::set<std::string> used;
-    for (const auto& option : rule.options)
-      if (option.computed) capture_names(*option.computed, used);
+    const std::set<std::string> used = captures_read(rule);
     if (!used.empty()) {
       matcher.captures(rule.predicate, tensor, captured);
       numbers = numeric_captures(captured);

@@ -52,6 +52,17 @@ std::string known_class(const std::string& target) {
   return {};
 }
 
+// The keys of anemoi's `training` config group that taxon reads. A Hydra group file
+// (config/training/*.yaml) holds them at the top, without the `training:` wrapper.
+constexpr std::string_view kTrainingKeys[] = {"checkpoint",        "checkpoint_pipeline", "model_modifier",
+                                              "transfer_learning", "load_weights_only",   "submodules_to_freeze"};
+
+bool holds_training_keys(const YAML::Node& map) {
+  for (std::string_view key : kTrainingKeys)
+    if (Reader::get(map, key).IsDefined()) return true;
+  return false;
+}
+
 class Anemoi {
  public:
   Anemoi(Reader& reader, Program& program, std::vector<CheckpointPlan>* plans) : reader_(reader), program_(program), plans_(plans) {}
@@ -159,21 +170,6 @@ class Anemoi {
   std::optional<std::string> source_path_;
   std::size_t freezes_ = 0;
 };
-
-}  // namespace
-
-namespace {
-
-// The keys of anemoi's `training` config group that taxon reads. A Hydra group file
-// (config/training/*.yaml) holds them at the top, without the `training:` wrapper.
-constexpr std::string_view kTrainingKeys[] = {"checkpoint",        "checkpoint_pipeline", "model_modifier",
-                                              "transfer_learning", "load_weights_only",   "submodules_to_freeze"};
-
-bool holds_training_keys(const YAML::Node& map) {
-  for (std::string_view key : kTrainingKeys)
-    if (Reader::get(map, key).IsDefined()) return true;
-  return false;
-}
 
 }  // namespace
 
