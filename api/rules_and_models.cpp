@@ -47,6 +47,7 @@ Model::Model(std::vector<ModelTensor> tensors, std::string name, std::vector<Mod
   impl->table.has_module_types = !modules.empty();
   for (auto& module : modules) {
     if (!module.ancestry.empty()) impl->table.module_mro.insert_or_assign(module.path, std::move(module.ancestry));
+    if (!module.alias_of.empty()) impl->table.module_alias_of.insert_or_assign(module.path, std::move(module.alias_of));
     impl->table.modules.emplace_back(std::move(module.path), std::move(module.type));
   }
   std::unordered_map<std::string, std::size_t> index;
@@ -89,7 +90,9 @@ std::vector<ModelModule> Model::modules() const {
   std::vector<ModelModule> out;
   for (const auto& [path, type] : impl_->table.modules) {
     auto mro = impl_->table.module_mro.find(path);
-    out.push_back({path, type, mro != impl_->table.module_mro.end() ? mro->second : std::vector<std::string>{}});
+    auto first = impl_->table.module_alias_of.find(path);
+    out.push_back({path, type, mro != impl_->table.module_mro.end() ? mro->second : std::vector<std::string>{},
+                   first != impl_->table.module_alias_of.end() ? first->second : std::string()});
   }
   return out;
 }

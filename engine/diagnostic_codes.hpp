@@ -57,6 +57,8 @@ constexpr std::string_view severity_name(Severity severity) {
   X(T0211, unknown_target, error, "an unknown anemoi _target_")                                                    \
   X(T0212, unknown_option, warning, "an option key no optimizer taxon knows reads")                               \
   X(T0213, remote_source, warning, "a remote checkpoint source, which taxon does not fetch")                       \
+  X(T0214, unresolved_source, warning, "a checkpoint source whose path the file does not give")                     \
+  X(T0215, mixed_generations, error, "anemoi's legacy keys and its checkpoint pipeline in one config")            \
   X(T0301, invalid_regex, error, "invalid regex")                                                                  \
   X(T0302, python_only_regex, error, "a Python-only regex construct")                                              \
   X(T0401, needs_module_types, error, "a rule needs module types and the tensors have none")                       \

@@ -58,13 +58,31 @@ struct ShapeIs {
   std::vector<std::optional<int64_t>> dims;
 };
 
+// How a `module under` path names modules (engine/module_paths.hpp resolves them).
+enum class PathSemantics {
+  dotted_path,     // the DSL: a dotted module path, as get_submodule() resolves it
+  anemoi_stage,    // anemoi's FreezingModifierStage: the same, in anemoi's words
+  anemoi_legacy,   // anemoi's legacy freeze_submodule_by_name: walked by named_children(), which
+                   // yields a module shared under one parent once; "" names nothing
+  anemoi_any_depth,  // anemoi training before 0.15: every module of that name, at any depth
+};
+
 // The owning module is one of these paths or lies under one of them
-// (`encoder` covers `encoder` and `encoder.layers.0`, not `encoder_2`).
+// (`encoder` covers `encoder` and `encoder.layers.0`, not `encoder_2`). A second
+// name of a shared module reaches the module itself.
 struct ModuleUnder {
   std::vector<std::string> paths;
   // A path that names no module: an error (the DSL), or a warning (anemoi's
   // freezing with strict: false, which logs and skips it).
   bool unknown_is_error = true;
+  PathSemantics semantics = PathSemantics::dotted_path;
+  // The paths are relative to the first of these modules the model has; none: to the model.
+  // (anemoi's legacy keys: the inner network, `model.model` of a LightningModule.)
+  std::vector<std::string> roots;
+  // The paths are taken in order and the first that names no module ends the list (anemoi's
+  // strict freezing raises there, after freezing the paths before it).
+  bool stops_at_unknown = false;
+  std::vector<SourceSpan> spans;  // where each path is written, when the front end knows (else the predicate's)
 };
 
 struct DtypeIn {

@@ -16,6 +16,7 @@
 #include "engine/diagnostic.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/ir.hpp"
+#include "engine/module_paths.hpp"
 #include "engine/regex.hpp"
 #include "engine/type_names.hpp"
 
@@ -152,10 +153,9 @@ class Matcher {
               if (node.dims[d] && *node.dims[d] != tensor.shape[d]) return false;
             return true;
           } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
-            return std::any_of(node.paths.begin(), node.paths.end(), [&](const std::string& path) {
-              return path.empty() || tensor.module == path ||
-                     (tensor.module.size() > path.size() && tensor.module.starts_with(path) && tensor.module[path.size()] == '.');
-            });
+            auto resolved = module_paths_.find(&node);
+            if (resolved != module_paths_.end()) return module_is_under(tensor.module, resolved->second.modules);
+            return module_is_under(tensor.module, resolve_module_paths(node, table_).modules);
           } else if constexpr (std::is_same_v<Node, DtypeIn>) {
             return std::find(node.dtypes.begin(), node.dtypes.end(), tensor.dtype) != node.dtypes.end();
           } else if constexpr (std::is_same_v<Node, KindIs>) {
@@ -258,26 +258,43 @@ class Matcher {
   }
 
   // A path that names no module is a typo more often than not (anemoi's
-  // freeze lists): say so, with the closest module paths.
+  // freeze lists): say so, with the closest module paths, in anemoi's words for its configs.
   void check_module_paths(const ModuleUnder& node, const SourceSpan& span, Diagnostics& diagnostics) {
+    const ResolvedModulePaths& resolved = module_paths_.insert_or_assign(&node, resolve_module_paths(node, table_)).first->second;
     if (table_.modules.empty()) return;
-    for (const auto& path : node.paths) {
-      bool found = std::any_of(table_.modules.begin(), table_.modules.end(),
-                               [&](const auto& module) { return module.first == path; });
-      if (found) continue;
-      std::vector<std::string> paths;
-      for (const auto& module : table_.modules) paths.push_back(module.first);
-      // A bare name that exists deeper down: what the old any-depth search would have frozen.
-      std::vector<std::string> deeper;
-      for (const auto& module : paths)
-        if (module.ends_with("." + path)) deeper.push_back(module);
-      std::string hint = suggest(path, paths, "module paths are dotted, as named_modules() gives them: encoder, processor.0");
-      if (!deeper.empty() && path.find('.') == std::string::npos)
-        hint = fmt::format("a bare name is a direct child only; the full paths are {}", fmt::join(deeper, ", "));
-      diagnostics.report({std::string(code::unknown_module), node.unknown_is_error ? Severity::error : Severity::warning, span,
-                          fmt::format("no module is named '{}'{}", path, node.unknown_is_error ? "" : "; it is skipped"),
-                          hint});
+    for (const auto& unknown : resolved.unknown) {
+      const std::string& path = node.paths[unknown.index];
+      std::string message;
+      switch (node.semantics) {
+        case PathSemantics::dotted_path:
+          message = fmt::format("no module is named '{}'{}", path, node.unknown_is_error ? "" : "; it is skipped");
+          break;
+        case PathSemantics::anemoi_stage:  // FreezingModifierStage's own message
+          message = fmt::format("Module '{}' not found{}", path, node.unknown_is_error ? "" : ". SKIPPING freezing.");
+          break;
+        case PathSemantics::anemoi_legacy:  // train.py's
+          message = fmt::format("Submodule {} not found{}. SKIPPING freezing.", path,
+                                resolved.root.empty() ? "" : fmt::format(" under {}", resolved.root));
+          break;
+        case PathSemantics::anemoi_any_depth:  // anemoi logs "... frozen successfully." all the same
+          message = fmt::format("no module is named '{}' at any depth, so nothing is frozen (anemoi before training 0.15 "
+                                "still logs \"{} frozen successfully.\")",
+                                path, to_upper(path));
+          break;
+      }
+      std::string hint = unknown.hint;
+      if (node.stops_at_unknown && resolved.stopped_at < node.paths.size())
+        hint += fmt::format(" (strict: anemoi raises here, after freezing the names before it; {} after it {} trainable)",
+                            node.paths.size() - resolved.stopped_at == 1 ? "the name" : fmt::format("the {} names", node.paths.size() - resolved.stopped_at),
+                            node.paths.size() - resolved.stopped_at == 1 ? "stays" : "stay");
+      diagnostics.report({std::string(code::unknown_module), node.unknown_is_error ? Severity::error : Severity::warning,
+                          unknown.index < node.spans.size() ? node.spans[unknown.index] : span, std::move(message), std::move(hint)});
     }
+  }
+
+  static std::string to_upper(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return text;
   }
 
   void compile(const std::string& pattern, const SourceSpan& span, Diagnostics& diagnostics) {
@@ -298,6 +315,7 @@ class Matcher {
   bool vocabulary_built_[2] = {false, false};
   std::unordered_map<std::string, std::shared_ptr<const RE2>> regexes_;
   std::vector<bool> frozen_by_rule_;
+  std::unordered_map<const ModuleUnder*, ResolvedModulePaths> module_paths_;  // resolved once, by prepare()
 };
 
 

@@ -51,6 +51,9 @@ struct TensorTable {
   std::string model;  // the dump's "model" field, for reports
   std::vector<TensorRecord> tensors;
   std::vector<std::pair<std::string, std::string>> modules;  // (path, class name), may be empty
+  // A module shared under several paths is listed under each (named_modules(remove_duplicate=False));
+  // every path but its first maps to that first path, under which its tensors are named.
+  std::unordered_map<std::string, std::string> module_alias_of;
   std::optional<StageMap> stage_map;
   // Each module's class ancestry, where the dump records it (modules[].mro): path -> the
   // qualified names of its class and of the classes it inherits from, in method resolution

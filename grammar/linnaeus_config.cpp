@@ -195,16 +195,16 @@ Program lower_linnaeus_yaml(const SourceRef& source, Diagnostics& diagnostics, s
   Reader reader(source, diagnostics);
   const YAML::Node& root = *document;
   SourceSpan root_span{source, 1, 1, 1};
+  if (yaml::looks_like_anemoi(root)) {
+    program.strip_name_prefix.reset();  // anemoi matches names exactly
+    yaml::lower_anemoi(root, reader, program, plans);
+    return program;
+  }
   if (!root.IsMap()) {
     diagnostics.error(code::unrecognised_document, root_span,
                       fmt::format("expected a linnaeus filter tree or config, found {}", yaml::describe(root)),
                       "a filter tree is a mapping with TYPE; a config has OPTIMIZER.PARAMETER_GROUPS or "
                       "LOSS.GRAD_WEIGHTING.TASK");
-    return program;
-  }
-  if (yaml::looks_like_anemoi(root)) {
-    program.strip_name_prefix.reset();  // anemoi matches names exactly
-    yaml::lower_anemoi(root, reader, program, plans);
     return program;
   }
   program.stage_map = stage_map(root, reader);

@@ -81,7 +81,7 @@ PyObject* row_item(PyObject* row, Py_ssize_t index, Py_ssize_t width) {
 }
 
 // (name, shape, dtype, kind, module, module_type, requires_grad, persistent, tied_to) per tensor,
-// (path, type, ancestry) per module: what taxon.describe() gathers from the model. Read with the
+// (path, type, ancestry, alias_of) per module: what taxon.describe() gathers from the model. Read with the
 // C API: a 100k-tensor model crosses in tens of milliseconds.
 taxon::Model model_from_rows(const py::list& tensors, const py::list& modules, const std::string& name) {
   std::vector<taxon::ModelTensor> rows(tensors.size());
@@ -101,9 +101,10 @@ taxon::Model model_from_rows(const py::list& tensors, const py::list& modules, c
   std::vector<taxon::ModelModule> module_rows(modules.size());
   for (std::size_t i = 0; i < modules.size(); ++i) {
     PyObject* row = PyList_GET_ITEM(modules.ptr(), static_cast<Py_ssize_t>(i));
-    module_rows[i].path = utf8(row_item(row, 0, 3));
-    module_rows[i].type = utf8(row_item(row, 1, 3));
-    PyObject* ancestry = row_item(row, 2, 3);
+    module_rows[i].path = utf8(row_item(row, 0, 4));
+    module_rows[i].type = utf8(row_item(row, 1, 4));
+    if (PyObject* first = row_item(row, 3, 4); first != Py_None) module_rows[i].alias_of = utf8(first);
+    PyObject* ancestry = row_item(row, 2, 4);
     if (!PyList_Check(ancestry)) throw py::type_error("a module's ancestry is a list of class names");
     for (Py_ssize_t k = 0; k < PyList_GET_SIZE(ancestry); ++k) module_rows[i].ancestry.push_back(utf8(PyList_GET_ITEM(ancestry, k)));
   }

@@ -142,7 +142,8 @@ class DumpParser {
       if (auto error = item.get_object().get(entry))
         fail_json(error, fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
       Found name = Found::missing, type = Found::missing;
-      std::string_view name_text, type_text;
+      std::string_view name_text, type_text, alias_text;
+      Found alias = Found::missing;
       std::vector<std::string> mro;
       for (auto member : entry) {
         ondemand::field field;
@@ -155,12 +156,16 @@ class DumpParser {
           type = read_string_field(field.value(), type_text);
         } else if (key == "mro") {
           mro = read_mro(field.value(), index);
+        } else if (key == "alias_of") {
+          alias = read_optional_string(field.value(), alias_text);
+          if (alias == Found::bad) fail(fmt::format("modules[{}]: \"alias_of\" must be the module's first path, a string", index));
         }
         // The strings viewed above live in the text or the parser's buffer, which later strings do not overwrite.
       }
       if (name != Found::ok || type != Found::ok) fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
       table.modules.emplace_back(std::string(name_text), std::string(type_text));
       if (!mro.empty()) table.module_mro.insert_or_assign(std::string(name_text), std::move(mro));
+      if (alias == Found::ok) table.module_alias_of.insert_or_assign(std::string(name_text), std::string(alias_text));
       ++index;
     }
   }

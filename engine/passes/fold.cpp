@@ -86,7 +86,9 @@ Predicate fold(const Predicate& predicate) {
           return node.stages.empty() ? constant(false, span) : predicate;
         } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
           if (node.paths.empty()) return constant(false, span);
-          if (std::any_of(node.paths.begin(), node.paths.end(), [](const std::string& p) { return p.empty(); }))
+          // "" is the whole model only as a DSL path from the model's root (anemoi's legacy walk never finds it).
+          bool whole_model = node.semantics == PathSemantics::dotted_path && node.roots.empty();
+          if (whole_model && std::any_of(node.paths.begin(), node.paths.end(), [](const std::string& p) { return p.empty(); }))
             return constant(true, span);
           return predicate;
         } else {

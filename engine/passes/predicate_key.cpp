@@ -42,7 +42,9 @@ std::string predicate_key(const Predicate& predicate) {
         } else if constexpr (std::is_same_v<Node, ModuleTypeIn>) {
           return fmt::format("Y{}[{}]", node.exact ? "=" : "", sorted_list(node.types));
         } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
-          return fmt::format("U{}[{}]", node.unknown_is_error ? 1 : 0, sorted_list(node.paths));
+          return fmt::format("U{}{}{}[{}]({})", node.unknown_is_error ? 1 : 0, static_cast<int>(node.semantics),
+                             node.stops_at_unknown ? "s" : "", node.stops_at_unknown ? fmt::format("{}", fmt::join(node.paths, ",")) : sorted_list(node.paths),
+                             fmt::join(node.roots, ","));
         } else if constexpr (std::is_same_v<Node, RequiresGrad>) {
           return node.value ? "G1" : "G0";
         } else if constexpr (std::is_same_v<Node, NewlyInitialized>) {

@@ -32,6 +32,12 @@ TensorTable current_table(const std::vector<Entry>& entries, const TensorTable& 
 
 }  // namespace
 
+std::string replace_all(std::string text, std::string_view from, std::string_view to) {
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  return text;
+}
+
 std::optional<std::string> render(const std::string& replacement, const RE2& re, const std::vector<re2::StringPiece>& groups) {
   std::string out;
   for (std::size_t i = 0; i < replacement.size(); ++i) {
@@ -297,6 +303,42 @@ void PlanRunner::apply(const step::Rename& s, const SourceSpan& span) {
     }
   }
   entries_.insert(entries_.end(), added.begin(), added.end());
+  check_collisions(span, false);
+}
+
+void PlanRunner::apply(const step::Renumber& s, const SourceSpan& span) {
+  auto re = regex(s.pattern, span);
+  if (!re) return;
+  const auto& named = re->NamedCapturingGroups();
+  auto outer = named.find("outer"), inner = named.find("inner");
+  if (outer == named.end() || inner == named.end()) {
+    result_.diagnostics.error(code::plan_template, span, fmt::format("/{}/ must capture (?P<outer>\\d+) and (?P<inner>\\d+)", s.pattern));
+    return;
+  }
+  std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re->NumberOfCapturingGroups()) + 1);
+  auto number = [&](int group) { return std::stoll(std::string(groups[static_cast<std::size_t>(group)])); };
+  struct Match {
+    Entry* entry;
+    long long outer, inner;
+    std::vector<re2::StringPiece> groups;
+  };
+  std::vector<Match> matches;
+  long long per_outer = 0;
+  for (auto& entry : entries_) {
+    re2::StringPiece subject(entry.name);
+    if (!re->Match(subject, 0, subject.size(), RE2::UNANCHORED, groups.data(), static_cast<int>(groups.size()))) continue;
+    matches.push_back({&entry, number(outer->second), number(inner->second), groups});
+    per_outer = std::max(per_outer, matches.back().inner + 1);
+  }
+  for (auto& match : matches) {
+    std::string replacement = replace_all(s.replacement, "${index}", std::to_string(match.outer * per_outer + match.inner));
+    auto renamed = rendered_name(*match.entry, replacement, *re, match.groups, span);
+    if (!renamed) return;
+    if (*renamed == match.entry->name) continue;
+    result_.renamed.emplace_back(match.entry->name, *renamed);
+    match.entry->name = *renamed;
+    match.entry->renamed = true;
+  }
   check_collisions(span, false);
 }
 

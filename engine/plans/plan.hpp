@@ -65,6 +65,13 @@ struct Unstack {  // one tensor -> one per index along `dim`, named by a templat
   std::string output;
   int64_t dim = 0;
 };
+// Nested indices made one (anemoi's chunked processor: proc.C.blocks.B -> proc.N): `pattern`
+// captures (?P<outer>\d+) and (?P<inner>\d+); ${index} in `replacement` is outer * K + inner,
+// where K, the inner count per outer index, is the largest inner index matched plus one.
+struct Renumber {
+  std::string pattern;
+  std::string replacement;
+};
 struct SkipMismatched {  // keys the target lacks are dropped; so are shape mismatches, unless they are errors
   bool mismatch_is_error = false;
 };
@@ -75,7 +82,7 @@ struct Load {
 
 struct PlanStep {
   std::variant<step::Strip, step::AddPrefix, step::Rewrap, step::Drop, step::Rename, step::Transform, step::Split,
-               step::Fuse, step::Stack, step::Unstack, step::SkipMismatched, step::Load>
+               step::Fuse, step::Stack, step::Unstack, step::Renumber, step::SkipMismatched, step::Load>
       step;
   SourceSpan span;
 };

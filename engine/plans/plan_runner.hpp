@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <re2/re2.h>
@@ -30,6 +31,8 @@ std::shared_ptr<Recipe> make_recipe(Recipe::Op op, std::vector<RecipePtr> parts,
 // ${name} a named one, ${name+N} / ${name-N} a numeric one shifted by N.
 // Empty on a capture the regex lacks or arithmetic on a non-number.
 std::optional<std::string> render(const std::string& replacement, const RE2& re, const std::vector<re2::StringPiece>& groups);
+// `text` with every `from` replaced by `to` (a template's ${index}).
+std::string replace_all(std::string text, std::string_view from, std::string_view to);
 
 class PlanRunner {
  public:
@@ -43,6 +46,7 @@ class PlanRunner {
   void apply(const step::Rewrap& s, const SourceSpan& span);
   void apply(const step::Drop& s, const SourceSpan& span);
   void apply(const step::Rename& s, const SourceSpan& span);
+  void apply(const step::Renumber& s, const SourceSpan& span);
   void apply(const step::SkipMismatched& s, const SourceSpan& span);
   void apply(const step::Load& s, const SourceSpan& span);
   // plan_surgery.cpp

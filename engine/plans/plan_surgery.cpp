@@ -21,12 +21,6 @@ std::optional<std::size_t> normalize_dim(int64_t dim, std::size_t rank) {
   return static_cast<std::size_t>(dim);
 }
 
-std::string replace_all(std::string text, std::string_view from, std::string_view to) {
-  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  return text;
-}
-
 }  // namespace
 
 void PlanRunner::surgery_error(const SourceSpan& span, std::string message, std::string hint) {

@@ -116,6 +116,10 @@ struct ModelModule {
   // torch.nn.Module and object ("torch.nn.modules.normalization.LayerNorm"): `type in {...}`
   // then answers as isinstance() does. Empty: class names are compared as written.
   std::vector<std::string> ancestry;
+  // A module shared under several paths is listed under each; every path but the first names
+  // that first path here (empty: this is the module's own first path). Paths resolve through it
+  // as get_submodule() does.
+  std::string alias_of;
 };
 
 struct CheckpointOptions {

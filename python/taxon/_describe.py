@@ -39,7 +39,8 @@ def _modules(model):
 def walk(model):
     """(tensors, modules, objects): one tuple per tensor (name, shape, dtype, kind, module,
     module_type, requires_grad, persistent, tied_to) in named_parameters(), then named_buffers()
-    order, ties included; one per module (path, class, ancestry); the tensors themselves, in the
+    order, ties included; one per module (path, class, ancestry, the path a shared module was first
+    listed under or None); the tensors themselves, in the
     order of the tuples."""
     import torch
 
@@ -58,6 +59,7 @@ def _walk(model, torch):
     modules = _modules(model)
     class_rows = {}  # class -> (name, ancestry): a scripted module's name is its own
     module_rows = []
+    first_path = {}  # id(module) -> the path it is first listed under: get_submodule() reaches it by any
     type_names = []
     script_module = torch.jit.ScriptModule
     for path, module in modules:
@@ -67,7 +69,8 @@ def _walk(model, torch):
             known = (_type_name(module), _ancestry(module, torch))
             if not issubclass(cls, script_module):
                 class_rows[cls] = known
-        module_rows.append((path, known[0], known[1]))
+        first = first_path.setdefault(id(module), path)
+        module_rows.append((path, known[0], known[1], None if first == path else first))
         type_names.append(known[0])
     # One pass over the modules; buffers follow all parameters, as named_buffers() follows
     # named_parameters().
@@ -120,8 +123,9 @@ def describe(model, name=None, stages=None):
     dump = {
         "format": FORMAT,
         "model": name or _type_name(model),
-        "modules": [{"name": path, "type": type_name, **({"mro": mro} if mro else {})}
-                    for path, type_name, mro in modules],
+        "modules": [{"name": path, "type": type_name, **({"mro": mro} if mro else {}),
+                     **({"alias_of": first} if first is not None else {})}
+                    for path, type_name, mro, first in modules],
         "tensors": [],
     }
     for full, shape, dtype, kind, path, type_name, requires_grad, persistent, tied_to in tensors:

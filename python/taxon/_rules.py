@@ -84,7 +84,7 @@ def _model_and_tensors(model):
         tensors = [(t["name"], list(t["shape"]), t.get("dtype", "float32"), t.get("kind", "parameter"),
                     t.get("module", ""), t.get("module_type", ""), bool(t.get("requires_grad", True)),
                     bool(t.get("persistent", True)), t.get("tied_to")) for t in model["tensors"]]
-        modules = [(m["name"], m["type"], list(m.get("mro", []))) for m in model.get("modules", [])]
+        modules = [(m["name"], m["type"], list(m.get("mro", [])), m.get("alias_of")) for m in model.get("modules", [])]
         return engine.Model.from_rows(tensors, modules, model.get("model", "model")), None, None
     tensors, modules, objects = _describe.walk(model)
     return engine.Model.from_rows(tensors, modules, type(model).__name__), objects, [row[0] for row in tensors]

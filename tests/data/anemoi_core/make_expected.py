@@ -166,8 +166,17 @@ def release_logs(handler: LogCapture) -> list[dict]:
 
 
 def describe_modules(model: nn.Module) -> list[dict]:
-    """Module paths in registration order (as named_modules yields them)."""
-    return [{"path": p, "class": type(m).__name__} for p, m in model.named_modules()]
+    """Module paths in registration order, a shared module under each of its paths
+    (named_modules(remove_duplicate=False)); every path but a module's first names that first
+    path in `alias_of`."""
+    first: dict[int, str] = {}
+    out = []
+    for p, m in model.named_modules(remove_duplicate=False):
+        entry = {"path": p, "class": type(m).__name__}
+        if first.setdefault(id(m), p) != p:
+            entry["alias_of"] = first[id(m)]
+        out.append(entry)
+    return out
 
 
 def describe_params(model: nn.Module) -> list[dict]:
@@ -688,6 +697,9 @@ def legacy_transfer_cases(up, tmp: Path) -> list[dict]:
         case(f"legacy_tl_refresh_{'both' if states and tendencies else 'none' if not (states or tendencies) else 'states' if states else 'tendencies'}",
              ports, lm(output_idx=3), spec(lm(output_idx=5)), states=states, tendencies=tendencies,
              note="checkpoint made from a model with a longer _model_output_idx ([5]) than the current one ([3])")
+    # the refresh keeps the model's own output indices even when the checkpoint's have its shape
+    case("legacy_tl_refresh_tendencies_same_output_idx", "(new) *model_output_idx* kept by the refresh, not the size filter",
+         lm(output_idx=3), spec(lm(output_idx=3)), states=False, tendencies=True)
     # shape mismatch / key not in target through the legacy filter
     src = spec(lm())
     src["model.model.decoder.data.weight"] = [5, 8]
