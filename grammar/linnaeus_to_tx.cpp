@@ -6,6 +6,7 @@
 #include "grammar/linnaeus_yaml.hpp"
 #include "grammar/tx_parser.hpp"
 #include "grammar/tx_print.hpp"
+#include "grammar/yaml_support.hpp"
 
 namespace taxon::tx {
 namespace {
@@ -41,6 +42,16 @@ bool applied_default_exclusion(const Diagnostics& diagnostics) {
 }  // namespace
 
 std::string linnaeus_to_tx(const SourceRef& yaml, Diagnostics& diagnostics) {
+  // An anemoi config's freezing paths resolve as its generation does, from a root found in the
+  // model, and its loads are anemoi's steps: the language has no words for either.
+  auto document = yaml::parse_document(yaml, diagnostics);
+  if (!document) return {};
+  if (yaml::looks_like_anemoi(*document)) {
+    diagnostics.error(code::unrecognised_document, SourceSpan{yaml, 1, 1, 1},
+                      "this is an anemoi config, and `taxon convert` writes linnaeus configs as .tx",
+                      "use the anemoi YAML as it is: `taxon eval CONFIG --dump MODEL`, `taxon apply CONFIG CHECKPOINT --target MODEL`");
+    return {};
+  }
   Program program = lower_linnaeus_yaml(yaml, diagnostics);
   if (diagnostics.has_errors()) return {};
 

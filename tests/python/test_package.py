@@ -228,6 +228,10 @@ def test_describe_sees_what_pytorch_sees():
     assert tensors["1.scratch"]["persistent"] is False and tensors["1.running_mean"]["kind"] == "buffer"
     assert tensors["3.weight"]["requires_grad"] is False
     assert {m["name"]: m for m in dump["modules"]}["1"]["mro"][0] == "torch.nn.modules.batchnorm.BatchNorm1d"
+    # `shared` is listed under 0 and 2: the second path names the first, as get_submodule() reaches it by either
+    assert [m.get("alias_of") for m in dump["modules"]] == [None, None, None, "0", None]
+    rules = taxon.load_rules("select frozen_layer : module under {\"2\"}")
+    assert list(rules.select(model, "frozen_layer")) == ["0.weight", "0.bias"]
     sys.path.insert(0, str(ROOT / "tools"))
     import dump_model  # the command line's dump is this one
 

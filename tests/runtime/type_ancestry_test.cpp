@@ -171,3 +171,18 @@ TEST_CASE("modules[].mro that is not a list of class names is a malformed dump")
   CHECK(error_of("[\"\"]") == "d.json: modules[0]: \"mro\" must list class names (module.Class)");
   CHECK(error_of("[\"pkg.M\", \"pkg.Base\"]").empty());
 }
+
+TEST_CASE("modules[].alias_of: a shared module's later paths name its first") {
+  TensorTable table = parse_model_dump(
+      R"({"format": "model-dump/1", "modules": [{"name": "", "type": "M"}, {"name": "enc", "type": "Linear"},
+          {"name": "alias", "type": "Linear", "alias_of": "enc"}, {"name": "dec", "type": "Linear", "alias_of": null}],
+          "tensors": []})",
+      "d.json");
+  CHECK(table.module_alias_of == std::unordered_map<std::string, std::string>{{"alias", "enc"}});
+  try {
+    parse_model_dump(R"({"format": "model-dump/1", "modules": [{"name": "a", "type": "M", "alias_of": 1}], "tensors": []})", "d.json");
+    FAIL("a numeric alias_of was accepted");
+  } catch (const InputError& error) {
+    CHECK(std::string(error.what()) == "d.json: modules[0]: \"alias_of\" must be the module's first path, a string");
+  }
+}

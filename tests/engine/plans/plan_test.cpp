@@ -312,3 +312,29 @@ TEST_CASE("action shapes: a resize to the grid a tensor already has leaves it - 
   CHECK_FALSE(action_outcome("transpose", {}, square, "float32", nullptr).unchanged);
   CHECK(action_outcome("cast", {{"to", OptionValue{std::string("float32")}, {}}}, square, "float32", nullptr).unchanged);
 }
+
+TEST_CASE("renumber makes nested indices one: outer times the inner count plus inner") {
+  // anemoi-models 0.10's chunked processor: 2 chunks of 3 blocks; the inner count is read from the keys.
+  TensorTable input = table({tensor("m.p.proc.0.blocks.0.w", {1}), tensor("m.p.proc.0.blocks.2.w", {1}),
+                             tensor("m.p.proc.1.blocks.0.w", {1}), tensor("m.p.proc.1.blocks.2", {1}), tensor("m.p.proc.7.w", {1}),
+                             tensor("m.p.proc.0.blocksx.1.w", {1})});
+  CheckpointPlan plan;
+  plan.steps = {make(step::Renumber{R"(^(m\.p\.proc\.)(?P<outer>\d+)\.blocks\.(?P<inner>\d+)(\.|$))", "$1${index}$4"})};
+  PlanResult result = run_plan(plan, input, nullptr);
+  REQUIRE_FALSE(result.diagnostics.has_errors());
+  CHECK(names(result) == Names{"m.p.proc.0.w", "m.p.proc.2.w", "m.p.proc.3.w", "m.p.proc.5", "m.p.proc.7.w", "m.p.proc.0.blocksx.1.w"});
+  CHECK(result.renamed.size() == 4);
+}
+
+TEST_CASE("renumber onto a key that exists is a collision - never an overwrite") {
+  TensorTable input = table({tensor("proc.0.blocks.1.w", {1}), tensor("proc.1.w", {1})});
+  CheckpointPlan plan;
+  plan.steps = {make(step::Renumber{R"(^proc\.(?P<outer>\d+)\.blocks\.(?P<inner>\d+))", "proc.${index}"})};
+  CHECK(run_plan(plan, input, nullptr).diagnostics.has_errors());
+}
+
+TEST_CASE("renumber without outer and inner captures is an error") {
+  CheckpointPlan plan;
+  plan.steps = {make(step::Renumber{R"(^proc\.(\d+)\.blocks\.(\d+))", "proc.${index}"})};
+  CHECK(run_plan(plan, table({tensor("proc.0.blocks.1.w", {1})}), nullptr).diagnostics.has_errors());
+}
