@@ -217,16 +217,21 @@ std::map<std::string, std::string> skipped_reasons(const taxon::PlanOutcome& out
   return out;
 }
 
+// Evaluates the case's freezing config on its model; checks anemoi's frozen parameters.
+taxon::Report check_frozen(const json& c, const std::string& yaml) {
+  taxon::Model model = model_of(c["inputs"]);
+  taxon::Report report = taxon::evaluate(rules_of(yaml), model);
+  CHECK(frozen_by(report, model) == c["outputs"]["frozen_parameters"].get<std::vector<std::string>>());
+  return report;
+}
+
 }  // namespace
 
 TEST_CASE("anemoi-core's FreezingModifierStage cases: the same parameters frozen with the same errors and warnings") {
   for (const json* c : cases_in("freezing")) {
     CAPTURE((*c)["name"]);
-    const json& inputs = (*c)["inputs"];
-    taxon::Model model = model_of(inputs);
-    taxon::Report report = taxon::evaluate(rules_of(stage_yaml(inputs)), model);
+    taxon::Report report = check_frozen(*c, stage_yaml((*c)["inputs"]));
     const json& outputs = (*c)["outputs"];
-    CHECK(frozen_by(report, model) == outputs["frozen_parameters"].get<std::vector<std::string>>());
     auto said = messages(report);
     for (const auto& log : outputs["logs"])
       if (log["level"] == "WARNING") CHECK(has_message(said, log["message"]));  // "Module 'x' not found. SKIPPING freezing."
@@ -238,11 +243,8 @@ TEST_CASE("anemoi-core's FreezingModifierStage cases: the same parameters frozen
 TEST_CASE("anemoi-core's legacy freeze_submodule_by_name cases: the same parameters frozen and a warning per name not found") {
   for (const json* c : cases_in("freezing_legacy")) {
     CAPTURE((*c)["name"]);
-    const json& inputs = (*c)["inputs"];
-    taxon::Model model = model_of(inputs);
-    taxon::Report report = taxon::evaluate(rules_of(legacy_freeze_yaml(inputs)), model);
+    taxon::Report report = check_frozen(*c, legacy_freeze_yaml((*c)["inputs"]));
     const json& outputs = (*c)["outputs"];
-    CHECK(frozen_by(report, model) == outputs["frozen_parameters"].get<std::vector<std::string>>());
     auto said = messages(report);
     for (const auto& found : outputs["found"])  // train.py's own warning for a name the helper did not find
       CHECK(has_message(said, fmt::format("Submodule {} not found. SKIPPING freezing.", found["name"].get<std::string>())) ==
