@@ -167,7 +167,8 @@ class Anemoi {
 
   // What anemoi does to a checkpoint before any load (LoadingStrategy._apply_format_migrations,
   // utils.checkpoint.transfer_learning_loading): the chunked processor of anemoi-models < 0.11
-  // (processor.proc.C.blocks.B) becomes one list (processor.proc.N).
+  // (processor.proc.C.blocks.B) becomes one list (processor.proc.N). stdlib/anemoi/checkpoint.tx
+  // writes the same step; tests/api/anemoi_core_test.cpp checks that the two agree.
   static PlanStep chunking_migration(const SourceSpan& span) {
     return PlanStep{step::Renumber{R"(^([^.]+\.[^.]+\.processor\.proc\.)(?P<outer>\d+)\.blocks\.(?P<inner>\d+)(\.|$))", "$1${index}$4"},
                     span};

@@ -167,7 +167,7 @@ struct PlanPredicate {  // drop PRED / keep PRED
   std::string verb;
   Expr expr;
 };
-struct PlanRewrite {  // rename /re/ -> "template" / copy /re/ -> "template"
+struct PlanRewrite {  // rename /re/ -> "template" / copy /re/ -> "template" / renumber /re/ -> "template"
   std::string verb;
   Literal pattern;
   Literal replacement;

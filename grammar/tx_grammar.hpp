@@ -59,6 +59,7 @@ struct k_drop : TAO_PEGTL_KEYWORD("drop") {};
 struct k_keep : TAO_PEGTL_KEYWORD("keep") {};
 struct k_rename : TAO_PEGTL_KEYWORD("rename") {};
 struct k_copy : TAO_PEGTL_KEYWORD("copy") {};
+struct k_renumber : TAO_PEGTL_KEYWORD("renumber") {};
 struct k_resize : TAO_PEGTL_KEYWORD("resize") {};
 struct k_resample : TAO_PEGTL_KEYWORD("resample") {};
 struct k_transform : TAO_PEGTL_KEYWORD("transform") {};
@@ -84,7 +85,7 @@ struct reserved
     : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode, k_match, k_stages,
           k_set, k_param, k_and, k_or, k_not, k_true, k_false, k_trainable, k_frozen, k_new, k_in, k_is, k_under, k_starts, k_ends,
           k_contains, k_name, k_module, k_rank, k_shape, k_dtype, k_kind, k_type, k_stage, k_source, k_from, k_strip, k_prefix,
-          k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_transform, k_skip, k_load, k_where> {};
+          k_drop, k_keep, k_rename, k_copy, k_renumber, k_resize, k_resample, k_transform, k_skip, k_load, k_where> {};
 
 struct statement_keyword : sor<k_let, k_select, k_group, k_defaults, k_exclude, k_freeze, k_plan, k_import, k_mode,
                                k_match, k_stages, k_set, k_param> {};
@@ -227,7 +228,7 @@ struct item_from : if_must<k_from, _, list<source, bar>> {};
 struct item_text : if_must<sor<k_strip, k_prefix>, _, expect_string> {};
 struct item_predicate : if_must<sor<k_drop, k_keep>, _, expect_pred> {};
 struct arrow : string<'-', '>'> {};
-struct item_rewrite : if_must<sor<k_rename, k_copy>, _, expect_regex, _, arrow, _, expect_string> {};
+struct item_rewrite : if_must<sor<k_rename, k_copy, k_renumber>, _, expect_regex, _, arrow, _, expect_string> {};
 struct expect_where : seq<k_where> {};
 struct item_transform
     : if_must<sor<k_resize, k_resample, k_transform>, _, expect_word, _, expect_where, _, expect_pred, opt<_, options>> {};
@@ -289,7 +290,7 @@ template <> inline constexpr const char* errors::message<group_body> =
 template <> inline constexpr const char* errors::message<expect_options> = "expected { options }";
 template <> inline constexpr const char* errors::message<plan_open> = "expected '{' after the plan's name";
 template <> inline constexpr const char* errors::message<plan_close> =
-    "expected a plan step (from, strip, prefix, drop, keep, rename, copy, resize, resample, transform, split, fuse, "
+    "expected a plan step (from, strip, prefix, drop, keep, rename, copy, renumber, resize, resample, transform, split, fuse, "
     "stack, unstack, skip, load) or '}'";
 template <> inline constexpr const char* errors::message<list<source, bar>> = "expected a \"key\" or root";
 template <> inline constexpr const char* errors::message<expect_regex> = "expected a /regex/";

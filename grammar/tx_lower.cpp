@@ -371,6 +371,17 @@ void Lowering::lower_plan_item(const PlanPredicate& item, const SourceSpan& span
 
 void Lowering::lower_plan_item(const PlanRewrite& item, const SourceSpan& span, CheckpointPlan& plan) {
   check_pattern(item.pattern);
+  if (item.verb == "renumber") {
+    if (item.pattern.text.find("(?P<outer>") == std::string::npos || item.pattern.text.find("(?P<inner>") == std::string::npos)
+      return diagnostics_.error(code::bad_value, item.pattern.span, "`renumber` reads the indices captured as `outer` and `inner`",
+                                "e.g. renumber /proc\\.(?P<outer>\\d+)\\.blocks\\.(?P<inner>\\d+)/ -> \"proc.${index}\"");
+    if (item.replacement.text.find("${index}") == std::string::npos)
+      return diagnostics_.error(code::bad_value, item.replacement.span, "`renumber` writes the flat index as ${index}",
+                                "e.g. -> \"proc.${index}\"");
+    check_template(item.pattern, item.replacement, true);
+    plan.steps.push_back(PlanStep{step::Renumber{item.pattern.text, item.replacement.text}, span});
+    return;
+  }
   check_template(item.pattern, item.replacement);
   plan.steps.push_back(PlanStep{step::Rename{item.pattern.text, item.replacement.text, item.verb == "copy"}, span});
 }

@@ -111,7 +111,7 @@ using selector = pegtl::parse_tree::selector<
                                          stmt_defaults, stmt_exclude, stmt_freeze, stmt_plan, k_root, item_from,
                                          item_text, item_predicate, item_rewrite, item_transform, item_surgery,
                                          surgery_others, surgery_outputs, item_skip, item_load, k_strip, k_prefix,
-                                         k_drop, k_keep, k_rename, k_copy, k_resize, k_resample, k_transform, k_split,
+                                         k_drop, k_keep, k_rename, k_copy, k_renumber, k_resize, k_resample, k_transform, k_split,
                                          k_fuse, k_stack, k_unstack, k_mismatched, let_value, stmt_param, stmt_set,
                                          stmt_keep_frozen, import_with, aggregate, count_call, call, function_name>,
     pegtl::parse_tree::fold_one::on<not_expr, and_expr, or_expr, paren, expr, term, power, paren_expr>>;

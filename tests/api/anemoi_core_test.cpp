@@ -352,3 +352,34 @@ TEST_CASE("anemoi-core's chunking migration: processor.proc.C.blocks.B becomes p
     }
   }
 }
+
+TEST_CASE("stdlib anemoi/checkpoint's plans are the steps an anemoi config's loads become") {
+  taxon::ApplyOptions options;
+  options.checkpoints = {TAXON_SOURCE_DIR "/tests/data/ckpt/anemoi/chunked_v010.safetensors"};
+  options.target = taxon::Model::from_dump(TAXON_SOURCE_DIR "/tests/data/dumps/anemoi/graph_forecaster.json");
+  auto outcome_of = [&](const taxon::Rules& rules, const std::string& plan) {
+    options.plan = plan;
+    taxon::Application application = taxon::plan_application(rules, options);
+    REQUIRE(application.ok());
+    CHECK_FALSE(application.load_fails());
+    return application.outcome();
+  };
+  auto same = [](const taxon::PlanOutcome& a, const taxon::PlanOutcome& b) {
+    CHECK(a.keys == b.keys);
+    CHECK(a.dropped == b.dropped);
+    CHECK(a.renamed.size() == b.renamed.size());
+    for (std::size_t i = 0; i < std::min(a.renamed.size(), b.renamed.size()); ++i)
+      CHECK((a.renamed[i].from == b.renamed[i].from && a.renamed[i].to == b.renamed[i].to));
+    CHECK(a.skipped.size() == b.skipped.size());
+    CHECK(a.missing == b.missing);
+  };
+  taxon::Rules stdlib = taxon::Rules::load("anemoi/checkpoint");
+  REQUIRE(stdlib.ok());
+  taxon::PlanOutcome transfer = outcome_of(stdlib, "transfer_learning");
+  CHECK(transfer.renamed.size() == 56);  // 4 blocks of 14 tensors, out of their chunks
+  same(transfer, outcome_of(rules_of("training:\n  load_weights_only: true\n  transfer_learning: true\n"), ""));
+  same(outcome_of(stdlib, "transfer_learning_keep_statistics"),
+       outcome_of(rules_of("training:\n  load_weights_only: true\n  transfer_learning: true\n"
+                           "  update_ds_stats_on_ckpt_load: {states: false, tendencies: false}\n"),
+                  ""));
+}
