@@ -283,10 +283,9 @@ class Matcher {
           break;
       }
       std::string hint = unknown.hint;
-      if (node.stops_at_unknown && resolved.stopped_at < node.paths.size())
+      if (std::size_t untaken = node.paths.size() - resolved.stopped_at; node.stops_at_unknown && untaken > 0)
         hint += fmt::format(" (strict: anemoi raises here, after freezing the names before it; {} after it {} trainable)",
-                            node.paths.size() - resolved.stopped_at == 1 ? "the name" : fmt::format("the {} names", node.paths.size() - resolved.stopped_at),
-                            node.paths.size() - resolved.stopped_at == 1 ? "stays" : "stay");
+                            untaken == 1 ? "the name" : fmt::format("the {} names", untaken), untaken == 1 ? "stays" : "stay");
       diagnostics.report({std::string(code::unknown_module), node.unknown_is_error ? Severity::error : Severity::warning,
                           unknown.index < node.spans.size() ? node.spans[unknown.index] : span, std::move(message), std::move(hint)});
     }
