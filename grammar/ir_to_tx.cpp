@@ -152,7 +152,20 @@ std::string describe_node(const Predicate& predicate) {
   if (std::holds_alternative<AllOf>(predicate.node)) return std::get<AllOf>(predicate.node).terms.empty() ? "true" : "and";
   if (std::holds_alternative<AnyOf>(predicate.node)) return std::get<AnyOf>(predicate.node).terms.empty() ? "false" : "or";
   if (std::holds_alternative<Not>(predicate.node)) return "not";
-  return print_expr(to_expr(predicate));
+  std::string text = print_expr(to_expr(predicate));
+  // anemoi's freezing lists resolve their own way, which the language's `module under` does not say.
+  if (const auto* under = std::get_if<ModuleUnder>(&predicate.node)) {
+    std::string root = under->roots.empty()      ? std::string()
+                       : under->roots.size() == 1 ? fmt::format(", from {} where the model has it", under->roots.front())
+                                                  : fmt::format(", from the first of {} the model has", fmt::join(under->roots, ", "));
+    switch (under->semantics) {
+      case PathSemantics::dotted_path: break;
+      case PathSemantics::anemoi_stage: text += " (anemoi's FreezingModifierStage: paths as get_submodule() resolves them)"; break;
+      case PathSemantics::anemoi_legacy: text += fmt::format(" (anemoi's submodules_to_freeze: paths walked by named_children(){})", root); break;
+      case PathSemantics::anemoi_any_depth: text += " (anemoi before training 0.15: module names at any depth)"; break;
+    }
+  }
+  return text;
 }
 
 }  // namespace taxon::tx
