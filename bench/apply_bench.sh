@@ -3,31 +3,9 @@
 #  1. a rename/drop-only plan on safetensors, against `cp` of the same file;
 #  2. peak memory of .pt -> safetensors and safetensors -> .pt, against the largest tensor.
 # Usage: bench/apply_bench.sh [WORK_DIR]   (needs ~7 GiB free there; builds taxon first)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-work=${1:-/tmp/taxon-bench}
-mkdir -p "$work"
-command -v /usr/bin/time >/dev/null || apt-get install -y -q time >/dev/null
-scripts/build.sh >/dev/null
-taxon=build/tools/taxon
-
-[ -f "$work/big.safetensors" ] || python3 bench/make_big_safetensors.py "$work/big.safetensors" 18
-cat > "$work/plans.tx" <<'PLAN'
-plan rename_drop {
-  rename /^layers\.(\d+)\./ -> "blocks.$1."
-  drop name starts "head."
-  load strict = false
-}
-plan identity {
-  load strict = false
-}
-PLAN
+source "$(dirname "$0")/big_checkpoint.sh"
 size=$(stat -c %s "$work/big.safetensors")
 echo "input: $work/big.safetensors, $((size >> 20)) MiB; largest tensor 128 MiB; $(nproc) cores"
-cat "$work/big.safetensors" > /dev/null  # warm the page cache for both contenders
-
-seconds() { /usr/bin/time -f %e "$@" 2>&1 >/dev/null | tail -1; }
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 # taxon fsyncs its output before renaming it into place; `cp` alone does not, so both are shown.
 cp_runs=() sync_runs=() taxon_runs=()
 for run in 1 2 3 4 5; do

@@ -4,29 +4,10 @@
 # would write it on one node) then `--join`, and against `--jobs 2`. Medians of 3 runs; each
 # result is compared byte for byte with the single process's.
 # Usage: bench/sharded_bench.sh [WORK_DIR]   (needs ~7 GiB free there; builds taxon first)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-work=${1:-/tmp/taxon-bench}
-mkdir -p "$work"
-command -v /usr/bin/time >/dev/null || apt-get install -y -q time >/dev/null
-scripts/build.sh >/dev/null
-taxon=build/tools/taxon
-
-[ -f "$work/big.safetensors" ] || python3 bench/make_big_safetensors.py "$work/big.safetensors" 18
-cat > "$work/sharded.tx" <<'PLAN'
-plan rename_drop {
-  rename /^layers\.(\d+)\./ -> "blocks.$1."
-  drop name starts "head."
-  load strict = false
-}
-PLAN
+source "$(dirname "$0")/big_checkpoint.sh"
 size=$(stat -c %s "$work/big.safetensors")
 echo "input: $work/big.safetensors, $((size >> 20)) MiB, shards of at most 600MB; $(nproc) cores"
-cat "$work/big.safetensors" > /dev/null  # warm the page cache
-
-seconds() { /usr/bin/time -f %e "$@" 2>&1 >/dev/null | tail -1; }
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
-apply=("$taxon" apply "$work/sharded.tx" "$work/big.safetensors" --plan rename_drop --max-shard-size 600MB)
+apply=("$taxon" apply "$work/plans.tx" "$work/big.safetensors" --plan rename_drop --max-shard-size 600MB)
 same() {  # every file of two sharded outputs, byte for byte
   for file in "$1"/*; do cmp -s "$file" "$2/$(basename "$file")" || { echo "DIFFER: $(basename "$file")"; exit 1; }; done
 }
