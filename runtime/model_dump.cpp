@@ -4,6 +4,9 @@
 #include <array>
 #include <unordered_map>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
@@ -63,10 +66,17 @@ class DumpParser {
   DumpParser(std::string_view text, std::size_t capacity, const std::string& path)
       : text_(text), capacity_(capacity), path_(path) {}
 
+  // The text is a private mapping of the file (page-aligned): pages the parser has gone past are
+  // handed back to the kernel as it goes, so a big dump is not resident whole beside the records
+  // made from it. The parser only moves forward; a clean page of a private file mapping that is
+  // read again (the validating parser locating a syntax error) faults back in from the file.
+  void release_as_read() { release_as_read_ = true; }
+
   TensorTable parse() {
     ondemand::parser parser;
     ondemand::document document;
     if (auto error = parser.iterate(text_.data(), text_.size(), capacity_).get(document)) fail_json(error, "");
+    document_ = &document;
     ondemand::object top;
     if (auto error = document.get_object().get(top)) fail_json(error, "the top level must be a JSON object");
 
@@ -202,6 +212,7 @@ class DumpParser {
       }
       table.tensors.push_back(make_record(fields, index, table));
       ++index;
+      if (release_as_read_ && index % kReleaseEvery == 0) release_read_pages();
     }
   }
 
@@ -347,8 +358,23 @@ class DumpParser {
     table.stage_map = std::move(map);
   }
 
+  void release_read_pages() {
+    const char* at = nullptr;
+    if (document_->current_location().get(at)) return;
+    static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::size_t read = static_cast<std::size_t>(at - text_.data()) / page * page;
+    if (read <= released_) return;
+    ::madvise(const_cast<char*>(text_.data()) + released_, read - released_, MADV_DONTNEED);
+    released_ = read;
+  }
+
+  static constexpr std::size_t kReleaseEvery = 16384;  // tensors (~2 MB of a dump) between releases
+
   std::string_view text_;
   std::size_t capacity_;
+  ondemand::document* document_ = nullptr;
+  bool release_as_read_ = false;
+  std::size_t released_ = 0;  // bytes of the text already handed back
   const std::string& path_;
   std::vector<std::pair<std::size_t, std::string>> ties_;  // (tensor, the name it is tied to), resolved last
 };
@@ -362,7 +388,9 @@ TensorTable parse_model_dump(const std::string& text, const std::string& path) {
 
 TensorTable read_model_dump(const std::string& path) {
   auto file = MappedFile::open_padded(path, simdjson::SIMDJSON_PADDING);
-  return DumpParser(file->view(0, file->size()), file->capacity(), path).parse();
+  DumpParser parser(file->view(0, file->size()), file->capacity(), path);
+  parser.release_as_read();
+  return parser.parse();
 }
 
 ReferenceShapes read_reference(const std::string& path) { return reference_shapes(read_model_dump(path), path); }

@@ -2,6 +2,7 @@
 #include <fstream>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "runtime/input_error.hpp"
 #include "runtime/model_dump.hpp"
@@ -163,4 +164,29 @@ TEST_CASE("what follows the dump's object - and fields of the wrong type - are r
         "d.json: modules[0]: needs string fields \"name\" and \"type\"");
   CHECK(error_of(R"({"format": "model-dump/1", "tensors": [{"name": "a", "shape": [], "dtype": "f"}], "tensors": 5})") ==
         "d.json: \"tensors\" is missing or not a list");
+}
+
+TEST_CASE("a dump the reader hands back to the kernel as it goes reads whole - and a late error still has its line") {
+  // Pages behind the parser are released every few thousand tensors: what comes after them (a
+  // tie to the first tensor, the trailing keys) and the error path (which reads the text again)
+  // must not notice.
+  auto dump = [](std::size_t count, const std::string& tail) {
+    std::string text = "{\"format\": \"model-dump/1\", \"tensors\": [\n";
+    for (std::size_t i = 0; i < count; ++i)
+      text += fmt::format("{}{{\"name\": \"layers.{}.weight\", \"shape\": [8, 8], \"dtype\": \"float32\"{}}}\n", i ? "," : "", i,
+                          i + 1 == count ? ", \"tied_to\": \"layers.0.weight\"" : "");
+    return text + tail;
+  };
+  TensorTable table = read_text(dump(50000, "], \"model\": \"late\"}\n"), "released");
+  REQUIRE(table.tensors.size() == 50000);
+  CHECK(table.tensors[0].name == "layers.0.weight");
+  CHECK(table.tensors[31337].name == "layers.31337.weight");
+  CHECK(table.tensors[49999].tied_to == std::optional<std::size_t>(0));
+  CHECK(table.model == "late");
+  try {
+    read_text(dump(50000, "], \"model\": }\n"), "released-error");
+    FAIL("a syntax error was accepted");
+  } catch (const InputError& error) {
+    CHECK(std::string(error.what()).find(":50002:") != std::string::npos);
+  }
 }
