@@ -47,25 +47,30 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
   const TensorTable& table = impl->table();
   const EvalResult& result = impl->result;
   const auto& declared = rules.impl().file.program.selections;  // evaluate() keeps their order
-  for (std::size_t s = 0; s < result.selections.size(); ++s)
-    report.selections.push_back({result.selections[s].name, names(table, result.selections[s].tensors),
-                                 s < declared.size() && declared[s].freezes,
-                                 {result.selections[s].tensors.begin(), result.selections[s].tensors.end()}});
+  const bool lists = options.tensor_lists;
+  for (std::size_t s = 0; s < result.selections.size(); ++s) {
+    report.selections.push_back({result.selections[s].name, {}, s < declared.size() && declared[s].freezes, {}});
+    if (!lists) continue;
+    report.selections.back().tensors = names(table, result.selections[s].tensors);
+    report.selections.back().rows.assign(result.selections[s].tensors.begin(), result.selections[s].tensors.end());
+  }
   for (const auto& group : result.groups) {
     GroupReport out;
     out.name = group.name;
     out.is_default = group.is_default;
     for (const auto& option : group.options)
       if (!option.computed) out.options.push_back(to_setting(option.key, option.value));
-    out.tensors = names(table, group.tensors);
-    out.rows.assign(group.tensors.begin(), group.tensors.end());
     out.rule = group.rule;
     out.set_by = group.set_by;
-    out.frozen = names(table, group.frozen);
-    for (const auto& entry : group.per_tensor) {
-      std::vector<Setting> values;
-      for (const auto& [key, value] : entry.values) values.push_back(to_setting(key, value));
-      out.per_tensor.push_back(std::move(values));
+    if (lists) {
+      out.tensors = names(table, group.tensors);
+      out.rows.assign(group.tensors.begin(), group.tensors.end());
+      out.frozen = names(table, group.frozen);
+      for (const auto& entry : group.per_tensor) {
+        std::vector<Setting> values;
+        for (const auto& [key, value] : entry.values) values.push_back(to_setting(key, value));
+        out.per_tensor.push_back(std::move(values));
+      }
     }
     report.groups.push_back(std::move(out));
   }

@@ -52,6 +52,7 @@ int EvalCommand::run() const {
   std::optional<Model> reference_model;
   if (!reference.empty()) reference_model = read_model(reference);
   EvaluateOptions options{reference_model ? &*reference_model : nullptr};
+  options.tensor_lists = false;  // the report is printed, never walked here
   if (explain_plan) {
     std::cout << evaluation_plan(rules, model, options);
     return kDone;

@@ -234,6 +234,11 @@ struct OverlapReport {
 
 struct EvaluateOptions {
   const Model* reference = nullptr;  // for `initialization` rules: tensors absent there, or of another shape
+  // false: the report's selections and groups carry their names and options but not their
+  // per-tensor lists (tensors, rows, per_tensor, frozen; overlaps stay); text() and json() are
+  // the same either way. For a program that only prints the report: on a million tensors the
+  // lists are a copy of every name and a Setting per computed option.
+  bool tensor_lists = true;
 };
 
 class Report {

@@ -446,3 +446,29 @@ TEST_CASE("front door: a folded group's text ends with its computed values over 
   CHECK(text.find("      lr_mult over its 24 tensors: 3 values, 0.25 to 1: 0.25 (8), 0.5 (8), 1 (8)\n") != std::string::npos);
   CHECK(taxon::evaluate(rules, taxon::Model(tensors)).text(true).find("over its") == std::string::npos);  // --all lists them all
 }
+
+TEST_CASE("front door: a report without tensor lists prints as the full one does") {
+  std::vector<taxon::ModelTensor> tensors;
+  for (int block = 0; block < 3; ++block)
+    for (int k = 0; k < 4; ++k) tensors.push_back({.name = fmt::format("blocks.{}.w{}", block, k), .shape = {4, 4}});
+  tensors[0].requires_grad = false;
+  taxon::Rules rules = taxon::Rules::parse("select first : name starts \"blocks.0.\"\n"
+                                           "group blocks : name ~ /^blocks\\.(?P<i>\\d+)\\./ { lr_mult = 0.5 ** (2 - i) }\n");
+  REQUIRE(rules.ok());
+  taxon::Model model(tensors);
+  taxon::Report full = taxon::evaluate(rules, model);
+  taxon::EvaluateOptions options;
+  options.tensor_lists = false;
+  taxon::Report bare = taxon::evaluate(rules, model, options);
+  CHECK(bare.text(false) == full.text(false));
+  CHECK(bare.text(true) == full.text(true));
+  CHECK(bare.json() == full.json());
+  REQUIRE(full.groups.size() == bare.groups.size());
+  CHECK(full.selections[0].tensors.size() == 4);
+  CHECK(bare.selections[0].tensors.empty());
+  CHECK(bare.selections[0].name == "first");
+  CHECK(full.groups[0].per_tensor.size() == 11);
+  CHECK(full.groups[0].frozen.size() == 1);
+  CHECK((bare.groups[0].tensors.empty() && bare.groups[0].rows.empty() && bare.groups[0].per_tensor.empty() && bare.groups[0].frozen.empty()));
+  CHECK(bare.groups[0].name == full.groups[0].name);
+}
