@@ -153,9 +153,7 @@ class Matcher {
               if (node.dims[d] && *node.dims[d] != tensor.shape[d]) return false;
             return true;
           } else if constexpr (std::is_same_v<Node, ModuleUnder>) {
-            auto resolved = module_paths_.find(&node);
-            if (resolved != module_paths_.end()) return module_is_under(tensor.module, resolved->second.modules);
-            return module_is_under(tensor.module, resolve_module_paths(node, table_).modules);
+            return module_is_under(tensor.module, resolved(node).modules);
           } else if constexpr (std::is_same_v<Node, DtypeIn>) {
             return std::find(node.dtypes.begin(), node.dtypes.end(), tensor.dtype) != node.dtypes.end();
           } else if constexpr (std::is_same_v<Node, KindIs>) {
@@ -260,9 +258,9 @@ class Matcher {
   // A path that names no module is a typo more often than not (anemoi's
   // freeze lists): say so, with the closest module paths, in anemoi's words for its configs.
   void check_module_paths(const ModuleUnder& node, const SourceSpan& span, Diagnostics& diagnostics) {
-    const ResolvedModulePaths& resolved = module_paths_.insert_or_assign(&node, resolve_module_paths(node, table_)).first->second;
+    const ResolvedModulePaths& paths = resolved(node);
     if (table_.modules.empty()) return;
-    for (const auto& unknown : resolved.unknown) {
+    for (const auto& unknown : paths.unknown) {
       const std::string& path = node.paths[unknown.index];
       std::string message;
       switch (node.semantics) {
@@ -274,7 +272,7 @@ class Matcher {
           break;
         case PathSemantics::anemoi_legacy:  // train.py's
           message = fmt::format("Submodule {} not found{}. SKIPPING freezing.", path,
-                                resolved.root.empty() ? "" : fmt::format(" under {}", resolved.root));
+                                paths.root.empty() ? "" : fmt::format(" under {}", paths.root));
           break;
         case PathSemantics::anemoi_any_depth:  // anemoi logs "... frozen successfully." all the same
           message = fmt::format("no module is named '{}' at any depth, so nothing is frozen (anemoi before training 0.15 "
@@ -283,12 +281,19 @@ class Matcher {
           break;
       }
       std::string hint = unknown.hint;
-      if (std::size_t untaken = node.paths.size() - resolved.stopped_at; node.stops_at_unknown && untaken > 0)
+      if (std::size_t untaken = node.paths.size() - paths.stopped_at; node.stops_at_unknown && untaken > 0)
         hint += fmt::format(" (strict: anemoi raises here, after freezing the names before it; {} after it {} trainable)",
                             untaken == 1 ? "the name" : fmt::format("the {} names", untaken), untaken == 1 ? "stays" : "stay");
       diagnostics.report({std::string(code::unknown_module), node.unknown_is_error ? Severity::error : Severity::warning,
                           unknown.index < node.spans.size() ? node.spans[unknown.index] : span, std::move(message), std::move(hint)});
     }
+  }
+
+  // A test's paths resolved against the table once, by whichever asks first (prepare() does).
+  const ResolvedModulePaths& resolved(const ModuleUnder& node) const {
+    auto found = module_paths_.find(&node);
+    if (found == module_paths_.end()) found = module_paths_.emplace(&node, resolve_module_paths(node, table_)).first;
+    return found->second;
   }
 
   static std::string to_upper(std::string text) {
@@ -314,7 +319,7 @@ class Matcher {
   bool vocabulary_built_[2] = {false, false};
   std::unordered_map<std::string, std::shared_ptr<const RE2>> regexes_;
   std::vector<bool> frozen_by_rule_;
-  std::unordered_map<const ModuleUnder*, ResolvedModulePaths> module_paths_;  // resolved once, by prepare()
+  mutable std::unordered_map<const ModuleUnder*, ResolvedModulePaths> module_paths_;  // see resolved()
 };
 
 
