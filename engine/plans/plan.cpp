@@ -1,6 +1,7 @@
 #include "engine/plans/plan.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <unordered_map>
 
@@ -316,7 +317,13 @@ void PlanRunner::apply(const step::Renumber& s, const SourceSpan& span) {
     return;
   }
   std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re->NumberOfCapturingGroups()) + 1);
-  auto number = [&](int group) { return std::stoll(std::string(groups[static_cast<std::size_t>(group)])); };
+  // An index that is not a whole number of a sane size: -1, reported below (std::stoll would throw).
+  auto number = [&](int group) {
+    const re2::StringPiece text = groups[static_cast<std::size_t>(group)];
+    long long value = -1;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return error == std::errc() && end == text.data() + text.size() && value >= 0 && value < (1LL << 31) ? value : -1LL;
+  };
   struct Match {
     Entry* entry;
     long long outer, inner;
@@ -328,6 +335,12 @@ void PlanRunner::apply(const step::Renumber& s, const SourceSpan& span) {
     re2::StringPiece subject(entry.name);
     if (!re->Match(subject, 0, subject.size(), RE2::UNANCHORED, groups.data(), static_cast<int>(groups.size()))) continue;
     matches.push_back({&entry, number(outer->second), number(inner->second), groups});
+    if (matches.back().outer < 0 || matches.back().inner < 0) {
+      result_.diagnostics.error(code::plan_template, span,
+                                fmt::format("\"{}\": /{}/ captures an index that is not a whole number below 2^31", entry.name, s.pattern),
+                                "capture digits only: (?P<outer>\\d+) and (?P<inner>\\d+)");
+      return;
+    }
     per_outer = std::max(per_outer, matches.back().inner + 1);
   }
   for (auto& match : matches) {

@@ -338,3 +338,11 @@ TEST_CASE("renumber without outer and inner captures is an error") {
   plan.steps = {make(step::Renumber{R"(^proc\.(\d+)\.blocks\.(\d+))", "proc.${index}"})};
   CHECK(run_plan(plan, table({tensor("proc.0.blocks.1.w", {1})}), nullptr).diagnostics.has_errors());
 }
+
+TEST_CASE("renumber with an index too large for a number is an error - not a crash") {
+  CheckpointPlan plan;
+  plan.steps = {make(step::Renumber{R"(^proc\.(?P<outer>\d+)\.blocks\.(?P<inner>\d+))", "proc.${index}"})};
+  PlanResult result = run_plan(plan, table({tensor("proc.99999999999999999999999.blocks.1.w", {1})}), nullptr);
+  REQUIRE(result.diagnostics.has_errors());
+  CHECK(result.diagnostics.items()[0].message.find("not a whole number below 2^31") != std::string::npos);
+}
