@@ -5,6 +5,7 @@
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace taxon::cli {
@@ -24,13 +25,33 @@ bool kernel_offers_huge_pages() {
   return line.find("[always]") != std::string::npos || line.find("[madvise]") != std::string::npos;
 }
 
+// Below this, the faults huge pages save cost less than starting again (a few ms).
+constexpr off_t kLargeInput = 4 << 20;
+
+// Whether an argument names an input large enough to pay for starting again: a file of at least
+// kLargeInput (`--dump=PATH` too), or `-` when stdin is such a file or a pipe (a dump piped in).
+bool reads_large_input(char** argv) {
+  for (char** arg = argv + 1; *arg; ++arg) {
+    const char* text = *arg;
+    if (const char* equals = std::strchr(text, '='); equals && text[0] == '-') text = equals + 1;
+    struct stat info {};
+    if (std::strcmp(text, "-") == 0) {
+      if (::fstat(STDIN_FILENO, &info) == 0 && (S_ISFIFO(info.st_mode) || (S_ISREG(info.st_mode) && info.st_size >= kLargeInput)))
+        return true;
+    } else if (::stat(text, &info) == 0 && S_ISREG(info.st_mode) && info.st_size >= kLargeInput) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 void relaunch_with_huge_page_heap(char** argv) {
 #if defined(__linux__) && defined(__GLIBC__)
   if (kSanitized || std::getenv("GLIBC_TUNABLES")) return;  // set: by us on the second start, or by the user
   if (const char* choice = std::getenv("TAXON_HUGE_PAGES"); choice && std::strcmp(choice, "0") == 0) return;
-  if (!kernel_offers_huge_pages()) return;
+  if (!reads_large_input(argv) || !kernel_offers_huge_pages()) return;
   if (::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 0) != 0) return;
   ::execv("/proc/self/exe", argv);
   ::unsetenv("GLIBC_TUNABLES");  // could not start again: go on as we are
