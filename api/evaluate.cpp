@@ -22,7 +22,7 @@ namespace {
 std::vector<std::string> names(const TensorTable& table, const std::vector<std::size_t>& rows) {
   std::vector<std::string> out;
   out.reserve(rows.size());
-  for (std::size_t row : rows) out.push_back(table.tensors[row].name);
+  for (std::size_t row : rows) out.emplace_back(table.tensors[row].name);
   return out;
 }
 
@@ -75,7 +75,7 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
     report.groups.push_back(std::move(out));
   }
   for (const auto& overlap : result.overlaps)
-    report.overlaps.push_back({table.tensors[overlap.tensor].name, result.group_names(overlap.groups),
+    report.overlaps.push_back({std::string(table.tensors[overlap.tensor].name), result.group_names(overlap.groups),
                                result.group_names(overlap.assigned)});
   report.findings = to_findings(result.diagnostics.items());
   report.impl = std::move(impl);

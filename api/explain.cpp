@@ -45,7 +45,7 @@ void print_tree(std::string& out, const ExplainNode& node, std::size_t depth) {
 
 std::string render(const ExplainResult& explanation, const TensorTable& table, std::size_t asked) {
   const TensorRecord& record = table.tensors[asked];
-  const std::string& rules_see = table.tensors[explanation.tensor].name;
+  std::string_view rules_see = table.tensors[explanation.tensor].name;
   std::string out = fmt::format("{}  [{}] {} {}", record.name, fmt::join(record.shape, ", "), record.dtype,
                                 record.kind == TensorKind::buffer    ? "buffer"
                                 : record.kind == TensorKind::unknown ? "parameter or buffer"
@@ -133,7 +133,7 @@ Explanation explain(const Rules& rules, const Model& model, const std::string& t
       if (table.tensors[i].name == tensor) asked = i;
     if (asked == table.tensors.size()) {
       std::vector<std::string> names;
-      for (const auto& record : table.tensors) names.push_back(record.name);
+      for (const auto& record : table.tensors) names.emplace_back(record.name);
       std::string suggestion = closest_match(tensor, names);
       throw InputError(code::no_such_tensor,
                        fmt::format("{}: no tensor named '{}'{}", model_name(model), tensor,

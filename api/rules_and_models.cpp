@@ -48,22 +48,22 @@ Model::Model(std::vector<ModelTensor> tensors, std::string name, std::vector<Mod
   for (auto& module : modules) {
     if (!module.ancestry.empty()) impl->table.module_mro.insert_or_assign(module.path, std::move(module.ancestry));
     if (!module.alias_of.empty()) impl->table.module_alias_of.insert_or_assign(module.path, std::move(module.alias_of));
-    impl->table.modules.emplace_back(std::move(module.path), std::move(module.type));
+    impl->table.add_module(module.path, module.type);
   }
-  std::unordered_map<std::string, std::size_t> index;
+  std::unordered_map<std::string_view, std::size_t> index;
   for (auto& tensor : tensors) {
     TensorRecord record;
-    record.name = std::move(tensor.name);
-    record.shape = std::move(tensor.shape);
-    record.dtype = std::move(tensor.dtype);
+    record.name = impl->table.text(tensor.name);
+    record.shape = impl->table.dims(tensor.shape);
+    record.dtype = impl->table.text(tensor.dtype);
     if (tensor.kind == "buffer") record.kind = TensorKind::buffer;
     else if (tensor.kind == "unknown") record.kind = TensorKind::unknown;
     else if (tensor.kind != "parameter")
       throw Error(std::string(code::malformed_dump),
                   fmt::format("tensor \"{}\": kind must be parameter, buffer or unknown, not \"{}\"", record.name, tensor.kind));
     impl->table.has_unknown_kinds |= record.kind == TensorKind::unknown;
-    record.module = std::move(tensor.module);
-    record.module_type = std::move(tensor.module_type);
+    record.module = impl->table.text(tensor.module);
+    record.module_type = impl->table.text(tensor.module_type);
     impl->table.has_module_types |= !record.module_type.empty();
     record.requires_grad = tensor.requires_grad;
     record.persistent = tensor.persistent;
@@ -91,7 +91,7 @@ std::vector<ModelModule> Model::modules() const {
   for (const auto& [path, type] : impl_->table.modules) {
     auto mro = impl_->table.module_mro.find(path);
     auto first = impl_->table.module_alias_of.find(path);
-    out.push_back({path, type, mro != impl_->table.module_mro.end() ? mro->second : std::vector<std::string>{},
+    out.push_back({std::string(path), std::string(type), mro != impl_->table.module_mro.end() ? mro->second : std::vector<std::string>{},
                    first != impl_->table.module_alias_of.end() ? first->second : std::string()});
   }
   return out;
@@ -101,7 +101,7 @@ ModelTensor to_model_tensor(const TensorTable& table, std::size_t row) {
   const TensorRecord& record = table.tensors[row];
   ModelTensor tensor;
   tensor.name = record.name;
-  tensor.shape = record.shape;
+  tensor.shape = record.shape.to_vector();
   tensor.dtype = record.dtype;
   tensor.kind = record.kind == TensorKind::buffer ? "buffer" : record.kind == TensorKind::unknown ? "unknown" : "parameter";
   tensor.module = record.module;

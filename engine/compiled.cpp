@@ -251,7 +251,7 @@ struct CompiledRules::Impl {
       }
       case NodeKind::dtype: {
         const auto& dtypes = std::get<DtypeIn>(node.predicate->node).dtypes;
-        const std::string* last = nullptr;  // neighbours mostly share a dtype: compare strings only on a change
+        const std::string_view* last = nullptr;  // neighbours mostly share a dtype: compare strings only on a change
         bool answer = false;
         node.value = column([&](const TensorRecord& t) {
           if (!last || t.dtype != *last) {

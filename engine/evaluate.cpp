@@ -186,7 +186,7 @@ bool names_exactly(const Predicate& predicate, const TensorRecord& tensor) {
         using Node = std::decay_t<decltype(node)>;
         if constexpr (std::is_same_v<Node, StringMatch>) {
           if (node.op != MatchOp::equals || node.field == StringField::source) return false;
-          const std::string& value = node.field == StringField::name ? tensor.name : tensor.module;
+          std::string_view value = node.field == StringField::name ? tensor.name : tensor.module;
           return std::find(node.patterns.begin(), node.patterns.end(), value) != node.patterns.end();
         } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
           return std::any_of(node.terms.begin(), node.terms.end(), [&](const Predicate& t) { return names_exactly(t, tensor); });

@@ -156,7 +156,7 @@ class SetRuleSignature {
 
 }  // namespace
 
-void report_empty_aggregate(const GroupOption& option, const std::string& tensor, Diagnostics& diagnostics) {
+void report_empty_aggregate(const GroupOption& option, std::string_view tensor, Diagnostics& diagnostics) {
   diagnostics.error(code::empty_aggregate, option.span,
                     fmt::format("{} = ... has no value for {}: {} ranges over no parameter of this model", option.key,
                                 tensor, option.empty_aggregate),

@@ -24,7 +24,7 @@ bool needs_model_values(const Program& program);
 Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table, Diagnostics& diagnostics);
 
 // T0408 for an option whose aggregate ranged over no tensor, where `tensor` takes it.
-void report_empty_aggregate(const GroupOption& option, const std::string& tensor, Diagnostics& diagnostics);
+void report_empty_aggregate(const GroupOption& option, std::string_view tensor, Diagnostics& diagnostics);
 
 // The set rules' options for one tensor, in file order: which rules applied (their labels, e.g.
 // `layer_3`) and the options they leave it with, a later rule's value winning.

@@ -164,8 +164,8 @@ void split_roles(const EvalResult& result, const TensorTable& table, Diagnostics
     const TensorRecord& record = table.tensors[tensor];
     if (record.module_type.empty()) continue;
     std::size_t dot = record.name.rfind('.');
-    std::string leaf = dot == std::string::npos ? record.name : record.name.substr(dot + 1);
-    roles[record.module_type + "." + leaf][decay.first].push_back(tensor);
+    std::string_view leaf = dot == std::string_view::npos ? record.name : record.name.substr(dot + 1);
+    roles[fmt::format("{}.{}", record.module_type, leaf)][decay.first].push_back(tensor);
   }
   for (const auto& [role, by_value] : roles) {
     if (by_value.size() < 2) continue;

@@ -244,7 +244,7 @@ class Matcher {
     TypeVocabulary& out = vocabulary_[exact ? 1 : 0];
     if (vocabulary_built_[exact ? 1 : 0]) return out;
     vocabulary_built_[exact ? 1 : 0] = true;
-    auto add = [&](const std::string& path, std::string_view type) {
+    auto add = [&](std::string_view path, std::string_view type) {
       for_each_type_name(type, module_mro(table_, path), exact, [&](std::string_view name) {
         if (name.empty() || !out.names.emplace(name).second) return;
         (name.find('.') == std::string_view::npos ? out.short_names : out.qualified).emplace_back(name);

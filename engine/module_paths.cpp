@@ -47,7 +47,7 @@ class ModuleIndex {
   bool has(std::string_view path) const { return paths_.contains(path); }
   // The module's first path: a shared module's other names resolve to it.
   std::string_view canonical(std::string_view path) const {
-    auto alias = table_.module_alias_of.find(std::string(path));
+    auto alias = table_.module_alias_of.find(path);
     return alias == table_.module_alias_of.end() ? path : std::string_view(alias->second);
   }
   // Whether named_children() reaches `path` walking down from `root`.
@@ -68,9 +68,9 @@ std::vector<std::string> paths_under(const TensorTable& table, std::string_view 
   std::vector<std::string> out;
   for (const auto& [path, type] : table.modules) {
     if (root.empty()) {
-      if (!path.empty()) out.push_back(path);
+      if (!path.empty()) out.emplace_back(path);
     } else if (path.size() > root.size() && path.starts_with(root) && path[root.size()] == '.') {
-      out.push_back(path.substr(root.size() + 1));
+      out.emplace_back(path.substr(root.size() + 1));
     }
   }
   return out;

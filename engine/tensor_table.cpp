@@ -7,12 +7,23 @@
 
 namespace taxon {
 
-std::string shape_text(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+std::string shape_text(std::span<const int64_t> shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 int64_t TensorRecord::element_count() const {
   int64_t count = 1;
   for (int64_t dim : shape) count *= dim;
   return count;
+}
+
+TensorRecord& TensorTable::add_copy(const TensorRecord& record) {
+  TensorRecord& copy = tensors.emplace_back(record);
+  copy.name = text(record.name);
+  copy.shape = dims(record.shape.span());
+  copy.dtype = text(record.dtype);
+  copy.module = text(record.module);
+  copy.module_type = text(record.module_type);
+  copy.source = text(record.source);
+  return copy;
 }
 
 std::optional<std::string> StageMap::stage_of(std::string_view name) const {

@@ -7,35 +7,51 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <span>
+#include <string_view>
 #include <vector>
+
+#include "engine/table_store.hpp"
 
 namespace taxon {
 
 // `unknown`: a checkpoint's tensors. A state dict holds parameters and
 // persistent buffers alike and does not say which is which.
+// Maps keyed by std::string that are looked up with a std::string_view (a record's views).
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+template <class Value>
+using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
+
 enum class TensorKind { parameter, buffer, unknown };
 
+// One tensor. Its strings and sizes are views of where its table stores them
+// (TensorTable::store): a record is only meaningful beside its table, and a record built
+// outside one must view strings that outlive it.
 struct TensorRecord {
-  std::string name;
-  std::vector<int64_t> shape;
-  std::string dtype;  // PyTorch's name without "torch.": float32, bfloat16, ...
+  std::string_view name;
+  Dims shape;
+  std::string_view dtype;  // PyTorch's name without "torch.": float32, bfloat16, ...
   TensorKind kind = TensorKind::parameter;
-  std::string module;       // path of the module that owns it directly ("" = root)
-  std::string module_type;  // that module's class name; empty when unknown
   bool requires_grad = true;
   bool persistent = true;
+  std::string_view module;       // path of the module that owns it directly ("" = root)
+  std::string_view module_type;  // that module's class name; empty when unknown
   // Set when this entry shares storage with an earlier one (a tied weight):
   // the index of the first entry of the tie. Selections see only the first.
   std::optional<std::size_t> tied_to;
   // Which input a checkpoint's tensor comes from, when several are merged: "1", "2", ...
-  std::string source;
+  std::string_view source;
 
   std::size_t rank() const { return shape.size(); }
   int64_t element_count() const;
 };
 
 // A shape as messages and reports write it: "[768, 3, 16, 16]".
-std::string shape_text(const std::vector<int64_t>& shape);
+std::string shape_text(std::span<const int64_t> shape);
+inline std::string shape_text(Dims shape) { return shape_text(shape.span()); }
 
 // linnaeus's `parameter_groups_metadata["stages"]`: stage -> name patterns
 // (contains), in the order written; when a name fits several stages the last
@@ -50,17 +66,24 @@ struct StageMap {
 struct TensorTable {
   std::string model;  // the dump's "model" field, for reports
   std::vector<TensorRecord> tensors;
-  std::vector<std::pair<std::string, std::string>> modules;  // (path, class name), may be empty
+  std::vector<std::pair<std::string_view, std::string_view>> modules;  // (path, class name), may be empty
   // A module shared under several paths is listed under each (named_modules(remove_duplicate=False));
   // every path but its first maps to that first path, under which its tensors are named.
-  std::unordered_map<std::string, std::string> module_alias_of;
+  StringMap<std::string> module_alias_of;
   std::optional<StageMap> stage_map;
   // Each module's class ancestry, where the dump records it (modules[].mro): path -> the
   // qualified names of its class and of the classes it inherits from, in method resolution
   // order, without torch.nn.Module and object. Empty: type rules compare class names only.
-  std::unordered_map<std::string, std::vector<std::string>> module_mro;
+  StringMap<std::vector<std::string>> module_mro;
   bool has_module_types = false;  // false for a checkpoint's dump
   bool has_unknown_kinds = false;  // a checkpoint's dump: parameters and buffers cannot be told apart
+  TableStore store;  // what the views of `tensors` and `modules` point into
+
+  std::string_view text(std::string_view value) { return store.text(value); }
+  Dims dims(std::span<const int64_t> sizes) { return store.dims(sizes); }
+  void add_module(std::string_view path, std::string_view type) { modules.emplace_back(text(path), text(type)); }
+  // A record of another table, its strings stored here.
+  TensorRecord& add_copy(const TensorRecord& record);
 };
 
 // Names and shapes of a reference checkpoint, for `initialization` filters.

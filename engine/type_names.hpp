@@ -20,7 +20,7 @@ inline std::string_view short_class_name(std::string_view qualified) {
 }
 
 // The ancestry the dump records for the module at `path`, or null.
-inline const std::vector<std::string>* module_mro(const TensorTable& table, const std::string& path) {
+inline const std::vector<std::string>* module_mro(const TensorTable& table, std::string_view path) {
   if (table.module_mro.empty()) return nullptr;
   auto found = table.module_mro.find(path);
   return found == table.module_mro.end() ? nullptr : &found->second;

@@ -55,11 +55,11 @@ const TensorTable& sample_table() {
     auto add = [&](std::string name, std::vector<int64_t> shape, std::string dtype, std::string module, std::string type,
                    TensorKind kind = TensorKind::parameter) {
       TensorRecord record;
-      record.name = std::move(name);
-      record.shape = std::move(shape);
-      record.dtype = std::move(dtype);
-      record.module = std::move(module);
-      record.module_type = std::move(type);
+      record.name = t.text(name);
+      record.shape = t.dims(shape);
+      record.dtype = t.text(dtype);
+      record.module = t.text(module);
+      record.module_type = t.text(type);
       record.kind = kind;
       t.tensors.push_back(std::move(record));
     };

@@ -173,7 +173,7 @@ class DumpParser {
         // The strings viewed above live in the text or the parser's buffer, which later strings do not overwrite.
       }
       if (name != Found::ok || type != Found::ok) fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
-      table.modules.emplace_back(std::string(name_text), std::string(type_text));
+      table.add_module(name_text, type_text);
       if (!mro.empty()) table.module_mro.insert_or_assign(std::string(name_text), std::move(mro));
       if (alias == Found::ok) table.module_alias_of.insert_or_assign(std::string(name_text), std::string(alias_text));
       ++index;
@@ -298,14 +298,14 @@ class DumpParser {
     if (fields.tied_to == Found::bad) fail_tensor(index, name, "\"tied_to\" must be a string");
 
     TensorRecord record;
-    record.name = std::string(name);
-    if (fields.shape_too_long) record.shape = fields.long_shape;
-    else record.shape.assign(fields.dims.begin(), fields.dims.begin() + static_cast<std::ptrdiff_t>(fields.rank));
-    record.dtype = std::string(fields.dtype_text);
+    record.name = table.text(name);
+    if (fields.shape_too_long) record.shape = table.dims(fields.long_shape);
+    else record.shape = table.dims(std::span<const int64_t>(fields.dims.data(), fields.rank));
+    record.dtype = table.text(fields.dtype_text);
     record.kind = kind == "buffer" ? TensorKind::buffer : kind == "unknown" ? TensorKind::unknown : TensorKind::parameter;
     if (record.kind == TensorKind::unknown) table.has_unknown_kinds = true;
-    if (fields.module == Found::ok) record.module = std::string(fields.module_text);
-    if (fields.module_type == Found::ok) record.module_type = std::string(fields.module_type_text);
+    if (fields.module == Found::ok) record.module = table.text(fields.module_text);
+    if (fields.module_type == Found::ok) record.module_type = table.text(fields.module_type_text);
     if (!record.module_type.empty()) table.has_module_types = true;
     record.requires_grad = fields.requires_grad_value;
     record.persistent = fields.persistent_value;
@@ -399,7 +399,7 @@ ReferenceShapes reference_shapes(const TensorTable& table, std::string source) {
   ReferenceShapes reference;
   reference.source = std::move(source);
   for (const auto& tensor : table.tensors)
-    if (tensor.kind == TensorKind::parameter || tensor.persistent) reference.shapes.emplace(tensor.name, tensor.shape);
+    if (tensor.kind == TensorKind::parameter || tensor.persistent) reference.shapes.emplace(tensor.name, tensor.shape.to_vector());
   return reference;
 }
 

@@ -310,10 +310,12 @@ MergedCheckpoints read_merged_checkpoints(const std::vector<std::string>& paths,
   for (const auto& path : paths) {
     merged.sources.push_back(read_checkpoint(path, options));
     TensorTable table = checkpoint_table(merged.sources.back());
+    merged.table.store.keep(table.store);
+    std::string_view source = merged.table.text(std::to_string(merged.sources.size()));
     for (std::size_t i = 0; i < table.tensors.size(); ++i) {
       table.tensors[i].tied_to.reset();  // every key of a checkpoint is its own entry in a plan
-      table.tensors[i].source = std::to_string(merged.sources.size());
-      merged.table.tensors.push_back(std::move(table.tensors[i]));
+      table.tensors[i].source = source;
+      merged.table.tensors.push_back(table.tensors[i]);
       merged.origin.emplace_back(merged.sources.size() - 1, i);
     }
   }
@@ -329,9 +331,9 @@ TensorTable checkpoint_table(const Checkpoint& checkpoint) {
   for (std::size_t i = 0; i < checkpoint.tensors.size(); ++i) {
     const auto& tensor = checkpoint.tensors[i];
     TensorRecord record;
-    record.name = tensor.name;
-    record.shape = tensor.data.shape;
-    record.dtype = std::string(dtype_name(tensor.data.dtype));
+    record.name = table.text(tensor.name);
+    record.shape = table.dims(tensor.data.shape);
+    record.dtype = table.text(dtype_name(tensor.data.dtype));
     record.requires_grad = tensor.data.requires_grad;
     record.kind = TensorKind::unknown;
     auto& earlier = viewing[tensor.data.storage.get()];

@@ -33,7 +33,7 @@ class ModuleTypeMemo {
         const std::vector<std::string>* mro = module_mro(table, tensor.module);
         auto [found, inserted] = index.emplace(std::pair{std::string_view(tensor.module_type), mro},
                                                static_cast<int32_t>(classes_.size()));
-        if (inserted) classes_.push_back({tensor.module_type, mro});
+        if (inserted) classes_.push_back({std::string(tensor.module_type), mro});
         last_index = found->second;
       }
       last = &tensor;

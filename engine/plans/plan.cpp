@@ -20,13 +20,12 @@ TensorTable current_table(const std::vector<Entry>& entries, const TensorTable& 
   table.has_module_types = false;
   table.has_unknown_kinds = true;
   for (const auto& entry : entries) {
-    TensorRecord record = input.tensors[entry.input];
-    record.name = entry.name;
-    record.shape = entry.recipe->shape;
-    record.dtype = entry.recipe->dtype;
+    TensorRecord& record = table.add_copy(input.tensors[entry.input]);
+    record.name = table.text(entry.name);
+    record.shape = table.dims(entry.recipe->shape);
+    record.dtype = table.text(entry.recipe->dtype);
     record.tied_to.reset();  // every key of a checkpoint is its own entry here
     record.kind = TensorKind::unknown;
-    table.tensors.push_back(std::move(record));
   }
   return table;
 }
@@ -155,9 +154,9 @@ PlanRunner::PlanRunner(const CheckpointPlan& plan, const TensorTable& input, con
     const TensorRecord& record = input.tensors[i];
     auto leaf = std::make_shared<Recipe>();
     leaf->input = i;
-    leaf->shape = record.shape;
-    leaf->dtype = record.dtype;
-    entries_.push_back(Entry{record.name, i, false, std::move(leaf), {}});
+    leaf->shape = record.shape.to_vector();
+    leaf->dtype = std::string(record.dtype);
+    entries_.push_back(Entry{std::string(record.name), i, false, std::move(leaf), {}});
   }
   if (target)
     for (const auto& record : target->tensors) target_by_name_.emplace(record.name, &record);
@@ -200,7 +199,7 @@ const TensorRecord* PlanRunner::target_of(const std::string& name) const {
 }
 
 std::string PlanRunner::label(const Entry& entry) const {
-  return entry.input < labels_.size() ? labels_[entry.input] : input_.tensors[entry.input].name;
+  return entry.input < labels_.size() ? labels_[entry.input] : std::string(input_.tensors[entry.input].name);
 }
 
 // One error per step, with examples: a plan never overwrites a tensor. A step
@@ -370,7 +369,7 @@ void PlanRunner::apply(const step::SkipMismatched& s, const SourceSpan& span) {
                                   fmt::format("\"{}\" is {} here and {} in the target, and mismatches are not skipped",
                                               entry.name, shape_text(shape), shape_text(found->shape)),
                                   "set skip_mismatched: true to skip such keys, or resize them first");
-      result_.skipped.push_back({entry.name, shape, found->shape});
+      result_.skipped.push_back({entry.name, shape, found->shape.to_vector()});
     } else {
       kept.push_back(std::move(entry));
     }

@@ -33,8 +33,10 @@ void PlanRunner::apply(const step::Transform& s, const SourceSpan& span) {
   for (std::size_t i : select(s.where, span)) {
     Entry& entry = entries_[i];
     const TensorRecord* target = target_of(entry.name);
-    ActionOutcome outcome =
-        action_outcome(s.action, s.options, entry.recipe->shape, entry.recipe->dtype, target ? &target->shape : nullptr);
+    std::optional<std::vector<int64_t>> target_shape;
+    if (target) target_shape = target->shape.to_vector();
+    ActionOutcome outcome = action_outcome(s.action, s.options, entry.recipe->shape, entry.recipe->dtype,
+                                           target_shape ? &*target_shape : nullptr);
     if (outcome.needs_target) {
       result_.diagnostics.error(code::plan_no_target_shape, span,
                                 fmt::format("`{} {}` on \"{}\" needs the shape to produce, and {}", s.verb, s.action, entry.name,

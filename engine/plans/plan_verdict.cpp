@@ -97,14 +97,14 @@ void judge_load(PlanResult& result, const TensorTable& target, const std::vector
     wanted.emplace(record.name, &record);
     if (produced.contains(record.name)) continue;
     if (record.tied_to && produced.contains(target.tensors[*record.tied_to].name)) continue;
-    result.missing.push_back(record.name);
+    result.missing.emplace_back(record.name);
   }
   for (const auto& key : result.keys) {
     auto found = wanted.find(key.name);
     if (found == wanted.end()) {
       result.unexpected.push_back(key.name);
     } else if (found->second->shape != key.recipe->shape) {
-      result.mismatched.push_back({key.name, key.recipe->shape, found->second->shape});
+      result.mismatched.push_back({key.name, key.recipe->shape, found->second->shape.to_vector()});
     } else {
       ++result.verdict.loaded;
     }

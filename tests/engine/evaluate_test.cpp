@@ -8,31 +8,28 @@ using namespace taxon;
 
 namespace {
 
-TensorRecord param(std::string name, std::vector<int64_t> shape, std::string module_type = "Linear") {
-  TensorRecord record;
-  record.name = std::move(name);
-  record.shape = std::move(shape);
+// Appends a parameter to `table` (its strings stored there) and returns it.
+TensorRecord& param(TensorTable& table, std::string_view name, std::vector<int64_t> shape, std::string_view module_type = "Linear") {
+  TensorRecord& record = table.tensors.emplace_back();
+  record.name = table.text(name);
+  record.shape = table.dims(shape);
   record.dtype = "float32";
   record.module = record.name.substr(0, record.name.rfind('.'));
-  record.module_type = std::move(module_type);
+  record.module_type = table.text(module_type);
   return record;
 }
 
 TensorTable small_table() {
   TensorTable table;
   table.has_module_types = true;
-  table.tensors = {
-      param("embed.weight", {100, 8}, "Embedding"),
-      param("blocks.0.norm.weight", {8}, "LayerNorm"),
-      param("blocks.0.norm.bias", {8}, "LayerNorm"),
-      param("blocks.0.fc.weight", {8, 8}),
-      param("blocks.0.fc.bias", {8}),
-      param("conv.weight", {8, 3, 3, 3}, "Conv2d"),
-      param("head.weight", {10, 8}),
-  };
-  TensorRecord buffer = param("blocks.0.norm.running_mean", {8}, "BatchNorm2d");
-  buffer.kind = TensorKind::buffer;
-  table.tensors.push_back(buffer);
+  param(table, "embed.weight", {100, 8}, "Embedding");
+  param(table, "blocks.0.norm.weight", {8}, "LayerNorm");
+  param(table, "blocks.0.norm.bias", {8}, "LayerNorm");
+  param(table, "blocks.0.fc.weight", {8, 8});
+  param(table, "blocks.0.fc.bias", {8});
+  param(table, "conv.weight", {8, 3, 3, 3}, "Conv2d");
+  param(table, "head.weight", {10, 8});
+  param(table, "blocks.0.norm.running_mean", {8}, "BatchNorm2d").kind = TensorKind::buffer;
   return table;
 }
 
@@ -40,7 +37,7 @@ Predicate p(PredicateNode node) { return Predicate{std::move(node), {}}; }
 
 std::vector<std::string> names(const TensorTable& table, const std::vector<std::size_t>& indices) {
   std::vector<std::string> out;
-  for (auto i : indices) out.push_back(table.tensors[i].name);
+  for (auto i : indices) out.emplace_back(table.tensors[i].name);
   return out;
 }
 
@@ -100,7 +97,7 @@ TEST_CASE("combinators: empty and matches all - empty or matches none") {
 
 TEST_CASE("a stripped prefix is invisible to name rules - and output keeps the real names") {
   TensorTable table = small_table();
-  for (auto& tensor : table.tensors) tensor.name = "module." + tensor.name;
+  for (auto& tensor : table.tensors) tensor.name = table.text("module." + std::string(tensor.name));
   Program program;
   program.strip_name_prefix = "module.";
   CHECK(select(table, p(StringMatch{StringField::name, MatchOp::starts, {"head"}}), Universe::parameters, program) ==
@@ -110,9 +107,7 @@ TEST_CASE("a stripped prefix is invisible to name rules - and output keeps the r
 
 TEST_CASE("a tied tensor is selected once - under its first name - and owns every alias's module type") {
   TensorTable table = small_table();
-  TensorRecord tied = param("lm_head.weight", {100, 8}, "Linear");
-  tied.tied_to = 0;  // shares storage with embed.weight
-  table.tensors.push_back(tied);
+  param(table, "lm_head.weight", {100, 8}, "Linear").tied_to = 0;  // shares storage with embed.weight
   CHECK(select(table, p(StringMatch{StringField::name, MatchOp::ends, {".weight"}})).size() == 5);
   // linnaeus's layer_type test is by identity: the Linear alias makes embed.weight a Linear's parameter.
   CHECK(select(table, p(ModuleTypeIn{{"Linear"}})) ==
@@ -156,7 +151,7 @@ TEST_CASE("stage map: contains - the last stage listed wins - the rule file's ma
 TEST_CASE("module types missing: an error - never a silent empty set") {
   TensorTable table = small_table();
   table.has_module_types = false;
-  for (auto& tensor : table.tensors) tensor.module_type.clear();
+  for (auto& tensor : table.tensors) tensor.module_type = {};
   Program program;
   program.selections.push_back(Selection{"norms", p(ModuleTypeIn{{"LayerNorm"}}), Universe::parameters, {}});
   EvalResult result = evaluate(program, table);
@@ -248,7 +243,7 @@ TEST_CASE("the compiled evaluator answers names with non-ASCII bytes through its
   TensorTable table;
   table.has_module_types = true;
   for (const char* name : {"blöcks.0.weight", "blocks.0.weight", "blöcks.1.bias", "köpf.weight", "blocks.1.bias"})
-    table.tensors.push_back(param(name, {4}));
+    param(table, name, {4});
   Program program;
   auto select = [&](std::string name, Predicate predicate) {
     program.selections.push_back(Selection{std::move(name), std::move(predicate), Universe::parameters, {}});

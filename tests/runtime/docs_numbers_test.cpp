@@ -64,7 +64,7 @@ Outcome evaluate_source(const SourceRef& source, const std::string& dump, const 
   Outcome out;
   for (const auto& group : result.groups)
     for (std::size_t k = 0; k < group.tensors.size(); ++k) {
-      const std::string& name = table.tensors[group.tensors[k]].name;
+      const std::string name(table.tensors[group.tensors[k]].name);
       out.groups[name].push_back(group.name);
       for (const auto& option : group.options)
         if (!option.computed && (std::holds_alternative<double>(option.value.value) ||
@@ -116,22 +116,23 @@ TEST_CASE("docs/language.md first example on vit_tiny: every parameter's options
   std::size_t checked = 0;
   for (const auto& tensor : table.tensors) {
     if (tensor.kind != TensorKind::parameter || tensor.tied_to) continue;
-    CAPTURE(tensor.name);
-    bool frozen = tensor.name.starts_with("vit.embeddings.patch_embeddings.");
+    const std::string name(tensor.name);
+    CAPTURE(name);
+    bool frozen = name.starts_with("vit.embeddings.patch_embeddings.");
     if (frozen) {  // freeze : module under {"vit.embeddings.patch_embeddings"}: in no group
-      CHECK_FALSE(got.groups.contains(tensor.name));
+      CHECK_FALSE(got.groups.contains(name));
       continue;
     }
     // By hand: the head takes lr_mult 10; block i of a 2-block model 0.75 ** (2 - i); the rest
     // the defaults' 1.0. Weight decay 0 for 1-D parameters, LayerNorm parameters and biases.
     double lr = 1.0;
-    if (tensor.name.starts_with("classifier.")) lr = 10;
-    else if (tensor.name.starts_with("vit.layers.")) lr = std::pow(0.75, 2 - std::stoi(tensor.name.substr(11)));
-    bool no_decay = tensor.rank() == 1 || tensor.module_type == "LayerNorm" || tensor.name.ends_with(".bias");
-    REQUIRE(got.groups.contains(tensor.name));
-    CHECK(got.groups.at(tensor.name).size() == 1);
-    CHECK(got.options.at(tensor.name).at("lr_mult") == doctest::Approx(lr).epsilon(1e-15));
-    CHECK(got.options.at(tensor.name).at("weight_decay") == (no_decay ? 0.0 : 0.05));
+    if (name.starts_with("classifier.")) lr = 10;
+    else if (name.starts_with("vit.layers.")) lr = std::pow(0.75, 2 - std::stoi(name.substr(11)));
+    bool no_decay = tensor.rank() == 1 || tensor.module_type == "LayerNorm" || name.ends_with(".bias");
+    REQUIRE(got.groups.contains(name));
+    CHECK(got.groups.at(name).size() == 1);
+    CHECK(got.options.at(name).at("lr_mult") == doctest::Approx(lr).epsilon(1e-15));
+    CHECK(got.options.at(name).at("weight_decay") == (no_decay ? 0.0 : 0.05));
     ++checked;
   }
   CHECK(checked == 38);  // 40 parameters, 2 frozen

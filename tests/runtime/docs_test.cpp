@@ -89,7 +89,7 @@ TEST_CASE("every plan example in docs/actions.md runs and produces the target's 
     Materializer materializer(result.keys, [&](std::size_t row) -> const TensorData& { return ckpt.tensors[row].data; });
     std::map<std::string, std::vector<int64_t>> target_shapes;
     if (target)
-      for (const auto& record : target->tensors) target_shapes[record.name] = record.shape;
+      for (const auto& record : target->tensors) target_shapes[std::string(record.name)] = record.shape.to_vector();
     for (const auto& key : result.keys) {
       auto data = materializer.make(key);
       acted += key.recipe->op != Recipe::Op::input;

@@ -38,23 +38,23 @@ inline std::string summary(const EvalResult& result, const TensorTable& table) {
   std::string out;
   for (const auto& selection : result.selections) {
     out += "selection " + selection.name + ":";
-    for (auto i : selection.tensors) out += " " + table.tensors[i].name;
+    for (auto i : selection.tensors) (out += " ") += table.tensors[i].name;
     out += "\n";
   }
   for (const auto& group : result.groups) {
     out += "group " + group.name + " {";
     for (const auto& option : group.options) out += option.key + "=" + text(option.value) + ";";
     out += "}:";
-    for (auto i : group.tensors) out += " " + table.tensors[i].name;
+    for (auto i : group.tensors) (out += " ") += table.tensors[i].name;
     out += "\n";
     for (const auto& entry : group.per_tensor) {
-      out += "  " + table.tensors[entry.tensor].name + ":";
+      ((out += "  ") += table.tensors[entry.tensor].name) += ":";
       for (const auto& [key, value] : entry.values) out += " " + key + "=" + text(value);
       out += "\n";
     }
   }
   for (const auto& overlap : result.overlaps) {
-    out += "overlap " + table.tensors[overlap.tensor].name + ":";
+    ((out += "overlap ") += table.tensors[overlap.tensor].name) += ":";
     for (const auto& g : result.group_names(overlap.groups)) out += " " + g;
     out += " ->";
     for (const auto& g : result.group_names(overlap.assigned)) out += " " + g;

@@ -88,11 +88,11 @@ Options options(const SourceRef& source, const std::string& dump) {
                                             : option.key == "weight_decay" ? &out.weight_decay
                                                                            : nullptr;
       if (into)
-        for (std::size_t i : group.tensors) (*into)[table.tensors[i].name] = number(option.value);
+        for (std::size_t i : group.tensors) (*into)[std::string(table.tensors[i].name)] = number(option.value);
     }
     for (const auto& entry : group.per_tensor)
       for (const auto& [key, value] : entry.values)
-        if (key == "lr_mult") out.lr_mult[table.tensors[entry.tensor].name] = std::get<double>(value.value);
+        if (key == "lr_mult") out.lr_mult[std::string(table.tensors[entry.tensor].name)] = std::get<double>(value.value);
   }
   return out;
 }

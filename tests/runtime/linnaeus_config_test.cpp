@@ -27,7 +27,7 @@ TEST_CASE("linnaeus mFormerV1 groups: sizes - DEFAULT and overlaps as linnaeus c
                      {"NO_DECAY", 108}, {"HEADS_AGG_META", 88}, {"ROPE_STAGES", 56}, {"CONVNEXT_STAGES", 48}, {"DEFAULT", 3}});
 
   std::set<std::string> fallback;
-  for (auto i : result.groups.back().tensors) fallback.insert(table.tensors[i].name);
+  for (auto i : result.groups.back().tensors) fallback.emplace(table.tensors[i].name);
   CHECK(fallback == std::set<std::string>{"norm_1.weight", "norm_2.weight", "final_norm.weight"});
 
   std::map<std::vector<std::string>, std::size_t> overlaps;

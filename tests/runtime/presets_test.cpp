@@ -30,7 +30,7 @@ std::map<std::string, double> multipliers(const std::string& preset, const std::
   std::map<std::string, double> out;
   for (const auto& group : result.groups) {
     for (std::size_t i : group.tensors) {
-      const auto& tensor = table.tensors[i].name;
+      const std::string tensor(table.tensors[i].name);
       for (const auto& option : group.options)
         if (option.key == "lr_mult" && !option.computed) {
           if (const double* d = std::get_if<double>(&option.value.value)) out[tensor] = *d;
@@ -38,7 +38,7 @@ std::map<std::string, double> multipliers(const std::string& preset, const std::
     }
     for (const auto& entry : group.per_tensor)
       for (const auto& [key, value] : entry.values)
-        if (key == "lr_mult") out[table.tensors[entry.tensor].name] = std::get<double>(value.value);
+        if (key == "lr_mult") out[std::string(table.tensors[entry.tensor].name)] = std::get<double>(value.value);
   }
   return out;
 }
@@ -96,14 +96,14 @@ TEST_CASE("BEiT-B/16: weight decay off exactly where timm takes it off") {
   std::set<std::string> no_decay;
   for (const auto& group : result.groups)
     if (group.name.ends_with("no_decay"))
-      for (std::size_t i : group.tensors) no_decay.insert(table.tensors[i].name);
+      for (std::size_t i : group.tensors) no_decay.emplace(table.tensors[i].name);
   // timm: ndim <= 1 or a bias, or in Beit.no_weight_decay() (cls_token, pos_embed, relative_position_bias_table).
   std::set<std::string> expected;
   for (const auto& tensor : table.tensors)
     if (tensor.kind == TensorKind::parameter &&
         (tensor.rank() <= 1 || tensor.name.ends_with(".bias") || tensor.name == "cls_token" ||
          tensor.name.find("relative_position_bias_table") != std::string::npos))
-      expected.insert(tensor.name);
+      expected.emplace(tensor.name);
   CHECK(no_decay == expected);
   CHECK(no_decay.size() == 1 + 1 + 12 * 12 + 2 + 1);  // cls, patch bias, 12 per block, fc_norm, head bias
 }

@@ -513,7 +513,7 @@ TEST_CASE("Hugging Face's sharded .bin checkpoints read whole - through the inde
     TensorTable table = checkpoint_table(checkpoint);
     std::map<std::string, std::string> ties;
     for (const auto& record : table.tensors)
-      if (record.tied_to) ties[record.name] = table.tensors[*record.tied_to].name;
+      if (record.tied_to) ties[std::string(record.name)] = table.tensors[*record.tied_to].name;
     CHECK(ties == std::map<std::string, std::string>{{"lm_head.weight", "model.embed_tokens.weight"}});
   }
   // taxon's own split of the same state dict is the one the fixture holds (huggingface_hub's, for 1KB).

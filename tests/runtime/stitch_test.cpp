@@ -32,8 +32,8 @@ TEST_CASE("the stitched ConvNeXt + RoPE-ViT preset gives linnaeus's mFormerV1 st
   for (std::size_t s = 0; s < sources.size(); ++s) {
     TensorTable table = checkpoint_table(sources[s]);
     for (std::size_t i = 0; i < table.tensors.size(); ++i) {
-      table.tensors[i].source = std::to_string(s + 1);
-      input.tensors.push_back(table.tensors[i]);
+      TensorRecord& record = input.add_copy(table.tensors[i]);
+      record.source = input.text(std::to_string(s + 1));
       data.push_back(&sources[s].tensors[i].data);
     }
   }

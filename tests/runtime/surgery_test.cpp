@@ -94,11 +94,10 @@ TEST_CASE("split sizes come from the target when it holds the parts") {
   Checkpoint input = read_checkpoint(kDir + "input.safetensors");
   TensorTable target;
   for (auto [name, rows] : {std::pair{"gqa.q.weight", 4}, {"gqa.k.weight", 2}, {"gqa.v.weight", 2}}) {
-    TensorRecord record;
+    TensorRecord& record = target.tensors.emplace_back();
     record.name = name;
-    record.shape = {rows, 4};
+    record.shape = target.dims(std::vector<int64_t>{rows, 4});
     record.dtype = "float32";
-    target.tensors.push_back(record);
   }
   CheckpointPlan plan;
   plan.steps.push_back(PlanStep{step::Split{"gqa\\.qkv\\.weight$", {"gqa.q.weight", "gqa.k.weight", "gqa.v.weight"}, 0, {}}, {}});

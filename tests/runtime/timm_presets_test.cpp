@@ -48,7 +48,7 @@ std::map<std::string, std::map<std::string, double>> options(const std::string& 
   std::map<std::string, std::map<std::string, double>> out;
   for (const auto& group : result.groups)
     for (std::size_t tensor : group.tensors) {
-      auto [entry, inserted] = out.try_emplace(table.tensors[tensor].name);
+      auto [entry, inserted] = out.try_emplace(std::string(table.tensors[tensor].name));
       CHECK(inserted);
       for (const auto& option : group.options)
         if (!option.computed && !std::holds_alternative<std::monostate>(option.value.value))

@@ -57,7 +57,7 @@ Outcome select(const TensorTable& table, const std::string& predicate) {
     options.optimize = optimize;
     EvalResult result = evaluate(lowered.program, table, options);
     Outcome& out = outcomes[optimize ? 1 : 0];
-    for (std::size_t index : result.selections.at(0).tensors) out.names.push_back(table.tensors[index].name);
+    for (std::size_t index : result.selections.at(0).tensors) out.names.emplace_back(table.tensors[index].name);
     out.diagnostics = result.diagnostics.items();
   }
   CHECK(outcomes[0].names == outcomes[1].names);
@@ -178,7 +178,7 @@ TEST_CASE("modules[].alias_of: a shared module's later paths name its first") {
           {"name": "alias", "type": "Linear", "alias_of": "enc"}, {"name": "dec", "type": "Linear", "alias_of": null}],
           "tensors": []})",
       "d.json");
-  CHECK(table.module_alias_of == std::unordered_map<std::string, std::string>{{"alias", "enc"}});
+  CHECK(table.module_alias_of == StringMap<std::string>{{"alias", "enc"}});
   try {
     parse_model_dump(R"({"format": "model-dump/1", "modules": [{"name": "a", "type": "M", "alias_of": 1}], "tensors": []})", "d.json");
     FAIL("a numeric alias_of was accepted");

@@ -9,17 +9,28 @@ using namespace taxon;
 
 namespace {
 
-TensorRecord tensor(std::string name, std::vector<int64_t> shape) {
-  TensorRecord record;
-  record.name = std::move(name);
-  record.shape = std::move(shape);
-  record.dtype = "float32";
-  return record;
-}
+// A tensor as a test writes it; table() stores it in a table.
+struct Tensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  TensorKind kind = TensorKind::parameter;
+  bool persistent = true;
+  std::optional<std::size_t> tied_to;
+};
 
-TensorTable table(std::vector<TensorRecord> tensors) {
+Tensor tensor(std::string name, std::vector<int64_t> shape) { return Tensor{std::move(name), std::move(shape)}; }
+
+TensorTable table(const std::vector<Tensor>& tensors) {
   TensorTable out;
-  out.tensors = std::move(tensors);
+  for (const auto& tensor : tensors) {
+    TensorRecord& record = out.tensors.emplace_back();
+    record.name = out.text(tensor.name);
+    record.shape = out.dims(tensor.shape);
+    record.dtype = "float32";
+    record.kind = tensor.kind;
+    record.persistent = tensor.persistent;
+    record.tied_to = tensor.tied_to;
+  }
   return out;
 }
 
@@ -81,10 +92,10 @@ TEST_CASE("merged inputs may share keys until a step tells them apart") {
 
 TEST_CASE("skip mismatched - missing and unexpected against a target") {
   TensorTable input = table({tensor("embed", {100, 8}), tensor("w", {8, 8}), tensor("extra", {3})});
-  TensorRecord index = tensor("rel_index", {49});
+  Tensor index = tensor("rel_index", {49});
   index.kind = TensorKind::buffer;
   index.persistent = false;  // a strict load ignores it
-  TensorRecord tied = tensor("lm_head", {120, 8});
+  Tensor tied = tensor("lm_head", {120, 8});
   tied.tied_to = 0;
   TensorTable target = table({tensor("embed", {120, 8}), tensor("w", {8, 8}), index, tied});
 
@@ -260,7 +271,7 @@ TEST_CASE("action shapes: a grid that is not there is an error whose hint comput
 }
 
 TEST_CASE("verdict: a tie the target has gets both of its names - whichever one the checkpoint kept") {
-  TensorRecord head = tensor("head.weight", {10, 4});
+  Tensor head = tensor("head.weight", {10, 4});
   head.tied_to = 0;
   TensorTable target = table({tensor("embed.weight", {10, 4}), tensor("norm.weight", {4}), head});
   CheckpointPlan plan;  // strict by default
