@@ -20,13 +20,7 @@ namespace {
 }
 }  // namespace
 
-std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) { return map(path, 0); }
-
-std::shared_ptr<const MappedFile> MappedFile::open_padded(const std::string& path, std::size_t padding) {
-  return map(path, padding);
-}
-
-std::shared_ptr<const MappedFile> MappedFile::map(const std::string& path, std::size_t padding) {
+std::shared_ptr<const MappedFile> MappedFile::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw InputError(code::unreadable_file, fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   struct stat info {};
@@ -37,31 +31,14 @@ std::shared_ptr<const MappedFile> MappedFile::map(const std::string& path, std::
                                                         S_ISDIR(info.st_mode) ? "it is a directory" : std::strerror(error)));
   }
   std::size_t size = static_cast<std::size_t>(info.st_size);
-  if (size == 0 && padding == 0) return std::shared_ptr<const MappedFile>(new MappedFile(path, fd, nullptr, 0, 0));
-  std::size_t length = size;
-  void* base = nullptr;
-  if (padding > 0) {
-    // Reading past the file's last page through a file mapping raises SIGBUS; zero pages of an
-    // anonymous reservation do not. The file is mapped over the start of the reservation.
-    std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    length = (size + padding + page - 1) / page * page;
-    base = ::mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED) fail_to_map(path, fd, errno);
-    // MAP_POPULATE: a parser reads every page, so they are mapped in one call, not one fault each.
-    if (size > 0 && ::mmap(base, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
-      int error = errno;
-      ::munmap(base, length);
-      fail_to_map(path, fd, error);
-    }
-  } else {
-    base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (base == MAP_FAILED) fail_to_map(path, fd, errno);
-  }
-  return std::shared_ptr<const MappedFile>(new MappedFile(path, fd, static_cast<const uint8_t*>(base), size, length));
+  if (size == 0) return std::shared_ptr<const MappedFile>(new MappedFile(path, fd, nullptr, 0));
+  void* base = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (base == MAP_FAILED) fail_to_map(path, fd, errno);
+  return std::shared_ptr<const MappedFile>(new MappedFile(path, fd, static_cast<const uint8_t*>(base), size));
 }
 
 MappedFile::~MappedFile() {
-  if (data_) ::munmap(const_cast<uint8_t*>(data_), mapped_length_);
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
   ::close(fd_);
 }
 

@@ -3,21 +3,19 @@
 #include <algorithm>
 #include <array>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <simdjson.h>
 
 #include "runtime/input_error.hpp"
+#include "runtime/json_cursor.hpp"
 #include "runtime/mapped_file.hpp"
 
 namespace taxon {
 namespace {
-
-namespace ondemand = simdjson::ondemand;
 
 constexpr std::string_view kFormat = "model-dump/1";
 
@@ -25,117 +23,127 @@ std::string no_format_message() {
   return fmt::format("\"format\" is missing or not a string; a model dump says \"format\": \"{}\"", kFormat);
 }
 
-// simdjson says what failed but not where; nlohmann's slower parser finds the byte.
-std::string locate_syntax_error(std::string_view text) {
-  try {
-    nlohmann::json parsed = nlohmann::json::parse(text);  // throws where simdjson failed
-    (void)parsed;
-  } catch (const nlohmann::json::parse_error& error) {
-    std::size_t byte = std::min<std::size_t>(error.byte > 0 ? error.byte - 1 : 0, text.size());
-    std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(byte), '\n'));
-    std::size_t line_start = text.rfind('\n', byte == 0 ? 0 : byte - 1);
-    std::size_t column = line_start == std::string::npos ? byte + 1 : byte - line_start;
-    return fmt::format(":{}:{}", line, column);
-  }
-  return "";
-}
-
 // How one optional field of a tensor or module entry was found.
 enum class Found : uint8_t { missing, ok, bad };
 
 // The fields of one `tensors[]` entry as read, checked afterwards in a fixed order so that a
-// message does not depend on the order the writer put the keys in.
+// message does not depend on the order the writer put the keys in. One is reused for every
+// tensor: its buffers (for strings with escapes) are allocated once.
 struct TensorFields {
-  Found name = Found::missing, shape = Found::missing, dtype = Found::missing, kind = Found::missing;
-  Found module = Found::missing, module_type = Found::missing, requires_grad = Found::missing;
-  Found persistent = Found::missing, tied_to = Found::missing;
-  std::string_view name_text, dtype_text, kind_text = "parameter", module_text, module_type_text, tied_text;
-  bool requires_grad_value = true, persistent_value = true;
-  std::array<int64_t, 16> dims{};
-  std::size_t rank = 0;
-  bool shape_too_long = false;
+  Found name, shape, dtype, kind, module, module_type, requires_grad, persistent, tied_to;
+  std::string_view name_text, dtype_text, kind_text, module_text, module_type_text, tied_text;
+  bool requires_grad_value, persistent_value;
+  std::array<int64_t, 16> dims;
+  std::size_t rank;
   std::vector<int64_t> long_shape;  // only for shapes of more than 16 dimensions
+  std::string name_buffer, dtype_buffer, kind_buffer, module_buffer, module_type_buffer, tied_buffer;
+
+  void reset() {
+    name = shape = dtype = kind = module = module_type = requires_grad = persistent = tied_to = Found::missing;
+    kind_text = "parameter";
+    requires_grad_value = persistent_value = true;
+    rank = 0;
+    long_shape.clear();
+  }
 };
 
-// The dump is read in one pass of simdjson's on-demand parser over a memory map of the file:
-// strings are viewed where the parser unescaped them and copied once, into the table. Any error
-// is first checked against the whole text with the validating parser, so that a file that is
-// not JSON is reported as such, with its line and column, whatever the reader met first.
+// Strings most tensors repeat (dtypes, class names, an owner shared with the tensor before),
+// stored once in the table.
+class Repeats {
+ public:
+  std::string_view store(TensorTable& table, std::string_view text) {
+    if (text.empty()) return {};
+    if (text == last_) return last_;  // runs of one dtype, of one class
+    auto found = seen_.find(text);
+    if (found != seen_.end()) return last_ = *found;
+    std::string_view stored = table.text(text);
+    if (seen_.size() < kMostDistinct) seen_.insert(stored);
+    return last_ = stored;
+  }
+
+ private:
+  static constexpr std::size_t kMostDistinct = 4096;  // dtypes and classes are few; past this, store each
+  std::unordered_set<std::string_view> seen_;
+  std::string_view last_;
+};
+
+// The dump is read in one forward pass over the text (a memory map of the file) by a JSON
+// cursor that keeps no index of it: each tensor's strings are viewed in the text and copied
+// once, into the table. A message about a field is given only once the whole text is known to
+// be JSON, so that a file that is not JSON is reported as such, with its line and column,
+// whatever the reader met first.
 class DumpParser {
  public:
-  DumpParser(std::string_view text, std::size_t capacity, const std::string& path)
-      : text_(text), capacity_(capacity), path_(path) {}
+  DumpParser(std::string_view text, const std::string& path) : text_(text), cursor_(text), path_(path) {}
 
-  // The text is a private mapping of the file (page-aligned): pages the parser has gone past are
+  // The text is a private mapping of the file (page-aligned): pages the reader has gone past are
   // handed back to the kernel as it goes, so a big dump is not resident whole beside the records
-  // made from it. The parser only moves forward; a clean page of a private file mapping that is
-  // read again (the validating parser locating a syntax error) faults back in from the file.
-  void release_as_read() { release_as_read_ = true; }
+  // made from it. A clean page of a private file mapping that is read again (the check of the
+  // whole text before an error is reported) faults back in from the file.
+  // Pages ahead of the reader are mapped a window at a time (one call, not a fault per page:
+  // faults were a third of the read), and pages behind it handed back.
+  void window_the_mapping() { windowed_ = true; }
 
   TensorTable parse() {
-    ondemand::parser parser;
-    ondemand::document document;
-    if (auto error = parser.iterate(text_.data(), text_.size(), capacity_).get(document)) fail_json(error, "");
-    document_ = &document;
-    ondemand::object top;
-    if (auto error = document.get_object().get(top)) fail_json(error, "the top level must be a JSON object");
+    try {
+      return parse_document();
+    } catch (const JsonSyntaxError& error) {
+      not_json(error);
+    }
+  }
 
+ private:
+  TensorTable parse_document() {
     TensorTable table;
+    if (!cursor_.begin_object()) fail("the top level must be a JSON object");
     bool format_seen = false, tensors_seen = false;
-    for (auto entry : top) {
-      ondemand::field field;
-      std::string_view key;
-      if (auto error = std::move(entry).get(field)) fail_json(error, "");
-      if (auto error = field.unescaped_key().get(key)) fail_json(error, "");
-      ondemand::value value = field.value();
+    std::string_view key;
+    while (cursor_.next_key(key, key_buffer_)) {
       if (key == "format") {
         std::string_view format;
-        if (auto error = value.get_string().get(format))
-          fail_json(error, no_format_message());
+        if (!cursor_.string(format, value_buffer_)) fail(no_format_message());
         if (format != kFormat) fail(fmt::format("unsupported format \"{}\"; this taxon reads \"{}\"", format, kFormat));
         format_seen = true;
       } else if (key == "model") {
         std::string_view model;
-        if (!value.get_string().get(model)) table.model = std::string(model);
+        if (cursor_.string(model, value_buffer_)) table.model = std::string(model);
+        else cursor_.skip();
       } else if (key == "modules") {
-        read_modules(value, table);
+        read_modules(table);
       } else if (key == "tensors") {
-        read_tensors(value, table);
+        read_tensors(table);
         tensors_seen = true;
       } else if (key == "parameter_groups_metadata") {
-        read_stage_map(value, table);
+        read_stage_map(table);
+      } else {
+        cursor_.skip();
       }
     }
-    if (const char* rest = nullptr; !document.current_location().get(rest)) fail_json(simdjson::TRAILING_CONTENT, "");
+    cursor_.finish();
     if (!format_seen) fail(no_format_message());
     if (!tensors_seen) fail("\"tensors\" is missing or not a list");
     resolve_ties(table);
     return table;
   }
 
- private:
+  // A message about the content: given only when the whole text is JSON; else its syntax error.
   [[noreturn]] void fail(const std::string& message) const {
-    check_json();
+    try {
+      JsonCursor::validate(text_);
+    } catch (const JsonSyntaxError& error) {
+      not_json(error);
+    }
     throw InputError(code::malformed_dump, fmt::format("{}: {}", path_, message));
   }
 
-  // A reader error: the text's own syntax error when it has one, else `message` (the field
-  // that is not what the format says), else simdjson's words.
-  [[noreturn]] void fail_json(simdjson::error_code error, const std::string& message) const {
-    check_json();
-    if (!message.empty()) fail(message);
-    not_json(error, "");
-  }
-
-  void check_json() const {
-    simdjson::dom::parser validator;
-    if (auto error = validator.parse(simdjson::padded_string(text_)).error()) not_json(error, locate_syntax_error(text_));
-  }
-
-  // `place`: ":LINE:COLUMN" where the validating parser found it, else "".
-  [[noreturn]] void not_json(simdjson::error_code error, const std::string& place) const {
-    throw InputError(code::malformed_dump, fmt::format("{}{}: not valid JSON ({}); a model dump is one JSON object (docs/model-dump.md)",
-                                                       path_, place, simdjson::error_message(error)));
+  [[noreturn]] void not_json(const JsonSyntaxError& error) const {
+    std::size_t byte = std::min(error.offset(), text_.size());
+    std::string_view before = text_.substr(0, byte);
+    std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    std::size_t line_start = before.rfind('\n');
+    std::size_t column = line_start == std::string_view::npos ? byte + 1 : byte - line_start;
+    throw InputError(code::malformed_dump, fmt::format("{}:{}:{}: not valid JSON ({}); a model dump is one JSON object (docs/model-dump.md)",
+                                                       path_, line, column, error.what()));
   }
 
   [[noreturn]] void fail_tensor(std::size_t index, std::string_view name, const std::string& message) const {
@@ -143,142 +151,133 @@ class DumpParser {
     fail(fmt::format("tensors[{}] (\"{}\"): {}", index, name, message));
   }
 
-  void read_modules(ondemand::value& value, TensorTable& table) {
-    ondemand::array list;
-    if (auto error = value.get_array().get(list)) fail_json(error, "\"modules\" must be a list of {\"name\", \"type\"} objects");
-    std::size_t index = 0;
-    for (auto item : list) {
-      ondemand::object entry;
-      if (auto error = item.get_object().get(entry))
-        fail_json(error, fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
-      Found name = Found::missing, type = Found::missing;
-      std::string_view name_text, type_text, alias_text;
-      Found alias = Found::missing;
+  Found read_string_field(std::string_view& out, std::string& buffer) {
+    if (cursor_.string(out, buffer)) return Found::ok;
+    cursor_.skip();
+    return Found::bad;
+  }
+
+  // null reads as absent.
+  Found read_optional_string(std::string_view& out, std::string& buffer) {
+    if (cursor_.null()) return Found::missing;
+    return read_string_field(out, buffer);
+  }
+
+  Found read_bool_field(bool& out) {
+    if (cursor_.boolean(out)) return Found::ok;
+    cursor_.skip();
+    return Found::bad;
+  }
+
+  void read_modules(TensorTable& table) {
+    if (!cursor_.begin_array()) fail("\"modules\" must be a list of {\"name\", \"type\"} objects");
+    std::string name_buffer, type_buffer, alias_buffer;
+    for (std::size_t index = 0; cursor_.next_element(); ++index) {
+      if (!cursor_.begin_object()) fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
+      Found name = Found::missing, type = Found::missing, alias = Found::missing;
+      std::string_view name_text, type_text, alias_text, key;
       std::vector<std::string> mro;
-      for (auto member : entry) {
-        ondemand::field field;
-        std::string_view key;
-        if (auto error = std::move(member).get(field)) fail_json(error, "");
-        if (auto error = field.unescaped_key().get(key)) fail_json(error, "");
+      while (cursor_.next_key(key, key_buffer_)) {
         if (key == "name") {
-          name = read_string_field(field.value(), name_text);
+          name = read_string_field(name_text, name_buffer);
         } else if (key == "type") {
-          type = read_string_field(field.value(), type_text);
+          type = read_string_field(type_text, type_buffer);
         } else if (key == "mro") {
-          mro = read_mro(field.value(), index);
+          mro = read_mro(index);
         } else if (key == "alias_of") {
-          alias = read_optional_string(field.value(), alias_text);
+          alias = read_optional_string(alias_text, alias_buffer);
           if (alias == Found::bad) fail(fmt::format("modules[{}]: \"alias_of\" must be the module's first path, a string", index));
+        } else {
+          cursor_.skip();
         }
-        // The strings viewed above live in the text or the parser's buffer, which later strings do not overwrite.
       }
       if (name != Found::ok || type != Found::ok) fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
-      table.add_module(name_text, type_text);
+      table.add_module(name_text, types_.store(table, type_text));
+      if (windowed_) move_window();
       if (!mro.empty()) table.module_mro.insert_or_assign(std::string(name_text), std::move(mro));
       if (alias == Found::ok) table.module_alias_of.insert_or_assign(std::string(name_text), std::string(alias_text));
-      ++index;
     }
   }
 
   // Optional (older dumps and TorchScript modules have none): the qualified names of the
   // module's class and of the classes it inherits from, for isinstance semantics.
-  std::vector<std::string> read_mro(ondemand::value value, std::size_t index) const {
-    ondemand::array list;
-    if (auto error = value.get_array().get(list)) fail_json(error, fmt::format("modules[{}]: \"mro\" must be a list of class names", index));
+  std::vector<std::string> read_mro(std::size_t index) {
+    if (!cursor_.begin_array()) fail(fmt::format("modules[{}]: \"mro\" must be a list of class names", index));
     std::vector<std::string> mro;
-    for (auto item : list) {
-      std::string_view qualified;
-      if (item.get_string().get(qualified) || qualified.empty())
+    std::string_view qualified;
+    while (cursor_.next_element()) {
+      if (!cursor_.string(qualified, value_buffer_) || qualified.empty())
         fail(fmt::format("modules[{}]: \"mro\" must list class names (module.Class)", index));
       mro.emplace_back(qualified);
     }
     return mro;
   }
 
-  void read_tensors(ondemand::value& value, TensorTable& table) {
-    ondemand::array tensors;
-    if (auto error = value.get_array().get(tensors)) fail_json(error, "\"tensors\" is missing or not a list");
-    std::size_t count = 0;
-    if (!tensors.count_elements().get(count)) table.tensors.reserve(count);
-    std::size_t index = 0;
-    for (auto item : tensors) {
-      ondemand::object entry;
-      if (auto error = item.get_object().get(entry)) fail_json(error, fmt::format("tensors[{}]: each tensor must be a JSON object", index));
-      TensorFields fields;
-      for (auto member : entry) {
-        ondemand::field field;
-        if (auto error = std::move(member).get(field)) fail_json(error, "");
-        read_tensor_field(field.key(), field.value(), fields);
-      }
+  void read_tensors(TensorTable& table) {
+    if (!cursor_.begin_array()) fail("\"tensors\" is missing or not a list");
+    // A tensor's entry takes 35 bytes at the least: room for every one the rest could hold is
+    // reserved (address space, not memory, until used), so the list is never copied as it grows.
+    table.tensors.reserve(table.tensors.size() + (text_.size() - cursor_.offset()) / 35);
+    TensorFields fields;
+    std::string_view key;
+    for (std::size_t index = table.tensors.size(); cursor_.next_element(); ++index) {
+      if (!cursor_.begin_object()) fail(fmt::format("tensors[{}]: each tensor must be a JSON object", index));
+      fields.reset();
+      while (cursor_.next_key(key, key_buffer_)) read_tensor_field(key, fields);
       table.tensors.push_back(make_record(fields, index, table));
-      ++index;
-      if (release_as_read_ && index % kReleaseEvery == 0) release_read_pages();
+      if (windowed_) move_window();
     }
   }
 
-  // A string as a view of the text when it has no escapes (a dump's names never do), which
-  // spares copying it into the parser's buffer; else as simdjson unescapes it.
-  static bool read_string(ondemand::value value, std::string_view& out) {
-    std::string_view token = value.raw_json_token();
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' || token.back() == '\t'))
-      token.remove_suffix(1);
-    if (token.size() >= 2 && token.front() == '"' && token.back() == '"' && token.find('\\') == std::string_view::npos) {
-      out = token.substr(1, token.size() - 2);
-      return true;
-    }
-    return !value.get_string().get(out);
-  }
-
-  static Found read_string_field(ondemand::value value, std::string_view& out) { return read_string(value, out) ? Found::ok : Found::bad; }
-
-  // null reads as absent.
-  static Found read_optional_string(ondemand::value value, std::string_view& out) {
-    std::string_view token = value.raw_json_token();
-    if (token.substr(0, 4) == "null") return Found::missing;
-    return read_string_field(value, out);
-  }
-
-  // `key` is compared as written in the file (escapes and all), which spares unescaping the
-  // keys of every tensor; the format's keys have no escapes.
-  void read_tensor_field(ondemand::raw_json_string key, ondemand::value value, TensorFields& fields) {
+  void read_tensor_field(std::string_view key, TensorFields& fields) {
     if (key == "name") {
-      fields.name = read_string_field(value, fields.name_text);
+      fields.name = read_string_field(fields.name_text, fields.name_buffer);
     } else if (key == "shape") {
-      ondemand::array dims;
-      fields.shape = Found::ok;
-      if (value.get_array().get(dims)) {
-        fields.shape = Found::missing;  // "is missing or not a list"
-        return;
-      }
-      for (auto dim : dims) {
-        int64_t size = 0;
-        if (dim.get_int64().get(size) || size < 0) {
-          fields.shape = Found::bad;  // "must list sizes >= 0"; the rest of the list is skipped
-          return;
-        }
-        if (fields.rank < fields.dims.size()) {
-          fields.dims[fields.rank] = size;
-        } else {
-          if (!fields.shape_too_long) fields.long_shape.assign(fields.dims.begin(), fields.dims.end());
-          fields.shape_too_long = true;
-          fields.long_shape.push_back(size);
-        }
-        ++fields.rank;
-      }
+      read_shape(fields);
     } else if (key == "dtype") {
-      fields.dtype = read_string_field(value, fields.dtype_text);
+      fields.dtype = read_string_field(fields.dtype_text, fields.dtype_buffer);
     } else if (key == "kind") {
-      fields.kind = read_string_field(value, fields.kind_text);
+      fields.kind = read_string_field(fields.kind_text, fields.kind_buffer);
     } else if (key == "module") {
-      fields.module = read_optional_string(value, fields.module_text);
+      fields.module = read_optional_string(fields.module_text, fields.module_buffer);
     } else if (key == "module_type") {
-      fields.module_type = read_optional_string(value, fields.module_type_text);
+      fields.module_type = read_optional_string(fields.module_type_text, fields.module_type_buffer);
     } else if (key == "requires_grad") {
-      fields.requires_grad = value.get_bool().get(fields.requires_grad_value) ? Found::bad : Found::ok;
+      fields.requires_grad = read_bool_field(fields.requires_grad_value);
     } else if (key == "persistent") {
-      fields.persistent = value.get_bool().get(fields.persistent_value) ? Found::bad : Found::ok;
+      fields.persistent = read_bool_field(fields.persistent_value);
     } else if (key == "tied_to") {
-      fields.tied_to = read_optional_string(value, fields.tied_text);
+      fields.tied_to = read_optional_string(fields.tied_text, fields.tied_buffer);
+    } else {
+      cursor_.skip();
+    }
+  }
+
+  void read_shape(TensorFields& fields) {
+    fields.rank = 0;
+    fields.long_shape.clear();
+    if (!cursor_.begin_array()) {
+      fields.shape = Found::missing;  // "is missing or not a list"
+      cursor_.skip();
+      return;
+    }
+    fields.shape = Found::ok;
+    while (cursor_.next_element()) {
+      int64_t size = 0;
+      JsonCursor::Integer read = fields.shape == Found::ok ? cursor_.integer(size) : JsonCursor::Integer::not_number;
+      if (read == JsonCursor::Integer::not_number) cursor_.skip();
+      if (fields.shape != Found::ok) continue;  // the rest of the list is checked, not kept
+      if (read != JsonCursor::Integer::read || size < 0) {
+        fields.shape = Found::bad;  // "must list sizes >= 0"
+        continue;
+      }
+      if (fields.rank < fields.dims.size()) {
+        fields.dims[fields.rank] = size;
+      } else {
+        if (fields.long_shape.empty()) fields.long_shape.assign(fields.dims.begin(), fields.dims.end());
+        fields.long_shape.push_back(size);
+      }
+      ++fields.rank;
     }
   }
 
@@ -299,13 +298,17 @@ class DumpParser {
 
     TensorRecord record;
     record.name = table.text(name);
-    if (fields.shape_too_long) record.shape = table.dims(fields.long_shape);
-    else record.shape = table.dims(std::span<const int64_t>(fields.dims.data(), fields.rank));
-    record.dtype = table.text(fields.dtype_text);
+    record.shape = fields.long_shape.empty() ? table.dims(std::span<const int64_t>(fields.dims.data(), fields.rank))
+                                             : table.dims(fields.long_shape);
+    record.dtype = types_.store(table, fields.dtype_text);
     record.kind = kind == "buffer" ? TensorKind::buffer : kind == "unknown" ? TensorKind::unknown : TensorKind::parameter;
     if (record.kind == TensorKind::unknown) table.has_unknown_kinds = true;
-    if (fields.module == Found::ok) record.module = table.text(fields.module_text);
-    if (fields.module_type == Found::ok) record.module_type = table.text(fields.module_type_text);
+    if (fields.module == Found::ok && !fields.module_text.empty()) {
+      // Neighbours mostly share an owner (a weight and its bias): stored once for both.
+      if (fields.module_text != last_module_) last_module_ = table.text(fields.module_text);
+      record.module = last_module_;
+    }
+    if (fields.module_type == Found::ok) record.module_type = types_.store(table, fields.module_type_text);
     if (!record.module_type.empty()) table.has_module_types = true;
     record.requires_grad = fields.requires_grad_value;
     record.persistent = fields.persistent_value;
@@ -313,8 +316,7 @@ class DumpParser {
     return record;
   }
 
-  // Once every record is in place: views of their names stay valid only now (short names
-  // live inside the records, which move while the table grows).
+  // Once every record is in place, ties are resolved by name to an earlier tensor.
   void resolve_ties(TensorTable& table) const {
     if (ties_.empty()) return;
     std::unordered_map<std::string_view, std::size_t> first_index;
@@ -328,68 +330,76 @@ class DumpParser {
     }
   }
 
-  void read_stage_map(ondemand::value& value, TensorTable& table) {
+  void read_stage_map(TensorTable& table) {
     const std::string shape_message = "\"parameter_groups_metadata\" must hold \"stages\": {STAGE: [patterns]}";
-    ondemand::object metadata;
-    if (auto error = value.get_object().get(metadata)) fail_json(error, shape_message);
-    ondemand::object stages;
-    auto found = metadata.find_field_unordered("stages");
-    if (found.error() == simdjson::NO_SUCH_FIELD) fail(shape_message);
-    if (auto error = found.get_object().get(stages)) fail_json(error, shape_message);
+    if (!cursor_.begin_object()) fail(shape_message);
+    bool stages_seen = false;
+    std::string_view key;
     StageMap map;
-    for (auto entry : stages) {
-      ondemand::field field;
-      std::string_view stage_key;
-      if (auto error = std::move(entry).get(field)) fail_json(error, "");
-      if (auto error = field.unescaped_key().get(stage_key)) fail_json(error, "");
-      std::string stage(stage_key);
-      ondemand::array patterns;
-      if (auto error = field.value().get_array().get(patterns))
-        fail_json(error, fmt::format("parameter_groups_metadata.stages.{} must be a list of name patterns", stage));
-      std::vector<std::string> list;
-      for (auto pattern : patterns) {
-        std::string_view text;
-        if (auto error = pattern.get_string().get(text))
-          fail_json(error, fmt::format("parameter_groups_metadata.stages.{} must list strings", stage));
-        list.emplace_back(text);
+    while (cursor_.next_key(key, key_buffer_)) {
+      if (key != "stages") {
+        cursor_.skip();
+        continue;
       }
-      map.stages.emplace_back(std::move(stage), std::move(list));
+      stages_seen = true;
+      map.stages.clear();
+      if (!cursor_.begin_object()) fail(shape_message);
+      std::string_view stage_key;
+      std::string stage_buffer;
+      while (cursor_.next_key(stage_key, stage_buffer)) {
+        std::string stage(stage_key);
+        if (!cursor_.begin_array()) fail(fmt::format("parameter_groups_metadata.stages.{} must be a list of name patterns", stage));
+        std::vector<std::string> list;
+        std::string_view text;
+        while (cursor_.next_element()) {
+          if (!cursor_.string(text, value_buffer_)) fail(fmt::format("parameter_groups_metadata.stages.{} must list strings", stage));
+          list.emplace_back(text);
+        }
+        map.stages.emplace_back(std::move(stage), std::move(list));
+      }
     }
+    if (!stages_seen) fail(shape_message);
     table.stage_map = std::move(map);
   }
 
-  void release_read_pages() {
-    const char* at = nullptr;
-    if (document_->current_location().get(at)) return;
-    static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    std::size_t read = static_cast<std::size_t>(at - text_.data()) / page * page;
-    if (read <= released_) return;
-    ::madvise(const_cast<char*>(text_.data()) + released_, read - released_, MADV_DONTNEED);
-    released_ = read;
+  void move_window() {
+    std::size_t at = cursor_.offset();
+    if (at + kWindow / 2 > populated_ && populated_ < text_.size()) {
+      std::size_t until = std::min(text_.size(), (at + kWindow) / kPage * kPage);
+      // Best effort: a kernel without MADV_POPULATE_READ (before 5.14) faults the pages in as read.
+      ::madvise(const_cast<char*>(text_.data()) + populated_, until - populated_, MADV_POPULATE_READ);
+      populated_ = until;
+    }
+    if (at >= released_ + kWindow) {
+      std::size_t read = at / kPage * kPage;
+      ::madvise(const_cast<char*>(text_.data()) + released_, read - released_, MADV_DONTNEED);
+      released_ = read;
+    }
   }
 
-  static constexpr std::size_t kReleaseEvery = 16384;  // tensors (~2 MB of a dump) between releases
+  static constexpr std::size_t kWindow = std::size_t{1} << 21;  // bytes of text mapped ahead, and released behind, at a time
+  static inline const std::size_t kPage = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 
   std::string_view text_;
-  std::size_t capacity_;
-  ondemand::document* document_ = nullptr;
-  bool release_as_read_ = false;
-  std::size_t released_ = 0;  // bytes of the text already handed back
+  JsonCursor cursor_;
   const std::string& path_;
+  bool windowed_ = false;
+  std::size_t populated_ = 0;  // bytes of the text mapped ahead of the reader (page-aligned)
+  std::size_t released_ = 0;   // bytes of the text already handed back (page-aligned)
+  std::string key_buffer_, value_buffer_;
+  Repeats types_;
+  std::string_view last_module_;
   std::vector<std::pair<std::size_t, std::string>> ties_;  // (tensor, the name it is tied to), resolved last
 };
 
 }  // namespace
 
-TensorTable parse_model_dump(const std::string& text, const std::string& path) {
-  simdjson::padded_string padded(text);
-  return DumpParser(std::string_view(padded.data(), padded.size()), padded.size() + simdjson::SIMDJSON_PADDING, path).parse();
-}
+TensorTable parse_model_dump(const std::string& text, const std::string& path) { return DumpParser(text, path).parse(); }
 
 TensorTable read_model_dump(const std::string& path) {
-  auto file = MappedFile::open_padded(path, simdjson::SIMDJSON_PADDING);
-  DumpParser parser(file->view(0, file->size()), file->capacity(), path);
-  parser.release_as_read();
+  auto file = MappedFile::open(path);
+  DumpParser parser(file->view(0, file->size()), path);
+  if (file->size() > 0) parser.window_the_mapping();
   return parser.parse();
 }
 

@@ -1,0 +1,350 @@
+#include "runtime/json_cursor.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace taxon {
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_utf8(std::string& out, uint32_t code) {
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    out += static_cast<char>(0xC0 | (code >> 6));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    out += static_cast<char>(0xE0 | (code >> 12));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (code >> 18));
+    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+}
+
+// Past the bytes from `at` that need no look in a string: not '"', '\\', a control character
+// or a byte past ASCII. Sixteen at a time where the machine has SSE2 (every x86-64 does).
+const char* ordinary_run(const char* at, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+  while (end - at >= 16) {
+    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    // Signed: bytes past ASCII are negative, so "less than a space" also finds them.
+    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)),
+                                   _mm_cmplt_epi8(bytes, space));
+    int mask = _mm_movemask_epi8(special);
+    if (mask != 0) return at + __builtin_ctz(static_cast<unsigned>(mask));
+    at += 16;
+  }
+#endif
+  while (at < end) {
+    unsigned char c = static_cast<unsigned char>(*at);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return at;
+    ++at;
+  }
+  return at;
+}
+
+// What a message calls the character at `at`.
+std::string found_at(const char* at, const char* end) {
+  if (at >= end) return "the end of the text";
+  unsigned char c = static_cast<unsigned char>(*at);
+  if (c < 0x20 || c >= 0x7F) return fmt::format("byte 0x{:02x}", c);
+  return fmt::format("'{}'", *at);
+}
+
+}  // namespace
+
+void JsonCursor::fail(const std::string& what) const { throw JsonSyntaxError(offset(), what); }
+
+void JsonCursor::fail_expected(std::string_view expected) const {
+  fail(fmt::format("expected {}, found {}", expected, found_at(at_, end_)));
+}
+
+void JsonCursor::skip_whitespace() {
+  while (at_ < end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) ++at_;
+}
+
+JsonCursor::Kind JsonCursor::kind() {
+  skip_whitespace();
+  if (at_ < end_) switch (*at_) {
+      case '{': return Kind::object;
+      case '[': return Kind::array;
+      case '"': return Kind::string;
+      case 't':
+      case 'f': return Kind::boolean;
+      case 'n': return Kind::null;
+      case '-': return Kind::number;
+      default:
+        if (is_digit(*at_)) return Kind::number;
+    }
+  fail_expected("a value");
+}
+
+bool JsonCursor::begin_object() {
+  if (kind() != Kind::object) return false;
+  if (++depth_ > kMaxDepth) fail("nested deeper than 1024 levels");
+  ++at_;
+  need_comma_ = false;
+  return true;
+}
+
+bool JsonCursor::begin_array() {
+  if (kind() != Kind::array) return false;
+  if (++depth_ > kMaxDepth) fail("nested deeper than 1024 levels");
+  ++at_;
+  need_comma_ = false;
+  return true;
+}
+
+// A container closes only after its members were read, so the one around it, if any, has
+// had a member (this one): the next member there needs a comma.
+bool JsonCursor::next_key(std::string_view& key, std::string& scratch) {
+  skip_whitespace();
+  if (at_ < end_ && *at_ == '}') {
+    ++at_;
+    --depth_;
+    need_comma_ = true;
+    return false;
+  }
+  if (need_comma_) {
+    if (at_ >= end_ || *at_ != ',') fail_expected("',' or '}'");
+    ++at_;
+    skip_whitespace();
+  }
+  if (at_ >= end_ || *at_ != '"') fail_expected(need_comma_ ? "a key (a string)" : "a key (a string) or '}'");
+  read_string(key, scratch);
+  skip_whitespace();
+  if (at_ >= end_ || *at_ != ':') fail_expected("':'");
+  ++at_;
+  need_comma_ = true;
+  return true;
+}
+
+bool JsonCursor::next_element() {
+  skip_whitespace();
+  if (at_ < end_ && *at_ == ']') {
+    ++at_;
+    --depth_;
+    need_comma_ = true;
+    return false;
+  }
+  if (need_comma_) {
+    if (at_ >= end_ || *at_ != ',') fail_expected("',' or ']'");
+    ++at_;
+  }
+  need_comma_ = true;
+  return true;
+}
+
+bool JsonCursor::string(std::string_view& out, std::string& scratch) {
+  if (kind() != Kind::string) return false;
+  read_string(out, scratch);
+  return true;
+}
+
+bool JsonCursor::boolean(bool& out) {
+  if (kind() != Kind::boolean) return false;
+  out = *at_ == 't';
+  expect_literal(out ? "true" : "false");
+  return true;
+}
+
+bool JsonCursor::null() {
+  if (kind() != Kind::null) return false;
+  expect_literal("null");
+  return true;
+}
+
+void JsonCursor::expect_literal(std::string_view literal) {
+  if (static_cast<std::size_t>(end_ - at_) < literal.size() || std::string_view(at_, literal.size()) != literal)
+    fail_expected("a value");
+  at_ += literal.size();
+}
+
+// The text between the quotes, viewed in place when nothing in it needs unescaping. Control
+// characters must be escaped; bytes past ASCII must be UTF-8.
+void JsonCursor::read_string(std::string_view& out, std::string& scratch) {
+  const char* start = ++at_;  // past the opening quote
+  bool ascii = true;
+  while (at_ < end_) {
+    at_ = ordinary_run(at_, end_);
+    if (at_ >= end_) break;
+    unsigned char c = static_cast<unsigned char>(*at_);
+    if (c == '"') break;
+    if (c == '\\') {
+      unescape(start, scratch);
+      out = scratch;
+      return;
+    }
+    if (c < 0x20) fail(fmt::format("a control character (byte 0x{:02x}) in a string; write it as \\u{:04x}", c, c));
+    ascii &= c < 0x80;
+    ++at_;
+  }
+  if (at_ >= end_) throw JsonSyntaxError(static_cast<std::size_t>(start - 1 - begin_), "a string that is never closed");
+  if (!ascii && !simdjson::validate_utf8(start, static_cast<std::size_t>(at_ - start)))
+    throw JsonSyntaxError(static_cast<std::size_t>(start - begin_), "a string that is not valid UTF-8");
+  out = std::string_view(start, static_cast<std::size_t>(at_ - start));
+  ++at_;  // the closing quote
+}
+
+// From `from` (the string's first byte) to its closing quote, escapes resolved, into `scratch`.
+void JsonCursor::unescape(const char* from, std::string& scratch) {
+  scratch.assign(from, at_);
+  const char* run = at_;  // start of the bytes not yet copied
+  auto read_hex4 = [&](const char* at) -> uint32_t {
+    if (end_ - at < 4) fail("\\u needs four hexadecimal digits");
+    uint32_t code = 0;
+    for (int i = 0; i < 4; ++i) {
+      int digit = hex_value(at[i]);
+      if (digit < 0) fail("\\u needs four hexadecimal digits");
+      code = code * 16 + static_cast<uint32_t>(digit);
+    }
+    return code;
+  };
+  while (at_ < end_) {
+    unsigned char c = static_cast<unsigned char>(*at_);
+    if (c == '"') break;
+    if (c < 0x20) fail(fmt::format("a control character (byte 0x{:02x}) in a string; write it as \\u{:04x}", c, c));
+    if (c != '\\') {
+      ++at_;
+      continue;
+    }
+    scratch.append(run, at_);
+    if (end_ - at_ < 2) fail("a string that is never closed");
+    char escape = at_[1];
+    at_ += 2;
+    switch (escape) {
+      case '"': scratch += '"'; break;
+      case '\\': scratch += '\\'; break;
+      case '/': scratch += '/'; break;
+      case 'b': scratch += '\b'; break;
+      case 'f': scratch += '\f'; break;
+      case 'n': scratch += '\n'; break;
+      case 'r': scratch += '\r'; break;
+      case 't': scratch += '\t'; break;
+      case 'u': {
+        at_ -= 2;  // errors point at the escape
+        uint32_t code = read_hex4(at_ + 2);
+        const char* after = at_ + 6;
+        if (code >= 0xD800 && code <= 0xDBFF) {  // a high surrogate: its low half must follow
+          if (end_ - after < 6 || after[0] != '\\' || after[1] != 'u') fail("\\u escape of half a surrogate pair");
+          uint32_t low = read_hex4(after + 2);
+          if (low < 0xDC00 || low > 0xDFFF) fail("\\u escape of half a surrogate pair");
+          code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+          after += 6;
+        } else if (code >= 0xDC00 && code <= 0xDFFF) {
+          fail("\\u escape of half a surrogate pair");
+        }
+        append_utf8(scratch, code);
+        at_ = after;
+        break;
+      }
+      default:
+        at_ -= 2;
+        fail(fmt::format("\\{} is not a JSON escape", escape));
+    }
+    run = at_;
+  }
+  if (at_ >= end_) throw JsonSyntaxError(static_cast<std::size_t>(from - 1 - begin_), "a string that is never closed");
+  scratch.append(run, at_);
+  if (!simdjson::validate_utf8(scratch.data(), scratch.size()))
+    throw JsonSyntaxError(static_cast<std::size_t>(from - begin_), "a string that is not valid UTF-8");
+  ++at_;
+}
+
+JsonCursor::Integer JsonCursor::integer(int64_t& out) {
+  if (kind() != Kind::number) return Integer::not_number;
+  const char* start = at_;
+  bool negative = *at_ == '-';
+  skip_number();
+  std::string_view text(start, static_cast<std::size_t>(at_ - start));
+  std::string_view digits = negative ? text.substr(1) : text;
+  for (char c : digits)
+    if (!is_digit(c)) return Integer::not_integer;  // a fraction or an exponent
+  uint64_t magnitude = 0;
+  for (char c : digits) {
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (magnitude > (UINT64_MAX - digit) / 10) return Integer::not_integer;
+    magnitude = magnitude * 10 + digit;
+  }
+  uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  if (magnitude > limit) return Integer::not_integer;
+  out = negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+  return Integer::read;
+}
+
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+void JsonCursor::skip_number() {
+  if (*at_ == '-') ++at_;
+  if (at_ >= end_ || !is_digit(*at_)) fail_expected("a digit");
+  if (*at_ == '0') {
+    ++at_;
+    if (at_ < end_ && is_digit(*at_)) fail("a number with a leading zero");
+  } else {
+    while (at_ < end_ && is_digit(*at_)) ++at_;
+  }
+  if (at_ < end_ && *at_ == '.') {
+    ++at_;
+    if (at_ >= end_ || !is_digit(*at_)) fail_expected("a digit after '.'");
+    while (at_ < end_ && is_digit(*at_)) ++at_;
+  }
+  if (at_ < end_ && (*at_ == 'e' || *at_ == 'E')) {
+    ++at_;
+    if (at_ < end_ && (*at_ == '+' || *at_ == '-')) ++at_;
+    if (at_ >= end_ || !is_digit(*at_)) fail_expected("a digit in the exponent");
+    while (at_ < end_ && is_digit(*at_)) ++at_;
+  }
+}
+
+void JsonCursor::skip() {
+  std::string scratch;
+  std::string_view ignored;
+  switch (kind()) {
+    case Kind::object:
+      begin_object();
+      while (next_key(ignored, scratch)) skip();
+      return;
+    case Kind::array:
+      begin_array();
+      while (next_element()) skip();
+      return;
+    case Kind::string: read_string(ignored, scratch); return;
+    case Kind::number: skip_number(); return;
+    case Kind::boolean: {
+      bool value = false;
+      boolean(value);
+      return;
+    }
+    case Kind::null: null(); return;
+  }
+}
+
+void JsonCursor::finish() {
+  skip_whitespace();
+  if (at_ < end_) fail(fmt::format("{} after the end of the JSON value", found_at(at_, end_)));
+}
+
+void JsonCursor::validate(std::string_view text) {
+  JsonCursor cursor(text);
+  cursor.skip();
+  cursor.finish();
+}
+
+}  // namespace taxon
