@@ -177,7 +177,13 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
 
 std::string render_eval_json(const EvalResult& result, const TensorTable& table) {
   std::string out;
-  JsonStream json(out);
+  write_eval_json(result, table, [&](std::string_view piece) { out += piece; });
+  return out;
+}
+
+void write_eval_json(const EvalResult& result, const TensorTable& table, const JsonStream::Write& write) {
+  std::string out;
+  JsonStream json(out, write);
   auto names = [&](const std::vector<std::size_t>& tensors) {
     json.begin_array();
     for (std::size_t i : tensors) json.string(table.tensors[i].name);
@@ -255,7 +261,7 @@ std::string render_eval_json(const EvalResult& result, const TensorTable& table)
   for (const auto& diagnostic : result.diagnostics.items()) json.value(to_json(diagnostic));
   json.end_array();
   json.end_object();
-  return out;
+  json.flush();
 }
 
 std::string render_evaluation_plan(const EvaluationPlan& plan, const std::string& rules_path, const std::string& dump_path) {

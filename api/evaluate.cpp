@@ -99,4 +99,9 @@ std::string Report::text(bool list_all) const {
 
 std::string Report::json() const { return render_eval_json(impl->result, impl->table()) + "\n"; }
 
+void Report::write_json(std::ostream& out) const {
+  write_eval_json(impl->result, impl->table(), [&](std::string_view piece) { out.write(piece.data(), static_cast<std::streamsize>(piece.size())); });
+  out << '\n';
+}
+
 }  // namespace taxon

@@ -3,6 +3,7 @@
 // 100k names costs more than the evaluation that made them).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,7 +16,16 @@ namespace taxon {
 
 class JsonStream {
  public:
+  // Where text goes when it is written in pieces.
+  using Write = std::function<void(std::string_view)>;
+
   explicit JsonStream(std::string& out, int indent = 2) : out_(out), width_(static_cast<std::size_t>(indent)) {}
+  // Hands `out` to `write` whenever it holds kPiece bytes or more (and on flush()), then clears it.
+  JsonStream(std::string& out, Write write, int indent = 2) : JsonStream(out, indent) { write_ = std::move(write); }
+  void flush() {
+    if (write_ && !out_.empty()) write_(out_);
+    if (write_) out_.clear();
+  }
 
   void begin_object() { open('{'); }
   void end_object() { close('}'); }
@@ -36,7 +46,8 @@ class JsonStream {
   void value(const nlohmann::ordered_json& small) {
     next();
     std::string text = small.dump(static_cast<int>(width_));
-    std::string indent = "\n" + std::string(width_ * levels_.size(), ' ');
+    std::string indent(1 + width_ * levels_.size(), ' ');
+    indent[0] = '\n';
     for (char c : text) {
       if (c == '\n') out_ += indent;
       else out_ += c;
@@ -47,6 +58,7 @@ class JsonStream {
   // Before a value: the separator and indentation an array element needs (a member's were
   // written with its key).
   void next() {
+    if (write_ && out_.size() >= kPiece) flush();
     if (keyed_) {
       keyed_ = false;
       return;
@@ -76,7 +88,10 @@ class JsonStream {
     out_ += nlohmann::ordered_json(std::string(text)).dump();  // throws as a tree's dump() would: not UTF-8
   }
 
+  static constexpr std::size_t kPiece = std::size_t{64} << 10;
+
   std::string& out_;
+  Write write_;
   std::size_t width_;                // spaces per level
   std::vector<std::size_t> levels_;  // members or elements written so far, per open container
   bool keyed_ = false;

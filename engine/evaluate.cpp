@@ -155,14 +155,14 @@ bool has_computed(const std::vector<GroupOption>& options) {
 void compute_options(const Group& group, const Matcher& matcher, const TensorTable& table, GroupResult& result,
                      Diagnostics& diagnostics) {
   std::set<std::string> reported;
+  Captures captured;
   for (std::size_t index : result.tensors) {
-    std::map<std::string, std::string> captured;
+    captured.clear();
     matcher.captures(group.predicate, index, captured);
-    std::map<std::string, double> numbers = numeric_captures(captured);
     TensorOptions values{index, {}};
     for (const auto& option : group.options) {
       if (!option.computed) continue;
-      double value = evaluate_value(*option.computed, numbers);
+      double value = evaluate_value(*option.computed, captured);
       if (std::isnan(value)) {
         values.values.emplace_back(option.key, OptionValue{});
         if (reported.insert(option.key).second)

@@ -7,6 +7,12 @@
 namespace taxon {
 namespace {
 
+std::map<std::string, std::string> captures_of(const Matcher& matcher, const Predicate& predicate, std::size_t tensor) {
+  Captures captured;
+  matcher.captures(predicate, tensor, captured);
+  return captured.to_map();
+}
+
 ExplainNode trace(const Matcher& matcher, const Predicate& predicate, std::size_t tensor) {
   ExplainNode node{&predicate, matcher.matches(predicate, tensor), {}};
   if (const auto* all = std::get_if<AllOf>(&predicate.node))
@@ -65,7 +71,7 @@ ExplainResult explain(const Program& program, const TensorTable& table, std::siz
                           trace(matcher, set.groups[g].predicate, tensor), {}, false};
       verdict.matched = set.enabled && verdict.considered && verdict.tree.matched;
       verdict.joined = joined_rule(out.evaluation, set.groups[g].name, false, tensor);
-      matcher.captures(set.groups[g].predicate, tensor, verdict.captures);
+      verdict.captures = captures_of(matcher, set.groups[g].predicate, tensor);
       out.groups.push_back(std::move(verdict));
     }
     RuleVerdict fallback{set.default_name, in_universe(record, Universe::parameters), false, {}, {}, false};
@@ -76,7 +82,7 @@ ExplainResult explain(const Program& program, const TensorTable& table, std::siz
       RuleVerdict verdict{rule.name, in_universe(record, Universe::parameters), false, trace(matcher, rule.predicate, tensor),
                           {}, false};
       verdict.matched = verdict.considered && verdict.tree.matched;
-      matcher.captures(rule.predicate, tensor, verdict.captures);
+      verdict.captures = captures_of(matcher, rule.predicate, tensor);
       out.set_rules.push_back(std::move(verdict));
     }
   }

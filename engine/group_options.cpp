@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/compiled.hpp"
 #include "engine/matcher.hpp"
 #include "engine/value_expr.hpp"
 
@@ -28,17 +29,17 @@ void for_each_option(GroupSet& set, const Visit& visit) {
 double aggregate_value(const ValueAggregate& aggregate, Matcher& matcher, const TensorTable& table) {
   std::set<double> values;
   std::size_t tensors = 0;
-  std::map<std::string, std::string> captured;
-  for (std::size_t i = 0; i < table.tensors.size(); ++i) {
-    if (!in_universe(table.tensors[i], Universe::parameters) || !matcher.matches(*aggregate.predicate, i)) continue;
+  Captures captured;
+  // The tensors it ranges over, answered for the whole table at once (as groups are); only those run the regex for captures.
+  CompiledRules compiled({&*aggregate.predicate}, table, matcher);
+  compiled.root(0).for_each([&](std::size_t i) {
+    if (!in_universe(table.tensors[i], Universe::parameters)) return;
     ++tensors;
-    if (aggregate.capture.empty()) continue;
+    if (aggregate.capture.empty()) return;
     captured.clear();
     matcher.captures(*aggregate.predicate, i, captured);
-    auto found = captured.find(aggregate.capture);
-    if (found == captured.end()) continue;
-    if (auto value = capture_number(found->second)) values.insert(*value);
-  }
+    if (auto value = captured.number(aggregate.capture)) values.insert(*value);
+  });
   switch (aggregate.op) {
     case ValueAggregate::Op::count_tensors: return static_cast<double>(tensors);
     case ValueAggregate::Op::count_distinct: return static_cast<double>(values.size());
@@ -129,28 +130,28 @@ class SetRuleSignature {
     }
   }
 
-  std::string of(const GroupSet& set, const SetRuleMatch& matches, const Matcher& matcher, std::size_t tensor) const {
-    std::string out;
-    std::map<std::string, std::string> captured;
+  // Into `out` (cleared first), which the caller reuses from tensor to tensor.
+  void of(const GroupSet& set, const SetRuleMatch& matches, const Matcher& matcher, std::size_t tensor, std::string& out) {
+    out.clear();
     for (std::size_t r = 0; r < used_.size(); ++r) {
       if (!matches(r, tensor)) continue;
       out += std::to_string(r);
       if (!used_[r].empty()) {
-        captured.clear();
-        matcher.captures(set.set_rules[r].predicate, tensor, captured);
+        captured_.clear();
+        matcher.captures(set.set_rules[r].predicate, tensor, captured_);
         for (const auto& name : used_[r]) {
-          auto found = captured.find(name);
-          if (found == captured.end()) out += '\x1e';  // no capture: told apart from any captured text
-          else (out += '=') += found->second;
+          auto found = captured_.text(name);
+          if (!found) out += '\x1e';  // no capture: told apart from any captured text
+          else (out += '=') += *found;
           out += '\x1f';
         }
       }
       out += ';';
     }
-    return out;
   }
 
  private:
+  Captures captured_;
   std::vector<std::vector<std::string>> used_;  // per set rule: the captures its computed options read
 };
 
@@ -202,21 +203,17 @@ SetRuleValues set_rule_values(const GroupSet& set, const SetRuleMatch& matches, 
   for (std::size_t r = 0; r < set.set_rules.size(); ++r) {
     if (!matches(r, tensor)) continue;
     const SetRule& rule = set.set_rules[r];
-    std::map<std::string, std::string> captured;
-    std::map<std::string, double> numbers;
+    Captures captured;
     const std::set<std::string> used = captures_read(rule);
-    if (!used.empty()) {
-      matcher.captures(rule.predicate, tensor, captured);
-      numbers = numeric_captures(captured);
-    }
+    if (!used.empty()) matcher.captures(rule.predicate, tensor, captured);
     std::string label = rule.name;
-    for (const auto& name : used) label += "_" + (captured.contains(name) ? captured[name] : std::string("?"));
+    for (const auto& name : used) (label += "_") += captured.text(name).value_or("?");
     out.labels.push_back(std::move(label));
     for (const auto& option : rule.options) {
       GroupOption value{option.key, option.value, option.span};
       if (!option.empty_aggregate.empty()) report_empty_aggregate(option, table.tensors[tensor].name, diagnostics);
       if (option.computed) {
-        double number = evaluate_value(*option.computed, numbers);
+        double number = evaluate_value(*option.computed, captured);
         if (std::isnan(number)) {
           diagnostics.error(code::capture_not_number, option.span,
                             fmt::format("{} = {} has no value for {}: a capture it uses did not match a number", option.key,
@@ -238,7 +235,8 @@ void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const 
   std::vector<GroupResult> declared = std::move(result.groups);
   result.groups.clear();
   std::set<std::string> capture_errors;  // one per option, not one per tensor
-  const SetRuleSignature signature_of(set);
+  SetRuleSignature signature_of(set);
+  std::string signature;
   for (std::size_t g = 0; g < declared.size(); ++g) {
     GroupResult& whole = declared[g];
     whole.rule = whole.name;
@@ -275,17 +273,17 @@ void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const 
       return &parts.back();
     };
     auto part_for = [&](std::size_t tensor, bool create) -> GroupResult* {
-      std::string signature = signature_of.of(set, matches, matcher, tensor);
+      signature_of.of(set, matches, matcher, tensor, signature);
       if (auto known = part_by_signature.find(signature); known != part_by_signature.end()) return &parts[known->second];
       GroupResult* part = options_part_for(tensor, create);
-      if (part) part_by_signature.emplace(std::move(signature), static_cast<std::size_t>(part - parts.data()));
+      if (part) part_by_signature.emplace(signature, static_cast<std::size_t>(part - parts.data()));
       return part;
     };
     for (std::size_t k = 0; k < whole.tensors.size(); ++k) {
       GroupResult* part = part_for(whole.tensors[k], true);
       part->tensors.push_back(whole.tensors[k]);
       if (k < whole.per_tensor.size()) {
-        TensorOptions values = whole.per_tensor[k];
+        TensorOptions values = std::move(whole.per_tensor[k]);  // `whole` gives way to its parts
         std::erase_if(values.values, [&](const auto& entry) {
           return std::any_of(part->options.begin(), part->options.end(),
                              [&](const GroupOption& o) { return o.key == entry.first && !o.computed; });

@@ -19,6 +19,7 @@
 #include "engine/module_paths.hpp"
 #include "engine/regex.hpp"
 #include "engine/type_names.hpp"
+#include "engine/value_expr.hpp"
 
 
 namespace taxon {
@@ -103,7 +104,7 @@ class Matcher {
 
   // The named captures the predicate's regexes bind for this tensor (those
   // under `not` never bind); the first binding of a name wins.
-  void captures(const Predicate& predicate, std::size_t index, std::map<std::string, std::string>& out) const {
+  void captures(const Predicate& predicate, std::size_t index, Captures& out) const {
     std::visit(
         [&](const auto& node) {
           using Node = std::decay_t<decltype(node)>;
@@ -116,13 +117,13 @@ class Matcher {
               auto found = regexes_.find(pattern);
               if (found == regexes_.end() || !found->second) continue;
               const RE2& re = *found->second;
-              std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re.NumberOfCapturingGroups()) + 1);
+              groups_.resize(static_cast<std::size_t>(re.NumberOfCapturingGroups()) + 1);
               if (!re.Match(re2::StringPiece(subject.data(), subject.size()), 0, subject.size(), RE2::UNANCHORED,
-                            groups.data(), static_cast<int>(groups.size())))
+                            groups_.data(), static_cast<int>(groups_.size())))
                 continue;
               for (const auto& [name, group] : re.NamedCapturingGroups())
-                if (groups[static_cast<std::size_t>(group)].data())
-                  out.emplace(name, std::string(groups[static_cast<std::size_t>(group)]));
+                if (const auto& text = groups_[static_cast<std::size_t>(group)]; text.data())
+                  out.bind(name, std::string_view(text.data(), text.size()));
             }
           } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
             for (const auto& term : node.terms) captures(term, index, out);
@@ -318,6 +319,8 @@ class Matcher {
   TypeVocabulary vocabulary_[2];
   bool vocabulary_built_[2] = {false, false};
   std::unordered_map<std::string, std::shared_ptr<const RE2>> regexes_;
+  // Scratch for captures(): one allocation, not one per tensor (a Matcher serves one thread).
+  mutable std::vector<re2::StringPiece> groups_;
   std::vector<bool> frozen_by_rule_;
   mutable std::unordered_map<const ModuleUnder*, ResolvedModulePaths> module_paths_;  // see resolved()
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 namespace taxon {
@@ -10,7 +11,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-double call(const ValueCall& node, const std::map<std::string, double>& captures) {
+double call(const ValueCall& node, const Captures& captures) {
   std::vector<double> args;
   for (const auto& arg : node.args) {
     args.push_back(evaluate_value(arg, captures));
@@ -40,15 +41,14 @@ bool any_node(const ValueExpr& expr, const Visit& test) {
 
 }  // namespace
 
-double evaluate_value(const ValueExpr& expr, const std::map<std::string, double>& captures) {
+double evaluate_value(const ValueExpr& expr, const Captures& captures) {
   return std::visit(
       [&](const auto& node) -> double {
         using Node = std::decay_t<decltype(node)>;
         if constexpr (std::is_same_v<Node, ValueNumber>) {
           return node.value;
         } else if constexpr (std::is_same_v<Node, ValueCapture>) {
-          auto found = captures.find(node.name);
-          return found == captures.end() ? kNaN : found->second;
+          return captures.number(node.name).value_or(kNaN);
         } else if constexpr (std::is_same_v<Node, ValueNegate>) {
           return -evaluate_value(*node.operand, captures);
         } else if constexpr (std::is_same_v<Node, ValueCall>) {
@@ -70,17 +70,41 @@ double evaluate_value(const ValueExpr& expr, const std::map<std::string, double>
       expr.node);
 }
 
-std::optional<double> capture_number(const std::string& text) {
+std::optional<double> capture_number(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  // strtod reads up to a NUL: short captures (all that regexes of names bind) go through a buffer on the stack.
+  char buffer[64];
+  std::string copy;
+  const char* start = buffer;
+  if (text.size() < sizeof buffer) {
+    std::memcpy(buffer, text.data(), text.size());
+    buffer[text.size()] = '\0';
+  } else {
+    copy.assign(text);
+    start = copy.c_str();
+  }
   char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
+  double value = std::strtod(start, &end);
+  if (end != start + text.size()) return std::nullopt;
   return value;
 }
 
-std::map<std::string, double> numeric_captures(const std::map<std::string, std::string>& captured) {
-  std::map<std::string, double> out;
-  for (const auto& [name, text] : captured)
-    if (auto value = capture_number(text)) out[name] = *value;
+bool Captures::bind(std::string_view name, std::string_view text) {
+  for (const auto& [bound, value] : bound_)
+    if (bound == name) return false;
+  bound_.emplace_back(name, text);
+  return true;
+}
+
+std::optional<std::string_view> Captures::text(std::string_view name) const {
+  for (const auto& [bound, value] : bound_)
+    if (bound == name) return value;
+  return std::nullopt;
+}
+
+std::map<std::string, std::string> Captures::to_map() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : bound_) out.emplace(name, value);
   return out;
 }
 

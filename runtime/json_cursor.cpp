@@ -138,6 +138,12 @@ bool JsonCursor::next_key(std::string_view& key, std::string& scratch) {
 }
 
 bool JsonCursor::next_element() {
+  // Text a few elements ahead is asked for now: a mapped file's pages are scattered, so the
+  // hardware prefetcher stops at each page's end and the parser would wait on memory.
+  __builtin_prefetch(at_ + 1024);
+  __builtin_prefetch(at_ + 1088);
+  __builtin_prefetch(at_ + 1152);
+  __builtin_prefetch(at_ + 1216);
   skip_whitespace();
   if (at_ < end_ && *at_ == ']') {
     ++at_;

@@ -59,7 +59,7 @@ int EvalCommand::run() const {
   }
   Report report = evaluate(rules, model, options);
   if (format == "json") {
-    std::cout << report.json();
+    report.write_json(std::cout);
   } else {
     std::cout << paint_report(report.text(list_all), 1);
     std::cout.flush();

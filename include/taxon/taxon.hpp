@@ -56,6 +56,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <span>
@@ -251,6 +252,9 @@ class Report {
   bool has_errors() const;
   std::string text(bool list_all = false) const;  // what `taxon eval` prints
   std::string json() const;                       // docs/eval-json.md
+  // The same JSON, written to `out` in pieces as it is made: a report naming a million tensors
+  // is never held whole (what `taxon eval --format json` does).
+  void write_json(std::ostream& out) const;
 
   struct Impl;
   std::shared_ptr<const Impl> impl;  // what the renderers need

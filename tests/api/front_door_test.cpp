@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -471,4 +472,27 @@ TEST_CASE("front door: a report without tensor lists prints as the full one does
   CHECK(full.groups[0].frozen.size() == 1);
   CHECK((bare.groups[0].tensors.empty() && bare.groups[0].rows.empty() && bare.groups[0].per_tensor.empty() && bare.groups[0].frozen.empty()));
   CHECK(bare.groups[0].name == full.groups[0].name);
+}
+
+TEST_CASE("front door: write_json streams the report json() gives - in pieces - byte for byte") {
+  std::vector<taxon::ModelTensor> tensors;
+  for (int block = 0; block < 400; ++block)
+    for (int k = 0; k < 8; ++k) tensors.push_back({.name = fmt::format("model.blocks.{}.mlp.w{}", block, k), .shape = {4, 4}});
+  taxon::Rules rules = taxon::Rules::parse("group blocks : name ~ /^model\\.blocks\\.(?P<i>\\d+)\\./ { lr_mult = 0.9 ** (399 - i) }\n");
+  REQUIRE(rules.ok());
+  taxon::Report report = taxon::evaluate(rules, taxon::Model(tensors));
+  std::string whole = report.json();
+  REQUIRE(whole.size() > 3 * (64 << 10));  // several pieces of the stream
+  struct Pieces : std::stringbuf {
+    int writes = 0;
+    std::streamsize xsputn(const char* text, std::streamsize count) override {
+      ++writes;
+      return std::stringbuf::xsputn(text, count);
+    }
+  } pieces;
+  std::ostream out(&pieces);
+  report.write_json(out);
+  CHECK(pieces.str() == whole);
+  CHECK(pieces.writes > 3);
+  CHECK(nlohmann::json::parse(whole)["groups"]["blocks"]["tensors"].size() == 3200);
 }
