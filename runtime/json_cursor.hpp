@@ -30,6 +30,15 @@ class JsonCursor {
   enum class Kind { object, array, string, number, boolean, null };
 
   explicit JsonCursor(std::string_view text) : begin_(text.data()), at_(text.data()), end_(text.data() + text.size()) {}
+  // A cursor where an array's element starts (its comma read), `depth` containers deep: for a
+  // reader that takes up a long list in the middle. It reads what a cursor that came there from
+  // the start would read, provided an element really starts there.
+  static JsonCursor at_element(std::string_view text, std::size_t offset, int depth) {
+    JsonCursor cursor(text);
+    cursor.at_ += offset;
+    cursor.depth_ = depth;
+    return cursor;
+  }
 
   // The kind of the next value (whitespace skipped); a syntax error where no value starts.
   Kind kind();
@@ -58,6 +67,7 @@ class JsonCursor {
   void finish();
 
   std::size_t offset() const { return static_cast<std::size_t>(at_ - begin_); }
+  int depth() const { return depth_; }  // containers entered and not yet left
 
   // Checks that `text` is one JSON value; throws JsonSyntaxError where it is not.
   static void validate(std::string_view text);

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <thread>
+#include <utility>
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -83,6 +86,8 @@ class DumpParser {
   // Pages ahead of the reader are mapped a window at a time (one call, not a fault per page:
   // faults were a third of the read), and pages behind it handed back.
   void window_the_mapping() { windowed_ = true; }
+  // Lists of at least this many bytes are read in two halves at once (read_tensors).
+  void split_from(std::size_t bytes) { split_from_ = bytes; }
 
   TensorTable parse() {
     try {
@@ -129,7 +134,7 @@ class DumpParser {
   // A message about the content: given only when the whole text is JSON; else its syntax error.
   [[noreturn]] void fail(const std::string& message) const {
     try {
-      JsonCursor::validate(text_);
+      if (!second_half_) JsonCursor::validate(text_);  // a second half's error is dropped: the first reader says it
     } catch (const JsonSyntaxError& error) {
       not_json(error);
     }
@@ -218,16 +223,93 @@ class DumpParser {
     // A tensor's entry takes 35 bytes at the least: room for every one the rest could hold is
     // reserved (address space, not memory, until used), so the list is never copied as it grows.
     table.tensors.reserve(table.tensors.size() + (text_.size() - cursor_.offset()) / 35);
+    std::size_t split = windowed_ ? split_point() : kNowhere;
+    if (split == kNowhere) {
+      read_entries(table, kNowhere);
+      return;
+    }
+    // A long list is read in two halves at once: the second from an element start guessed
+    // after the middle, kept only if the first half's reader arrives exactly there (else, or
+    // when the second half met an error, the first reader goes on alone and meets it itself).
+    SecondHalf half;
+    // Reserved here, on this thread's heap: once its records are copied over and it is freed,
+    // evaluation reuses the memory (from the other thread's heap it would stay unused).
+    half.table.tensors.reserve((text_.size() - split) / 35);
+    std::jthread second([this, &half, split, depth = cursor_.depth()] { read_second_half(half, split, depth); });
+    populate_until_ = split;  // the second reader maps (and hands back) its own pages
+    bool met = read_entries(table, split);
+    second.join();
+    populate_until_ = kNowhere;
+    if (met && half.end) {
+      std::size_t offset = table.tensors.size();
+      table.store.keep(half.table.store);
+      table.tensors.insert(table.tensors.end(), half.table.tensors.begin(), half.table.tensors.end());
+      table.has_module_types |= half.table.has_module_types;
+      table.has_unknown_kinds |= half.table.has_unknown_kinds;
+      for (auto& [tensor, tied] : half.ties) ties_.emplace_back(tensor + offset, std::move(tied));
+      cursor_ = *half.end;
+    } else if (met) {
+      read_entries(table, kNowhere, true);
+    }
+  }
+
+  // Reads tensor entries up to the list's closing bracket; false there. With a `split` (an
+  // offset ahead), stops and returns true where the next entry starts exactly at it, its comma
+  // read: `resume` goes on from there.
+  bool read_entries(TensorTable& table, std::size_t split, bool resume = false) {
     TensorFields fields;
     std::string_view key;
-    for (std::size_t index = table.tensors.size(); cursor_.next_element(); ++index) {
+    for (std::size_t index = table.tensors.size(); std::exchange(resume, false) || cursor_.next_element(); ++index) {
+      if (split != kNowhere && (cursor_.kind(), cursor_.offset() >= split)) {
+        if (cursor_.offset() == split) return true;
+        split = kNowhere;  // went past it: the guess was not an element's start
+      }
       if (!cursor_.begin_object()) fail(fmt::format("tensors[{}]: each tensor must be a JSON object", index));
       fields.reset();
       while (cursor_.next_key(key, key_buffer_)) read_tensor_field(key, fields);
       table.tensors.push_back(make_record(fields, index, table));
       if (windowed_) move_window();
     }
+    return false;
   }
+
+  struct SecondHalf {
+    TensorTable table;  // its records, strings in its own store
+    std::vector<std::pair<std::size_t, std::string>> ties;  // indices within the half
+    std::optional<JsonCursor> end;                          // past the list; unset when it failed
+  };
+
+  // Where a second reader could start: the first element start after the middle of what is left,
+  // as far as a '{' after a ',' tells; kNowhere for a list too short to be worth a thread.
+  std::size_t split_point() const {
+    std::size_t here = cursor_.offset();
+    if (text_.size() - here < split_from_ || std::thread::hardware_concurrency() < 2) return kNowhere;
+    std::size_t middle = here + (text_.size() - here) / 2;
+    for (std::size_t comma = text_.find(',', middle); comma != std::string_view::npos && comma < middle + kWindow;
+         comma = text_.find(',', comma + 1)) {
+      std::size_t next = text_.find_first_not_of(" \t\r\n", comma + 1);
+      if (next != std::string_view::npos && text_[next] == '{') return next;
+    }
+    return kNowhere;
+  }
+
+  // Into `half` (its records' list reserved by the caller).
+  void read_second_half(SecondHalf& half, std::size_t start, int depth) const noexcept {
+    try {
+      DumpParser reader(text_, path_);
+      reader.cursor_ = JsonCursor::at_element(text_, start, depth);
+      reader.second_half_ = true;
+      reader.windowed_ = windowed_;
+      reader.populated_ = reader.released_ = (start + kPage - 1) / kPage * kPage;  // its own pages only
+      reader.read_entries(half.table, kNowhere);
+      half.ties = std::move(reader.ties_);
+      half.end = reader.cursor_;
+    } catch (...) {  // the first reader will meet whatever this was, and say it in order
+      half.end.reset();
+    }
+  }
+
+  static constexpr std::size_t kNowhere = std::string_view::npos;
 
   // Keys are told apart by length first: most of a dump is these nine keys, a million times over.
   void read_tensor_field(std::string_view key, TensorFields& fields) {
@@ -307,14 +389,22 @@ class DumpParser {
 
     TensorRecord record;
     record.name = table.text(name);
-    record.shape = fields.long_shape.empty() ? table.dims(std::span<const int64_t>(fields.dims.data(), fields.rank))
-                                             : table.dims(fields.long_shape);
+    std::span<const int64_t> sizes = fields.long_shape.empty() ? std::span<const int64_t>(fields.dims.data(), fields.rank)
+                                                               : std::span<const int64_t>(fields.long_shape);
+    // Neighbours mostly share a shape (the experts of a layer): stored once for the run.
+    if (!std::ranges::equal(sizes, last_shape_.span())) last_shape_ = table.dims(sizes);
+    record.shape = last_shape_;
     record.dtype = types_.store(table, fields.dtype_text);
     record.kind = kind == "buffer" ? TensorKind::buffer : kind == "unknown" ? TensorKind::unknown : TensorKind::parameter;
     if (record.kind == TensorKind::unknown) table.has_unknown_kinds = true;
     if (fields.module == Found::ok && !fields.module_text.empty()) {
-      // Neighbours mostly share an owner (a weight and its bias): stored once for both.
-      if (fields.module_text != last_module_) last_module_ = table.text(fields.module_text);
+      // The owner's path is the name's own start (`blocks.0.fc` of `blocks.0.fc.weight`) or, failing
+      // that, mostly the neighbour's (a weight and its bias): stored again only when it is neither.
+      std::string_view module = fields.module_text;
+      if (record.name.size() > module.size() && record.name.starts_with(module) && record.name[module.size()] == '.')
+        last_module_ = record.name.substr(0, module.size());
+      else if (module != last_module_)
+        last_module_ = table.text(module);
       record.module = last_module_;
     }
     if (fields.module_type == Found::ok) record.module_type = types_.store(table, fields.module_type_text);
@@ -373,8 +463,9 @@ class DumpParser {
 
   void move_window() {
     std::size_t at = cursor_.offset();
-    if (at + kWindow / 2 > populated_ && populated_ < text_.size()) {
-      std::size_t until = std::min(text_.size(), (at + kWindow) / kPage * kPage);
+    std::size_t end = std::min(text_.size(), populate_until_);
+    if (at + kWindow / 2 > populated_ && populated_ < end) {
+      std::size_t until = std::min(end, (at + kWindow) / kPage * kPage);
       // Best effort: a kernel without MADV_POPULATE_READ (before 5.14) faults the pages in as read.
       ::madvise(const_cast<char*>(text_.data()) + populated_, until - populated_, MADV_POPULATE_READ);
       populated_ = until;
@@ -386,18 +477,22 @@ class DumpParser {
     }
   }
 
-  static constexpr std::size_t kWindow = std::size_t{1} << 21;  // bytes of text mapped ahead, and released behind, at a time
+  static constexpr std::size_t kWindow = std::size_t{1} << 20;  // bytes of text mapped ahead, and released behind, at a time
   static inline const std::size_t kPage = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 
   std::string_view text_;
   JsonCursor cursor_;
   const std::string& path_;
   bool windowed_ = false;
+  bool second_half_ = false;
+  std::size_t split_from_ = kNowhere;              // reading the second half of a list for another reader
+  std::size_t populate_until_ = kNowhere;  // where mapping ahead stops (the second half's start)
   std::size_t populated_ = 0;  // bytes of the text mapped ahead of the reader (page-aligned)
   std::size_t released_ = 0;   // bytes of the text already handed back (page-aligned)
   std::string key_buffer_, value_buffer_;
   Repeats types_;
   std::string_view last_module_;
+  Dims last_shape_;
   std::vector<std::pair<std::size_t, std::string>> ties_;  // (tensor, the name it is tied to), resolved last
 };
 
@@ -405,10 +500,11 @@ class DumpParser {
 
 TensorTable parse_model_dump(const std::string& text, const std::string& path) { return DumpParser(text, path).parse(); }
 
-TensorTable read_model_dump(const std::string& path) {
+TensorTable read_model_dump(const std::string& path, const DumpReadOptions& options) {
   auto file = MappedFile::open(path);
   DumpParser parser(file->view(0, file->size()), path);
   if (file->size() > 0) parser.window_the_mapping();
+  parser.split_from(options.split_from);
   return parser.parse();
 }
 

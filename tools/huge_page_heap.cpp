@@ -28,11 +28,13 @@ bool kernel_offers_huge_pages() {
 // The heap a large input gets, as glibc tunables (they are read at start-up, hence the second
 // start): huge pages; and memory freed kept for reuse, not handed back to the kernel and faulted
 // in afresh (zeroed) by the next large allocation: blocks up to 32 MiB come from the heap, which
-// grows 64 MiB at a time and is never trimmed (the process ends soon after). On a 1M-tensor dump,
-// 1.36 s -> 0.83 s; 92k tensors, 100 -> 70 ms (docs/performance.md).
+// grows 64 MiB at a time and is never trimmed (the process ends soon after); and one heap for
+// all threads (the dump reader's second thread would otherwise start a heap of its own, on huge
+// pages too: megabytes more). A 1M-tensor dump: 1.36 s -> 0.83 s; 92k tensors: 100 -> 70 ms
+// (docs/performance.md).
 constexpr const char* kLargeInputHeap =
     "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:"
-    "glibc.malloc.top_pad=67108864";
+    "glibc.malloc.top_pad=67108864:glibc.malloc.arena_max=1";
 
 // Below this, the faults huge pages save cost less than starting again (a few ms).
 constexpr off_t kLargeInput = 4 << 20;

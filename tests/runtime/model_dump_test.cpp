@@ -94,11 +94,11 @@ TEST_CASE("a missing file names the file and the reason") {
 }
 
 namespace {
-// Writes `text` to a scratch file and reads it back as a dump.
+// Writes `text` to a scratch file and reads it back as a dump (a list of 4 MiB or more in two halves).
 TensorTable read_text(const std::string& text, const std::string& name) {
   std::string path = (std::filesystem::temp_directory_path() / ("taxon-model-dump-" + name + ".json")).string();
   std::ofstream(path, std::ios::binary) << text;
-  TensorTable table = read_model_dump(path);
+  TensorTable table = read_model_dump(path, DumpReadOptions{.split_from = std::size_t{4} << 20});
   std::filesystem::remove(path);
   return table;
 }
@@ -187,5 +187,79 @@ TEST_CASE("a dump the reader hands back to the kernel as it goes reads whole - a
     FAIL("a syntax error was accepted");
   } catch (const InputError& error) {
     CHECK(std::string(error.what()).find(":50002:") != std::string::npos);
+  }
+}
+
+namespace {
+// A dump of `count` tensors (~80 bytes each, so that 60,000 make a list long enough to be read in
+// two halves at once), `extra` written into every entry, `tail` after the list.
+std::string long_dump(std::size_t count, const std::string& extra, const std::string& tail) {
+  std::string text = "{\"format\": \"model-dump/1\", \"tensors\": [\n";
+  for (std::size_t i = 0; i < count; ++i)
+    text += fmt::format("{}{{\"name\": \"layers.{}.w\", \"shape\": [{}, 8], \"dtype\": \"float32\", \"module\": \"layers.{}\"{}{}}}\n",
+                        i ? "," : "", i, i % 7, i, extra,
+                        i == count - 1   ? std::string(", \"tied_to\": \"layers.1.w\"")
+                        : i == count - 2 ? fmt::format(", \"tied_to\": \"layers.{}.w\"", count - 11000)
+                                         : std::string());
+  return text + tail;
+}
+
+void check_same_tables(const TensorTable& read, const TensorTable& parsed) {
+  REQUIRE(read.tensors.size() == parsed.tensors.size());
+  for (std::size_t i = 0; i < read.tensors.size(); ++i) {
+    const TensorRecord &a = read.tensors[i], &b = parsed.tensors[i];
+    if (a.name != b.name || a.shape != b.shape || a.dtype != b.dtype || a.module != b.module || a.tied_to != b.tied_to) {
+      CAPTURE(i);
+      FAIL("tensor ", i, " differs: ", a.name, " / ", b.name);
+    }
+  }
+  CHECK(read.model == parsed.model);
+  CHECK(read.has_module_types == parsed.has_module_types);
+}
+}  // namespace
+
+TEST_CASE("a long list read in two halves at once gives the records of one reader - ties across the halves included") {
+  std::string text = long_dump(60000, "", "], \"model\": \"after\"}\n");
+  REQUIRE(text.size() > (std::size_t{4} << 20));  // long enough to be split
+  TensorTable read = read_text(text, "halves");     // a file: read in two halves
+  TensorTable parsed = parse_model_dump(text, "d.json");  // in memory: one reader
+  check_same_tables(read, parsed);
+  CHECK(read.tensors[59999].tied_to == std::optional<std::size_t>(1));      // to the first half
+  CHECK(read.tensors[59998].tied_to == std::optional<std::size_t>(49000));  // within the second
+  CHECK(read.model == "after");
+}
+
+TEST_CASE("a second half guessed inside an entry is dropped - and a late error is said as one reader says it") {
+  // Every entry holds a list of objects, so a ",{" after the middle starts no entry at first.
+  std::string nested = ", \"extra\": [1, {\"a\": [2, {\"b\": 3}]}, {\"c\": 4}]";
+  std::string text = long_dump(40000, nested, "]}\n");
+  REQUIRE(text.size() > (std::size_t{4} << 20));
+  check_same_tables(read_text(text, "nested"), parse_model_dump(text, "d.json"));
+
+  std::string broken = long_dump(60000, "", "]}\n");
+  std::size_t late = broken.find("layers.55555.w");
+  broken.replace(broken.find("\"shape\": [", late), 10, "\"shape\": {");  // tensors[55555] breaks the JSON
+  std::string from_file, from_memory;
+  try {
+    read_text(broken, "broken");
+  } catch (const InputError& error) {
+    from_file = error.what();
+  }
+  try {
+    parse_model_dump(broken, "d.json");
+  } catch (const InputError& error) {
+    from_memory = error.what();
+  }
+  CHECK(from_file.find(":55557:") != std::string::npos);
+  CHECK(from_file.substr(from_file.find(':')) == from_memory.substr(from_memory.find(':')));
+
+  std::string bad_field = long_dump(60000, "", "]}\n");
+  std::size_t field = bad_field.find("\"dtype\": \"float32\"", bad_field.find("layers.55555.w"));
+  bad_field.replace(field, 18, "\"dtype\": 7        ");
+  try {
+    read_text(bad_field, "bad-field");
+    FAIL("a bad dtype in the second half was accepted");
+  } catch (const InputError& error) {
+    CHECK(std::string(error.what()).ends_with("tensors[55555] (\"layers.55555.w\"): \"dtype\" is missing or not a string"));
   }
 }
