@@ -465,10 +465,13 @@ class DumpParser {
     std::size_t at = cursor_.offset();
     std::size_t end = std::min(text_.size(), populate_until_);
     if (at + kWindow / 2 > populated_ && populated_ < end) {
+      // From where the cursor is, not where mapping last stopped: after a second half was
+      // taken over, what lies between was read (and handed back) by the other reader.
+      std::size_t from = std::max(populated_, at / kPage * kPage);
       std::size_t until = std::min(end, (at + kWindow) / kPage * kPage);
       // Best effort: a kernel without MADV_POPULATE_READ (before 5.14) faults the pages in as read.
-      ::madvise(const_cast<char*>(text_.data()) + populated_, until - populated_, MADV_POPULATE_READ);
-      populated_ = until;
+      if (until > from) ::madvise(const_cast<char*>(text_.data()) + from, until - from, MADV_POPULATE_READ);
+      populated_ = std::max(populated_, until);
     }
     if (at >= released_ + kWindow) {
       std::size_t read = at / kPage * kPage;
