@@ -113,27 +113,34 @@ bool JsonCursor::begin_array() {
   return true;
 }
 
-// A container closes only after its members were read, so the one around it, if any, has
-// had a member (this one): the next member there needs a comma.
-bool JsonCursor::next_key(std::string_view& key, std::string& scratch) {
+// Before a container's next member: false, the container left, at `close`; else past the
+// comma any member but the first needs. A container closes only after its members were read,
+// so the one around it, if any, has had a member (this one): its next member needs a comma.
+bool JsonCursor::next_member(char close) {
   skip_whitespace();
-  if (at_ < end_ && *at_ == '}') {
+  if (at_ < end_ && *at_ == close) {
     ++at_;
     --depth_;
     need_comma_ = true;
     return false;
   }
   if (need_comma_) {
-    if (at_ >= end_ || *at_ != ',') fail_expected("',' or '}'");
+    if (at_ >= end_ || *at_ != ',') fail_expected(close == '}' ? "',' or '}'" : "',' or ']'");
     ++at_;
-    skip_whitespace();
   }
-  if (at_ >= end_ || *at_ != '"') fail_expected(need_comma_ ? "a key (a string)" : "a key (a string) or '}'");
+  need_comma_ = true;
+  return true;
+}
+
+bool JsonCursor::next_key(std::string_view& key, std::string& scratch) {
+  bool first = !need_comma_;
+  if (!next_member('}')) return false;
+  skip_whitespace();
+  if (at_ >= end_ || *at_ != '"') fail_expected(first ? "a key (a string) or '}'" : "a key (a string)");
   read_string(key, scratch);
   skip_whitespace();
   if (at_ >= end_ || *at_ != ':') fail_expected("':'");
   ++at_;
-  need_comma_ = true;
   return true;
 }
 
@@ -144,19 +151,7 @@ bool JsonCursor::next_element() {
   __builtin_prefetch(at_ + 1088);
   __builtin_prefetch(at_ + 1152);
   __builtin_prefetch(at_ + 1216);
-  skip_whitespace();
-  if (at_ < end_ && *at_ == ']') {
-    ++at_;
-    --depth_;
-    need_comma_ = true;
-    return false;
-  }
-  if (need_comma_) {
-    if (at_ >= end_ || *at_ != ',') fail_expected("',' or ']'");
-    ++at_;
-  }
-  need_comma_ = true;
-  return true;
+  return next_member(']');
 }
 
 bool JsonCursor::string(std::string_view& out, std::string& scratch) {

@@ -76,6 +76,7 @@ class JsonCursor {
   static constexpr int kMaxDepth = 1024;
 
   void skip_whitespace();
+  bool next_member(char close);
   [[noreturn]] void fail(const std::string& what) const;
   [[noreturn]] void fail_expected(std::string_view expected) const;
   void expect_literal(std::string_view literal);
