@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -13,6 +14,7 @@
 
 #include "runtime/checkpoint.hpp"
 #include "runtime/input_error.hpp"
+#include "runtime/json_cursor.hpp"
 
 namespace taxon {
 namespace {
@@ -42,69 +44,120 @@ Checkpoint read_safetensors(const std::string& path) {
   uint64_t data_start = 8 + header_length;
   uint64_t data_size = file->size() - data_start;
 
-  simdjson::dom::parser parser;
-  simdjson::padded_string header(file->view(8, header_length));
-  simdjson::dom::object entries;
-  if (auto error = parser.parse(header).get_object().get(entries))
-    corrupt(path, fmt::format("the header is not a JSON object ({})", simdjson::error_message(error)));
-
+  // The header is read in one pass by the JSON cursor, with no document tree: a header of 100k
+  // tensors would otherwise cost ~130 MB of parser buffers. A problem with an entry is reported
+  // only once the whole header is known to be JSON (as a tree's reader would have found first).
+  std::string_view header = file->view(8, header_length);
+  auto invalid = [&](const std::string& what) {
+    try {
+      JsonCursor::validate(header);
+    } catch (const JsonSyntaxError& error) {
+      corrupt(path, fmt::format("the header is not a JSON object ({} at byte {} of the header)", error.what(), error.offset()));
+    }
+    corrupt(path, what);
+  };
   struct Span {
     uint64_t begin, end;
     std::string name;
   };
   std::vector<Span> spans;
-  std::set<std::string_view> seen;
-  for (auto [key, value] : entries) {
-    if (!seen.insert(key).second) corrupt(path, fmt::format("\"{}\" appears twice in the header", key));
-    if (key == "__metadata__") {
-      simdjson::dom::object metadata;
-      if (value.get_object().get(metadata)) corrupt(path, "__metadata__ must map strings to strings");
-      for (auto [meta_key, meta_value] : metadata) {
-        std::string_view text;
-        if (meta_value.get_string().get(text)) corrupt(path, fmt::format("__metadata__.{} is not a string", meta_key));
-        checkpoint.metadata.emplace_back(std::string(meta_key), std::string(text));
+  std::set<std::string, std::less<>> seen;
+  try {
+    JsonCursor cursor(header);
+    if (!cursor.begin_object()) invalid("the header is not a JSON object");
+    std::string_view key, field, text;
+    std::string key_buffer, field_buffer, text_buffer;
+    while (cursor.next_key(key, key_buffer)) {
+      if (!seen.emplace(key).second) invalid(fmt::format("\"{}\" appears twice in the header", key));
+      if (key == "__metadata__") {
+        if (!cursor.begin_object()) invalid("__metadata__ must map strings to strings");
+        while (cursor.next_key(field, field_buffer)) {
+          if (!cursor.string(text, text_buffer)) invalid(fmt::format("__metadata__.{} is not a string", field));
+          checkpoint.metadata.emplace_back(std::string(field), std::string(text));
+        }
+        continue;
       }
-      continue;
+      std::string name(key);
+      std::optional<std::string> dtype_code;
+      std::optional<std::vector<int64_t>> shape;
+      bool shape_ok = true;
+      std::vector<uint64_t> offsets;
+      bool offsets_ok = false, offsets_integers = true;
+      if (!cursor.begin_object()) {
+        cursor.skip();
+      } else {
+        while (cursor.next_key(field, field_buffer)) {
+          if (field == "dtype" && !dtype_code) {
+            if (cursor.string(text, text_buffer)) dtype_code = std::string(text);
+            else cursor.skip();
+          } else if (field == "shape" && !shape) {
+            if (!cursor.begin_array()) {
+              cursor.skip();
+              continue;
+            }
+            shape.emplace();
+            while (cursor.next_element()) {
+              int64_t size = 0;
+              auto read = cursor.integer(size);
+              if (read == JsonCursor::Integer::not_number) cursor.skip();
+              if (read != JsonCursor::Integer::read || size < 0) shape_ok = false;
+              else shape->push_back(size);
+            }
+          } else if (field == "data_offsets" && !offsets_ok) {
+            if (!cursor.begin_array()) {
+              cursor.skip();
+              continue;
+            }
+            offsets_ok = true;
+            while (cursor.next_element()) {
+              int64_t value = 0;
+              auto read = cursor.integer(value);
+              if (read == JsonCursor::Integer::not_number) cursor.skip();
+              offsets_integers &= read == JsonCursor::Integer::read && value >= 0;
+              offsets.push_back(static_cast<uint64_t>(value));
+            }
+          } else {
+            cursor.skip();
+          }
+        }
+      }
+      if (!dtype_code) invalid(fmt::format("tensor \"{}\" has no dtype", name));
+      auto dtype = dtype_from_safetensors(*dtype_code);
+      if (!dtype)
+        throw InputError(code::unsupported_input,
+                         fmt::format("{}: tensor \"{}\" has dtype \"{}\", which taxon does not know", path, name, *dtype_code));
+      if (!shape) invalid(fmt::format("tensor \"{}\" has no shape", name));
+      if (!offsets_ok || offsets.size() != 2) invalid(fmt::format("tensor \"{}\" needs data_offsets [begin, end]", name));
+      TensorData tensor;
+      tensor.dtype = *dtype;
+      uint64_t numel = 1;
+      if (!shape_ok) invalid(fmt::format("tensor \"{}\" has a negative or non-integer size", name));
+      for (int64_t size : *shape) {
+        tensor.shape.push_back(size);
+        if (size != 0 && numel > (uint64_t{1} << 62) / static_cast<uint64_t>(size))
+          invalid(fmt::format("tensor \"{}\" is impossibly large", name));
+        numel *= static_cast<uint64_t>(size);
+      }
+      if (!offsets_integers) invalid(fmt::format("tensor \"{}\" has non-integer data_offsets", name));
+      uint64_t begin = offsets[0], end = offsets[1];
+      if (begin > end) invalid(fmt::format("tensor \"{}\" ends (byte {}) before it begins (byte {})", name, end, begin));
+      if (end > data_size)
+        invalid(fmt::format("tensor \"{}\" ends at byte {} of the data, past its end ({} bytes)", name, end, data_size));
+      if (end - begin != numel * dtype_size(*dtype))
+        invalid(fmt::format("tensor \"{}\" holds {} bytes, but {} {} elements need {}", name, end - begin, numel,
+                            *dtype_code, numel * dtype_size(*dtype)));
+      auto storage = std::make_shared<StorageBlock>();
+      storage->key = name;
+      storage->dtype = *dtype;
+      storage->attach(file, file->fd(), file->data(), file->data() + data_start + begin, end - begin);
+      tensor.storage = std::move(storage);
+      tensor.stride = contiguous_strides(tensor.shape);
+      checkpoint.tensors.push_back({name, std::move(tensor)});
+      spans.push_back({begin, end, std::move(name)});
     }
-    std::string name(key);
-    std::string_view dtype_code;
-    simdjson::dom::array shape, offsets;
-    if (value["dtype"].get_string().get(dtype_code)) corrupt(path, fmt::format("tensor \"{}\" has no dtype", name));
-    auto dtype = dtype_from_safetensors(dtype_code);
-    if (!dtype)
-      throw InputError(code::unsupported_input,
-                       fmt::format("{}: tensor \"{}\" has dtype \"{}\", which taxon does not know", path, name, dtype_code));
-    if (value["shape"].get_array().get(shape)) corrupt(path, fmt::format("tensor \"{}\" has no shape", name));
-    if (value["data_offsets"].get_array().get(offsets) || offsets.size() != 2)
-      corrupt(path, fmt::format("tensor \"{}\" needs data_offsets [begin, end]", name));
-    TensorData tensor;
-    tensor.dtype = *dtype;
-    uint64_t numel = 1;
-    for (auto dim : shape) {
-      int64_t size = 0;
-      if (dim.get_int64().get(size) || size < 0) corrupt(path, fmt::format("tensor \"{}\" has a negative or non-integer size", name));
-      tensor.shape.push_back(size);
-      if (size != 0 && numel > (uint64_t{1} << 62) / static_cast<uint64_t>(size))
-        corrupt(path, fmt::format("tensor \"{}\" is impossibly large", name));
-      numel *= static_cast<uint64_t>(size);
-    }
-    uint64_t begin = 0, end = 0;
-    if (offsets.at(0).get_uint64().get(begin) || offsets.at(1).get_uint64().get(end))
-      corrupt(path, fmt::format("tensor \"{}\" has non-integer data_offsets", name));
-    if (begin > end) corrupt(path, fmt::format("tensor \"{}\" ends (byte {}) before it begins (byte {})", name, end, begin));
-    if (end > data_size)
-      corrupt(path, fmt::format("tensor \"{}\" ends at byte {} of the data, past its end ({} bytes)", name, end, data_size));
-    if (end - begin != numel * dtype_size(*dtype))
-      corrupt(path, fmt::format("tensor \"{}\" holds {} bytes, but {} {} elements need {}", name, end - begin, numel,
-                                dtype_code, numel * dtype_size(*dtype)));
-    auto storage = std::make_shared<StorageBlock>();
-    storage->key = name;
-    storage->dtype = *dtype;
-    storage->attach(file, file->fd(), file->data(), file->data() + data_start + begin, end - begin);
-    tensor.storage = std::move(storage);
-    tensor.stride = contiguous_strides(tensor.shape);
-    checkpoint.tensors.push_back({name, std::move(tensor)});
-    spans.push_back({begin, end, name});
+    cursor.finish();
+  } catch (const JsonSyntaxError& error) {
+    corrupt(path, fmt::format("the header is not a JSON object ({} at byte {} of the header)", error.what(), error.offset()));
   }
   // The data is exactly the tensors, back to back: no overlap, no hole.
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
