@@ -1,8 +1,5 @@
 #include "runtime/json_cursor.hpp"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "runtime/json_scan.hpp"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -36,29 +33,6 @@ void append_utf8(std::string& out, uint32_t code) {
     out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (code & 0x3F));
   }
-}
-
-// Past the bytes from `at` that need no look in a string: not '"', '\\', a control character
-// or a byte past ASCII. Sixteen at a time where the machine has SSE2 (every x86-64 does).
-const char* ordinary_run(const char* at, const char* end) {
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
-  while (end - at >= 16) {
-    __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-    // Signed: bytes past ASCII are negative, so "less than a space" also finds them.
-    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)),
-                                   _mm_cmplt_epi8(bytes, space));
-    int mask = _mm_movemask_epi8(special);
-    if (mask != 0) return at + __builtin_ctz(static_cast<unsigned>(mask));
-    at += 16;
-  }
-#endif
-  while (at < end) {
-    unsigned char c = static_cast<unsigned char>(*at);
-    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return at;
-    ++at;
-  }
-  return at;
 }
 
 // What a message calls the character at `at`.
@@ -185,7 +159,7 @@ void JsonCursor::read_string(std::string_view& out, std::string& scratch) {
   const char* start = ++at_;  // past the opening quote
   bool ascii = true;
   while (at_ < end_) {
-    at_ = ordinary_run(at_, end_);
+    at_ = plain_json_run(at_, end_, false);
     if (at_ >= end_) break;
     unsigned char c = static_cast<unsigned char>(*at_);
     if (c == '"') break;

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/json_scan.hpp"
+
 namespace taxon {
 
 // Appends `text` to `out` (a std::string, or any sink with `+= char`, `+= const char*` and
@@ -25,12 +27,7 @@ bool append_json_string(Out& out, std::string_view text, bool ascii_only = false
   std::size_t i = 0;
   while (i < text.size()) {
     // A run of printable ASCII that needs no escape, appended in one piece.
-    std::size_t plain = i;
-    while (plain < text.size()) {
-      auto c = static_cast<unsigned char>(text[plain]);
-      if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
-      ++plain;
-    }
+    auto plain = static_cast<std::size_t>(plain_json_run(text.data() + i, text.data() + text.size(), true) - text.data());
     if (plain > i) {
       out.append(text.data() + i, plain - i);
       i = plain;

@@ -176,6 +176,8 @@ class DumpParser {
 
   void read_modules(TensorTable& table) {
     if (!cursor_.begin_array()) fail("\"modules\" must be a list of {\"name\", \"type\"} objects");
+    // An entry takes 24 bytes at the least: reserved as the tensors are (address space until used).
+    table.modules.reserve(table.modules.size() + (text_.size() - cursor_.offset()) / 24);
     std::string name_buffer, type_buffer, alias_buffer;
     for (std::size_t index = 0; cursor_.next_element(); ++index) {
       if (!cursor_.begin_object()) fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
