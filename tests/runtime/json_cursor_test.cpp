@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/json_cursor.hpp"
+#include "runtime/json_string.hpp"
 
 using namespace taxon;
 
@@ -137,4 +138,31 @@ TEST_CASE("a value of another kind is not read - the caller can skip it and go o
   CHECK(value == "f");
   CHECK_FALSE(cursor.next_key(key, scratch));
   cursor.finish();
+}
+
+TEST_CASE("strings written as JSON are nlohmann's dump() byte for byte - read back as written - bad UTF-8 refused") {
+  std::mt19937 random(7);
+  const std::vector<std::string> pieces = {"a", "blocks.0.attn.qkv.weight", "\"", "\\", "\n", "\t", std::string(1, '\0'), "\x1f",
+                                           "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", " ", "~"};
+  for (int round = 0; round < 3000; ++round) {
+    std::string text;
+    for (int k = static_cast<int>(random() % 12); k > 0; --k) text += pieces[random() % pieces.size()];
+    CAPTURE(text);
+    std::string plain, ascii;
+    REQUIRE(append_json_string(plain, text));
+    REQUIRE(append_json_string(ascii, text, true));
+    CHECK(plain == nlohmann::json(text).dump());
+    CHECK(ascii == nlohmann::json(text).dump(-1, ' ', true));
+    JsonCursor cursor(plain);
+    std::string scratch;
+    std::string_view back;
+    REQUIRE(cursor.string(back, scratch));
+    CHECK(back == text);
+  }
+  std::string out;
+  for (const std::string& bad : std::vector<std::string>{"\xc3", "ab\xff", "\xed\xa0\x80", "\xc0\xaf", std::string(40, 'x') + "\xf4\x90\x80\x80"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(append_json_string(out, bad));
+    CHECK_THROWS_AS((void)nlohmann::json(bad).dump(), nlohmann::json::type_error);
+  }
 }
