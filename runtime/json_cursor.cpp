@@ -71,21 +71,17 @@ JsonCursor::Kind JsonCursor::kind() {
   fail_expected("a value");
 }
 
-bool JsonCursor::begin_object() {
-  if (kind() != Kind::object) return false;
+bool JsonCursor::enter(Kind container) {
+  if (kind() != container) return false;
   if (++depth_ > kMaxDepth) fail("nested deeper than 1024 levels");
   ++at_;
   need_comma_ = false;
   return true;
 }
 
-bool JsonCursor::begin_array() {
-  if (kind() != Kind::array) return false;
-  if (++depth_ > kMaxDepth) fail("nested deeper than 1024 levels");
-  ++at_;
-  need_comma_ = false;
-  return true;
-}
+bool JsonCursor::begin_object() { return enter(Kind::object); }
+
+bool JsonCursor::begin_array() { return enter(Kind::array); }
 
 // Before a container's next member: false, the container left, at `close`; else past the
 // comma any member but the first needs. A container closes only after its members were read,

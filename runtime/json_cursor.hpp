@@ -77,6 +77,7 @@ class JsonCursor {
 
   void skip_whitespace();
   bool next_member(char close);
+  bool enter(Kind container);
   [[noreturn]] void fail(const std::string& what) const;
   [[noreturn]] void fail_expected(std::string_view expected) const;
   void expect_literal(std::string_view literal);
