@@ -6,17 +6,15 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <span>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/table_store.hpp"
 
 namespace taxon {
 
-// `unknown`: a checkpoint's tensors. A state dict holds parameters and
-// persistent buffers alike and does not say which is which.
 // Maps keyed by std::string that are looked up with a std::string_view (a record's views).
 struct StringHash {
   using is_transparent = void;
@@ -25,6 +23,8 @@ struct StringHash {
 template <class Value>
 using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
 
+// `unknown`: a checkpoint's tensors. A state dict holds parameters and
+// persistent buffers alike and does not say which is which.
 enum class TensorKind { parameter, buffer, unknown };
 
 // One tensor. Its strings and sizes are views of where its table stores them
