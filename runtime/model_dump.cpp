@@ -8,6 +8,7 @@
 #include <thread>
 #include <utility>
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -69,6 +70,15 @@ class Repeats {
   std::unordered_set<std::string_view> seen_;
   std::string_view last_;
 };
+
+// The CPUs this process may run on: a Slurm task or a container may be given fewer than the
+// machine has (hardware_concurrency counts the machine's).
+std::size_t usable_cpus() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0) return static_cast<std::size_t>(CPU_COUNT(&allowed));
+  return std::thread::hardware_concurrency();
+}
 
 // The dump is read in one forward pass over the text (a memory map of the file) by a JSON
 // cursor that keeps no index of it: each tensor's strings are viewed in the text and copied
@@ -285,7 +295,7 @@ class DumpParser {
   // as far as a '{' after a ',' tells; kNowhere for a list too short to be worth a thread.
   std::size_t split_point() const {
     std::size_t here = cursor_.offset();
-    if (text_.size() - here < split_from_ || std::thread::hardware_concurrency() < 2) return kNowhere;
+    if (text_.size() - here < split_from_ || usable_cpus() < 2) return kNowhere;
     std::size_t middle = here + (text_.size() - here) / 2;
     for (std::size_t comma = text_.find(',', middle); comma != std::string_view::npos && comma < middle + kWindow;
          comma = text_.find(',', comma + 1)) {
