@@ -23,8 +23,9 @@ class JsonStream {
   // Hands `out` to `write` whenever it holds kPiece bytes or more (and on flush()), then clears it.
   JsonStream(std::string& out, Write write, int indent = 2) : JsonStream(out, indent) { write_ = std::move(write); }
   void flush() {
-    if (write_ && !out_.empty()) write_(out_);
-    if (write_) out_.clear();
+    if (!write_) return;
+    if (!out_.empty()) write_(out_);
+    out_.clear();
   }
 
   void begin_object() { open('{'); }

@@ -186,8 +186,8 @@ class DumpParser {
 
   void read_modules(TensorTable& table) {
     if (!cursor_.begin_array()) fail("\"modules\" must be a list of {\"name\", \"type\"} objects");
-    // An entry takes 24 bytes at the least: reserved as the tensors are (address space until used).
-    table.modules.reserve(table.modules.size() + (text_.size() - cursor_.offset()) / 24);
+    // Reserved as the tensors are (address space until used).
+    table.modules.reserve(table.modules.size() + (text_.size() - cursor_.offset()) / kShortestModule);
     std::string name_buffer, type_buffer, alias_buffer;
     for (std::size_t index = 0; cursor_.next_element(); ++index) {
       if (!cursor_.begin_object()) fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
@@ -232,9 +232,9 @@ class DumpParser {
 
   void read_tensors(TensorTable& table) {
     if (!cursor_.begin_array()) fail("\"tensors\" is missing or not a list");
-    // A tensor's entry takes 35 bytes at the least: room for every one the rest could hold is
-    // reserved (address space, not memory, until used), so the list is never copied as it grows.
-    table.tensors.reserve(table.tensors.size() + (text_.size() - cursor_.offset()) / 35);
+    // Room for every entry the rest could hold is reserved (address space, not memory, until
+    // used), so the list is never copied as it grows.
+    table.tensors.reserve(table.tensors.size() + (text_.size() - cursor_.offset()) / kShortestTensor);
     std::size_t split = windowed_ ? split_point() : kNowhere;
     if (split == kNowhere) {
       read_entries(table, kNowhere);
@@ -246,7 +246,7 @@ class DumpParser {
     SecondHalf half;
     // Reserved here, on this thread's heap: once its records are copied over and it is freed,
     // evaluation reuses the memory (from the other thread's heap it would stay unused).
-    half.table.tensors.reserve((text_.size() - split) / 35);
+    half.table.tensors.reserve((text_.size() - split) / kShortestTensor);
     std::jthread second([this, &half, split, depth = cursor_.depth()] { read_second_half(half, split, depth); });
     populate_until_ = split;  // the second reader maps (and hands back) its own pages
     bool met = read_entries(table, split);
@@ -322,6 +322,9 @@ class DumpParser {
   }
 
   static constexpr std::size_t kNowhere = std::string_view::npos;
+  // The fewest bytes an entry of each list takes: {"name":"","shape":[],"dtype":""} and
+  // {"name":"","type":""}.
+  static constexpr std::size_t kShortestTensor = 33, kShortestModule = 21;
 
   // Keys are told apart by length first: most of a dump is these nine keys, a million times over.
   void read_tensor_field(std::string_view key, TensorFields& fields) {

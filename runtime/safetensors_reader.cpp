@@ -25,6 +25,27 @@ constexpr uint64_t kMaxHeader = 100u << 20;  // safetensors' own limit
   throw InputError(code::corrupt_checkpoint, fmt::format("{}: not a valid safetensors file: {}", path, what));
 }
 
+// A header's list of sizes or offsets: the elements that are integers >= 0, how many elements
+// there were, and whether every one was such an integer (the rest of the list is still read).
+struct Integers {
+  std::vector<int64_t> values;
+  std::size_t count = 0;
+  bool all_valid = true;
+};
+
+Integers read_integers(JsonCursor& cursor) {
+  Integers out;
+  while (cursor.next_element()) {
+    ++out.count;
+    int64_t value = 0;
+    auto read = cursor.integer(value);
+    if (read == JsonCursor::Integer::not_number) cursor.skip();
+    if (read == JsonCursor::Integer::read && value >= 0) out.values.push_back(value);
+    else out.all_valid = false;
+  }
+  return out;
+}
+
 }  // namespace
 
 Checkpoint read_safetensors(const std::string& path) {
@@ -48,11 +69,14 @@ Checkpoint read_safetensors(const std::string& path) {
   // tensors would otherwise cost ~130 MB of parser buffers. A problem with an entry is reported
   // only once the whole header is known to be JSON (as a tree's reader would have found first).
   std::string_view header = file->view(8, header_length);
+  auto not_json = [&](const JsonSyntaxError& error) {
+    corrupt(path, fmt::format("the header is not a JSON object ({} at byte {} of the header)", error.what(), error.offset()));
+  };
   auto invalid = [&](const std::string& what) {
     try {
       JsonCursor::validate(header);
     } catch (const JsonSyntaxError& error) {
-      corrupt(path, fmt::format("the header is not a JSON object ({} at byte {} of the header)", error.what(), error.offset()));
+      not_json(error);
     }
     corrupt(path, what);
   };
@@ -79,46 +103,15 @@ Checkpoint read_safetensors(const std::string& path) {
       }
       std::string name(key);
       std::optional<std::string> dtype_code;
-      std::optional<std::vector<int64_t>> shape;
-      bool shape_ok = true;
-      std::vector<uint64_t> offsets;
-      bool offsets_ok = false, offsets_integers = true;
+      std::optional<Integers> shape, offsets;  // from the first of each key that holds a list
       if (!cursor.begin_object()) {
         cursor.skip();
       } else {
         while (cursor.next_key(field, field_buffer)) {
-          if (field == "dtype" && !dtype_code) {
-            if (cursor.string(text, text_buffer)) dtype_code = std::string(text);
-            else cursor.skip();
-          } else if (field == "shape" && !shape) {
-            if (!cursor.begin_array()) {
-              cursor.skip();
-              continue;
-            }
-            shape.emplace();
-            while (cursor.next_element()) {
-              int64_t size = 0;
-              auto read = cursor.integer(size);
-              if (read == JsonCursor::Integer::not_number) cursor.skip();
-              if (read != JsonCursor::Integer::read || size < 0) shape_ok = false;
-              else shape->push_back(size);
-            }
-          } else if (field == "data_offsets" && !offsets_ok) {
-            if (!cursor.begin_array()) {
-              cursor.skip();
-              continue;
-            }
-            offsets_ok = true;
-            while (cursor.next_element()) {
-              int64_t value = 0;
-              auto read = cursor.integer(value);
-              if (read == JsonCursor::Integer::not_number) cursor.skip();
-              offsets_integers &= read == JsonCursor::Integer::read && value >= 0;
-              offsets.push_back(static_cast<uint64_t>(value));
-            }
-          } else {
-            cursor.skip();
-          }
+          if (field == "dtype" && !dtype_code && cursor.string(text, text_buffer)) dtype_code = std::string(text);
+          else if (field == "shape" && !shape && cursor.begin_array()) shape = read_integers(cursor);
+          else if (field == "data_offsets" && !offsets && cursor.begin_array()) offsets = read_integers(cursor);
+          else cursor.skip();
         }
       }
       if (!dtype_code) invalid(fmt::format("tensor \"{}\" has no dtype", name));
@@ -127,19 +120,19 @@ Checkpoint read_safetensors(const std::string& path) {
         throw InputError(code::unsupported_input,
                          fmt::format("{}: tensor \"{}\" has dtype \"{}\", which taxon does not know", path, name, *dtype_code));
       if (!shape) invalid(fmt::format("tensor \"{}\" has no shape", name));
-      if (!offsets_ok || offsets.size() != 2) invalid(fmt::format("tensor \"{}\" needs data_offsets [begin, end]", name));
+      if (!offsets || offsets->count != 2) invalid(fmt::format("tensor \"{}\" needs data_offsets [begin, end]", name));
       TensorData tensor;
       tensor.dtype = *dtype;
       uint64_t numel = 1;
-      if (!shape_ok) invalid(fmt::format("tensor \"{}\" has a negative or non-integer size", name));
-      for (int64_t size : *shape) {
+      if (!shape->all_valid) invalid(fmt::format("tensor \"{}\" has a negative or non-integer size", name));
+      for (int64_t size : shape->values) {
         tensor.shape.push_back(size);
         if (size != 0 && numel > (uint64_t{1} << 62) / static_cast<uint64_t>(size))
           invalid(fmt::format("tensor \"{}\" is impossibly large", name));
         numel *= static_cast<uint64_t>(size);
       }
-      if (!offsets_integers) invalid(fmt::format("tensor \"{}\" has non-integer data_offsets", name));
-      uint64_t begin = offsets[0], end = offsets[1];
+      if (!offsets->all_valid) invalid(fmt::format("tensor \"{}\" has non-integer data_offsets", name));
+      auto begin = static_cast<uint64_t>(offsets->values[0]), end = static_cast<uint64_t>(offsets->values[1]);
       if (begin > end) invalid(fmt::format("tensor \"{}\" ends (byte {}) before it begins (byte {})", name, end, begin));
       if (end > data_size)
         invalid(fmt::format("tensor \"{}\" ends at byte {} of the data, past its end ({} bytes)", name, end, data_size));
@@ -157,7 +150,7 @@ Checkpoint read_safetensors(const std::string& path) {
     }
     cursor.finish();
   } catch (const JsonSyntaxError& error) {
-    corrupt(path, fmt::format("the header is not a JSON object ({} at byte {} of the header)", error.what(), error.offset()));
+    not_json(error);
   }
   // The data is exactly the tensors, back to back: no overlap, no hole.
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
