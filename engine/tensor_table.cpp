@@ -1,6 +1,8 @@
 #include "engine/tensor_table.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <stdexcept>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -15,6 +17,14 @@ int64_t TensorRecord::element_count() const {
   return count;
 }
 
+SourceLabel SourceLabel::of_input(std::size_t number) {
+  SourceLabel label;
+  auto [end, error] = std::to_chars(label.text_, label.text_ + sizeof label.text_, number);
+  if (error != std::errc()) throw std::invalid_argument(fmt::format("input {} is past the {} a source label holds", number, 9'999'999));
+  label.size_ = static_cast<uint8_t>(end - label.text_);
+  return label;
+}
+
 TensorRecord& TensorTable::add_copy(const TensorRecord& record) {
   TensorRecord& copy = tensors.emplace_back(record);
   copy.name = text(record.name);
@@ -22,7 +32,6 @@ TensorRecord& TensorTable::add_copy(const TensorRecord& record) {
   copy.dtype = text(record.dtype);
   copy.module = text(record.module);
   copy.module_type = text(record.module_type);
-  copy.source = text(record.source);
   return copy;
 }
 

@@ -25,7 +25,41 @@ using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_
 
 // `unknown`: a checkpoint's tensors. A state dict holds parameters and
 // persistent buffers alike and does not say which is which.
-enum class TensorKind { parameter, buffer, unknown };
+enum class TensorKind : uint8_t { parameter, buffer, unknown };
+
+// The index of the earlier tensor a tied one shares storage with, or none: std::optional's
+// interface in four bytes. A table holds fewer than 2^32 tensors (a dump of that many would
+// take 140 GB).
+class TieIndex {
+ public:
+  TieIndex() = default;
+  TieIndex(std::nullopt_t) {}
+  TieIndex(std::size_t index) : index_(static_cast<uint32_t>(index)) {}
+  explicit operator bool() const { return index_ != kNone; }
+  bool has_value() const { return index_ != kNone; }
+  std::size_t operator*() const { return index_; }
+  void reset() { index_ = kNone; }
+  friend bool operator==(TieIndex, TieIndex) = default;
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t index_ = kNone;
+};
+
+// Which input a checkpoint's tensor comes from when several are merged, as a `source` test
+// reads it: "1", "2", ...; empty when they are not. Held in the record itself (8 bytes), so a
+// view of it lasts as long as the record.
+class SourceLabel {
+ public:
+  SourceLabel() = default;
+  static SourceLabel of_input(std::size_t number);  // 1 -> "1"; up to 9,999,999
+  std::string_view view() const { return {text_, size_}; }
+  operator std::string_view() const { return view(); }
+
+ private:
+  char text_[7] = {};
+  uint8_t size_ = 0;
+};
 
 // One tensor. Its strings and sizes are views of where its table stores them
 // (TensorTable::store): a record is only meaningful beside its table, and a record built
@@ -34,20 +68,21 @@ struct TensorRecord {
   std::string_view name;
   Dims shape;
   std::string_view dtype;  // PyTorch's name without "torch.": float32, bfloat16, ...
+  std::string_view module;       // path of the module that owns it directly ("" = root)
+  std::string_view module_type;  // that module's class name; empty when unknown
+  SourceLabel source;
   TensorKind kind = TensorKind::parameter;
   bool requires_grad = true;
   bool persistent = true;
-  std::string_view module;       // path of the module that owns it directly ("" = root)
-  std::string_view module_type;  // that module's class name; empty when unknown
   // Set when this entry shares storage with an earlier one (a tied weight):
   // the index of the first entry of the tie. Selections see only the first.
-  std::optional<std::size_t> tied_to;
-  // Which input a checkpoint's tensor comes from, when several are merged: "1", "2", ...
-  std::string_view source;
+  TieIndex tied_to;
 
   std::size_t rank() const { return shape.size(); }
   int64_t element_count() const;
 };
+// A million tensors are a million of these: the size is watched.
+static_assert(sizeof(TensorRecord) <= 96);
 
 // A shape as messages and reports write it: "[768, 3, 16, 16]".
 std::string shape_text(std::span<const int64_t> shape);

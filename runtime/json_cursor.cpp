@@ -1,5 +1,4 @@
 #include "runtime/json_cursor.hpp"
-#include "runtime/json_scan.hpp"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -51,84 +50,7 @@ void JsonCursor::fail_expected(std::string_view expected) const {
   fail(fmt::format("expected {}, found {}", expected, found_at(at_, end_)));
 }
 
-void JsonCursor::skip_whitespace() {
-  while (at_ < end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) ++at_;
-}
-
-JsonCursor::Kind JsonCursor::kind() {
-  skip_whitespace();
-  if (at_ < end_) switch (*at_) {
-      case '{': return Kind::object;
-      case '[': return Kind::array;
-      case '"': return Kind::string;
-      case 't':
-      case 'f': return Kind::boolean;
-      case 'n': return Kind::null;
-      case '-': return Kind::number;
-      default:
-        if (is_digit(*at_)) return Kind::number;
-    }
-  fail_expected("a value");
-}
-
-bool JsonCursor::enter(Kind container) {
-  if (kind() != container) return false;
-  if (++depth_ > kMaxDepth) fail("nested deeper than 1024 levels");
-  ++at_;
-  need_comma_ = false;
-  return true;
-}
-
-bool JsonCursor::begin_object() { return enter(Kind::object); }
-
-bool JsonCursor::begin_array() { return enter(Kind::array); }
-
-// Before a container's next member: false, the container left, at `close`; else past the
-// comma any member but the first needs. A container closes only after its members were read,
-// so the one around it, if any, has had a member (this one): its next member needs a comma.
-bool JsonCursor::next_member(char close) {
-  skip_whitespace();
-  if (at_ < end_ && *at_ == close) {
-    ++at_;
-    --depth_;
-    need_comma_ = true;
-    return false;
-  }
-  if (need_comma_) {
-    if (at_ >= end_ || *at_ != ',') fail_expected(close == '}' ? "',' or '}'" : "',' or ']'");
-    ++at_;
-  }
-  need_comma_ = true;
-  return true;
-}
-
-bool JsonCursor::next_key(std::string_view& key, std::string& scratch) {
-  bool first = !need_comma_;
-  if (!next_member('}')) return false;
-  skip_whitespace();
-  if (at_ >= end_ || *at_ != '"') fail_expected(first ? "a key (a string) or '}'" : "a key (a string)");
-  read_string(key, scratch);
-  skip_whitespace();
-  if (at_ >= end_ || *at_ != ':') fail_expected("':'");
-  ++at_;
-  return true;
-}
-
-bool JsonCursor::next_element() {
-  // Text a few elements ahead is asked for now: a mapped file's pages are scattered, so the
-  // hardware prefetcher stops at each page's end and the parser would wait on memory.
-  __builtin_prefetch(at_ + 1024);
-  __builtin_prefetch(at_ + 1088);
-  __builtin_prefetch(at_ + 1152);
-  __builtin_prefetch(at_ + 1216);
-  return next_member(']');
-}
-
-bool JsonCursor::string(std::string_view& out, std::string& scratch) {
-  if (kind() != Kind::string) return false;
-  read_string(out, scratch);
-  return true;
-}
+void JsonCursor::fail_nesting() const { fail("nested deeper than 1024 levels"); }
 
 bool JsonCursor::boolean(bool& out) {
   if (kind() != Kind::boolean) return false;
@@ -149,10 +71,10 @@ void JsonCursor::expect_literal(std::string_view literal) {
   at_ += literal.size();
 }
 
-// The text between the quotes, viewed in place when nothing in it needs unescaping. Control
-// characters must be escaped; bytes past ASCII must be UTF-8.
-void JsonCursor::read_string(std::string_view& out, std::string& scratch) {
-  const char* start = ++at_;  // past the opening quote
+// A string read_string stopped in, at `at_`, from `start` (its first byte): viewed in place when
+// nothing in it needs unescaping. Control characters must be escaped; bytes past ASCII must be
+// UTF-8.
+void JsonCursor::read_string_rest(const char* start, std::string_view& out, std::string& scratch) {
   bool ascii = true;
   while (at_ < end_) {
     at_ = plain_json_run(at_, end_, false);
@@ -242,6 +164,19 @@ void JsonCursor::unescape(const char* from, std::string& scratch) {
 
 JsonCursor::Integer JsonCursor::integer(int64_t& out) {
   if (kind() != Kind::number) return Integer::not_number;
+  // The common case, up to 18 digits with nothing after them that makes a number, in one pass.
+  {
+    const char* digits = at_ + (*at_ == '-');
+    const char* at = digits;
+    uint64_t value = 0;
+    for (; at < end_ && is_digit(*at) && at - digits < 18; ++at) value = value * 10 + static_cast<uint64_t>(*at - '0');
+    bool ended = at == end_ || (!is_digit(*at) && *at != '.' && *at != 'e' && *at != 'E');
+    if (at > digits && ended && (*digits != '0' || at - digits == 1)) {
+      out = *at_ == '-' ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
+      at_ = at;
+      return Integer::read;
+    }
+  }
   const char* start = at_;
   bool negative = *at_ == '-';
   skip_number();

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/json_scan.hpp"
+
 namespace taxon {
 
 class JsonSyntaxError : public std::runtime_error {
@@ -75,13 +77,17 @@ class JsonCursor {
  private:
   static constexpr int kMaxDepth = 1024;
 
+  // What a dump is made of, a million times over, is inline below; the rest (escapes, errors,
+  // other UTF-8) is out of line.
   void skip_whitespace();
   bool next_member(char close);
   bool enter(Kind container);
   [[noreturn]] void fail(const std::string& what) const;
   [[noreturn]] void fail_expected(std::string_view expected) const;
+  [[noreturn]] void fail_nesting() const;
   void expect_literal(std::string_view literal);
   void read_string(std::string_view& out, std::string& scratch);
+  void read_string_rest(const char* start, std::string_view& out, std::string& scratch);
   void unescape(const char* from, std::string& scratch);
   void skip_number();
 
@@ -92,5 +98,98 @@ class JsonCursor {
   bool need_comma_ = false;
   int depth_ = 0;
 };
+
+inline void JsonCursor::skip_whitespace() {
+  while (at_ < end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) ++at_;
+}
+
+inline JsonCursor::Kind JsonCursor::kind() {
+  skip_whitespace();
+  if (at_ < end_) switch (*at_) {
+      case '{': return Kind::object;
+      case '[': return Kind::array;
+      case '"': return Kind::string;
+      case 't':
+      case 'f': return Kind::boolean;
+      case 'n': return Kind::null;
+      case '-': return Kind::number;
+      default:
+        if (*at_ >= '0' && *at_ <= '9') return Kind::number;
+    }
+  fail_expected("a value");
+}
+
+inline bool JsonCursor::enter(Kind container) {
+  if (kind() != container) return false;
+  if (++depth_ > kMaxDepth) fail_nesting();
+  ++at_;
+  need_comma_ = false;
+  return true;
+}
+
+inline bool JsonCursor::begin_object() { return enter(Kind::object); }
+
+inline bool JsonCursor::begin_array() { return enter(Kind::array); }
+
+// Before a container's next member: false, the container left, at `close`; else past the
+// comma any member but the first needs. A container closes only after its members were read,
+// so the one around it, if any, has had a member (this one): its next member needs a comma.
+inline bool JsonCursor::next_member(char close) {
+  skip_whitespace();
+  if (at_ < end_ && *at_ == close) {
+    ++at_;
+    --depth_;
+    need_comma_ = true;
+    return false;
+  }
+  if (need_comma_) {
+    if (at_ >= end_ || *at_ != ',') fail_expected(close == '}' ? "',' or '}'" : "',' or ']'");
+    ++at_;
+  }
+  need_comma_ = true;
+  return true;
+}
+
+inline bool JsonCursor::next_key(std::string_view& key, std::string& scratch) {
+  bool first = !need_comma_;
+  if (!next_member('}')) return false;
+  skip_whitespace();
+  if (at_ >= end_ || *at_ != '"') fail_expected(first ? "a key (a string) or '}'" : "a key (a string)");
+  read_string(key, scratch);
+  skip_whitespace();
+  if (at_ >= end_ || *at_ != ':') fail_expected("':'");
+  ++at_;
+  return true;
+}
+
+inline bool JsonCursor::next_element() {
+  // Text a few elements ahead is asked for now: a mapped file's pages are scattered, so the
+  // hardware prefetcher stops at each page's end and the parser would wait on memory.
+  __builtin_prefetch(at_ + 1024);
+  __builtin_prefetch(at_ + 1088);
+  __builtin_prefetch(at_ + 1152);
+  __builtin_prefetch(at_ + 1216);
+  return next_member(']');
+}
+
+inline bool JsonCursor::string(std::string_view& out, std::string& scratch) {
+  if (kind() != Kind::string) return false;
+  read_string(out, scratch);
+  return true;
+}
+
+// The text between the quotes, viewed in place: here when it is plain ASCII up to the closing
+// quote, else by read_string_rest.
+inline void JsonCursor::read_string(std::string_view& out, std::string& scratch) {
+  const char* start = ++at_;  // past the opening quote
+  const char* stop = plain_json_run(at_, end_, false);
+  if (stop < end_ && *stop == '"') {
+    out = std::string_view(start, static_cast<std::size_t>(stop - start));
+    at_ = stop + 1;
+    return;
+  }
+  at_ = stop;
+  read_string_rest(start, out, scratch);
+}
 
 }  // namespace taxon

@@ -9,12 +9,12 @@
 namespace taxon {
 
 struct DumpReadOptions {
-  // A tensor list of at least this many bytes is read by two threads, each from one half (the
-  // second half from an entry start found after the middle, kept only when the first reader
-  // arrives exactly there). Below 32 MiB the second thread's memory (its half of the records,
-  // copied over at the end) costs more than the few milliseconds it saves; a million tensors
-  // (156 MB) read in 0.72 s instead of 0.82-0.95 s, at 1.5x the dump's size instead of 1.3x.
-  std::size_t split_from = std::size_t{32} << 20;
+  // A dump of at least this many bytes is read by two threads where the process may use two
+  // CPUs: the second from an entry start found after the middle of the text, kept only when the
+  // first reader, reading the tensor list, arrives exactly there. Its records are copied over at
+  // the end, a megabyte at a time, from a mapping handed back as it goes, so the peak is about
+  // that of one reader (docs/performance.md).
+  std::size_t split_from = std::size_t{4} << 20;
 };
 
 // Throws InputError on an unreadable file, invalid JSON (with line and

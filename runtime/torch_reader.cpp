@@ -311,7 +311,7 @@ MergedCheckpoints read_merged_checkpoints(const std::vector<std::string>& paths,
     merged.sources.push_back(read_checkpoint(path, options));
     TensorTable table = checkpoint_table(merged.sources.back());
     merged.table.store.keep(table.store);
-    std::string_view source = merged.table.text(std::to_string(merged.sources.size()));
+    SourceLabel source = SourceLabel::of_input(merged.sources.size());
     for (std::size_t i = 0; i < table.tensors.size(); ++i) {
       table.tensors[i].tied_to.reset();  // every key of a checkpoint is its own entry in a plan
       table.tensors[i].source = source;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "engine/tensor_table.hpp"
@@ -81,4 +82,23 @@ TEST_CASE("Dims compare by value - with each other and with a vector") {
   CHECK(a != std::vector<int64_t>{1, 2});
   CHECK(Dims() == std::vector<int64_t>{});
   CHECK(a.to_vector() == std::vector<int64_t>{1, 2, 3});
+}
+
+TEST_CASE("a record's tie and source label - held in the record - copied with it") {
+  TensorRecord record;
+  CHECK_FALSE(record.tied_to);
+  CHECK(record.source.view().empty());
+  record.tied_to = std::size_t{4'000'000'000};  // past int32, within the four bytes
+  record.source = SourceLabel::of_input(12);
+  TensorRecord copy = record;
+  record.source = SourceLabel::of_input(3);
+  REQUIRE(copy.tied_to.has_value());
+  CHECK(*copy.tied_to == 4'000'000'000);
+  CHECK(copy.source.view() == "12");
+  CHECK(record.source.view() == "3");
+  CHECK(SourceLabel::of_input(9'999'999).view() == "9999999");
+  CHECK_THROWS_AS(SourceLabel::of_input(10'000'000), std::invalid_argument);
+  copy.tied_to.reset();
+  CHECK(copy.tied_to == TieIndex());
+  CHECK(copy.tied_to == TieIndex(std::nullopt));
 }

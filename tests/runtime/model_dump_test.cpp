@@ -180,7 +180,7 @@ TEST_CASE("a dump the reader hands back to the kernel as it goes reads whole - a
   REQUIRE(table.tensors.size() == 50000);
   CHECK(table.tensors[0].name == "layers.0.weight");
   CHECK(table.tensors[31337].name == "layers.31337.weight");
-  CHECK(table.tensors[49999].tied_to == std::optional<std::size_t>(0));
+  CHECK(table.tensors[49999].tied_to == TieIndex(0));
   CHECK(table.model == "late");
   try {
     read_text(dump(50000, "], \"model\": }\n"), "released-error");
@@ -224,8 +224,8 @@ TEST_CASE("a long list read in two halves at once gives the records of one reade
   TensorTable read = read_text(text, "halves");     // a file: read in two halves
   TensorTable parsed = parse_model_dump(text, "d.json");  // in memory: one reader
   check_same_tables(read, parsed);
-  CHECK(read.tensors[59999].tied_to == std::optional<std::size_t>(1));      // to the first half
-  CHECK(read.tensors[59998].tied_to == std::optional<std::size_t>(49000));  // within the second
+  CHECK(read.tensors[59999].tied_to == TieIndex(1));      // to the first half
+  CHECK(read.tensors[59998].tied_to == TieIndex(49000));  // within the second
   CHECK(read.model == "after");
 }
 
@@ -261,5 +261,60 @@ TEST_CASE("a second half guessed inside an entry is dropped - and a late error i
     FAIL("a bad dtype in the second half was accepted");
   } catch (const InputError& error) {
     CHECK(std::string(error.what()).ends_with("tensors[55555] (\"layers.55555.w\"): \"dtype\" is missing or not a string"));
+  }
+}
+
+namespace {
+// A dump of `modules` modules and `tensors` tensors, the modules list first or last.
+std::string dump_with_modules(std::size_t modules, std::size_t tensors, bool modules_first) {
+  std::string module_list = "\"modules\": [\n";
+  for (std::size_t i = 0; i < modules; ++i)
+    module_list += fmt::format("{}{{\"name\": \"layers.{}\", \"type\": \"Linear\", \"mro\": [\"torch.nn.Linear\"]}}\n", i ? "," : "", i);
+  module_list += "]";
+  std::string tensor_list = "\"tensors\": [\n";
+  for (std::size_t i = 0; i < tensors; ++i)
+    tensor_list += fmt::format("{}{{\"name\": \"layers.{}.weight\", \"shape\": [{}, 8], \"dtype\": \"float32\", \"module\": \"layers.{}\", "
+                               "\"module_type\": \"Linear\"}}\n",
+                               i ? "," : "", i % modules, i % 5, i % modules);
+  tensor_list += "]";
+  return fmt::format("{{\"format\": \"model-dump/1\", {}, {}}}\n", modules_first ? module_list : tensor_list,
+                     modules_first ? tensor_list : module_list);
+}
+
+void check_same_modules(const TensorTable& read, const TensorTable& parsed) {
+  REQUIRE(read.modules.size() == parsed.modules.size());
+  for (std::size_t i = 0; i < read.modules.size(); ++i)
+    if (read.modules[i] != parsed.modules[i]) FAIL("module ", i, " differs: ", read.modules[i].first, " / ", parsed.modules[i].first);
+  CHECK(read.module_mro.size() == parsed.module_mro.size());
+}
+}  // namespace
+
+TEST_CASE("the second reader starts with the document - kept when its start is in the tensor list - dropped elsewhere") {
+  // Modules first, tensors most of the text: the middle is in the tensor list, read by two
+  // readers (the second one's strings are in a store of its own, kept by the table's).
+  std::string text = dump_with_modules(10000, 50000, true);
+  REQUIRE(text.size() > (std::size_t{4} << 20));
+  TensorTable read = read_text(text, "modules-first"), parsed = parse_model_dump(text, "d.json");
+  check_same_tables(read, parsed);
+  check_same_modules(read, parsed);
+  CHECK(read.store.bytes() < parsed.store.bytes() * 3 / 4);
+
+  // Modules most of the text: the guess falls among them, and the first reader reads all alone.
+  text = dump_with_modules(60000, 5000, true);
+  REQUIRE(text.size() > (std::size_t{4} << 20));
+  read = read_text(text, "modules-most");
+  parsed = parse_model_dump(text, "d.json");
+  check_same_tables(read, parsed);
+  check_same_modules(read, parsed);
+  CHECK(read.store.bytes() == parsed.store.bytes());
+
+  // Tensors first, then modules: either way, the same tables.
+  for (std::size_t tensors : {std::size_t{50000}, std::size_t{20000}}) {
+    CAPTURE(tensors);
+    text = dump_with_modules(20000, tensors, false);
+    read = read_text(text, "tensors-first");
+    parsed = parse_model_dump(text, "d.json");
+    check_same_tables(read, parsed);
+    check_same_modules(read, parsed);
   }
 }

@@ -33,7 +33,7 @@ TEST_CASE("the stitched ConvNeXt + RoPE-ViT preset gives linnaeus's mFormerV1 st
     TensorTable table = checkpoint_table(sources[s]);
     for (std::size_t i = 0; i < table.tensors.size(); ++i) {
       TensorRecord& record = input.add_copy(table.tensors[i]);
-      record.source = input.text(std::to_string(s + 1));
+      record.source = SourceLabel::of_input(s + 1);
       data.push_back(&sources[s].tensors[i].data);
     }
   }

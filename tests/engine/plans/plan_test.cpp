@@ -15,7 +15,7 @@ struct Tensor {
   std::vector<int64_t> shape;
   TensorKind kind = TensorKind::parameter;
   bool persistent = true;
-  std::optional<std::size_t> tied_to;
+  TieIndex tied_to;
 };
 
 Tensor tensor(std::string name, std::vector<int64_t> shape) { return Tensor{std::move(name), std::move(shape)}; }
