@@ -72,6 +72,13 @@ double evaluate_value(const ValueExpr& expr, const Captures& captures) {
 
 std::optional<double> capture_number(std::string_view text) {
   if (text.empty()) return std::nullopt;
+  // Most captures are layer and expert indices: plain digits, read here exactly as strtod reads
+  // them (up to 15 digits a double holds exactly) without its locale lookups.
+  if (text.size() <= 15 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int64_t digits = 0;
+    for (char c : text) digits = digits * 10 + (c - '0');
+    return static_cast<double>(digits);
+  }
   // strtod reads up to a NUL: short captures (all that regexes of names bind) go through a buffer on the stack.
   char buffer[64];
   std::string copy;
