@@ -287,7 +287,7 @@ class DumpParser {
     // Room for every entry the rest could hold is reserved (address space, not memory, until
     // used), so the list is never copied as it grows.
     table.tensors.reserve(table.tensors.size() + (text_.size() - cursor_.offset()) / kShortestTensor);
-    bool met = read_entries(table, table.tensors, cursor_.depth() == kListDepth ? split_ : kNowhere);
+    bool met = read_entries(table, table.tensors, split_);
     if (!second_.joinable()) return;
     second_.join();
     split_ = populate_until_ = kNowhere;
@@ -333,11 +333,11 @@ class DumpParser {
     static_assert(std::is_trivially_copyable_v<TensorRecord> && std::is_trivially_destructible_v<TensorRecord>);
     constexpr std::size_t kChunk = (std::size_t{1} << 20) / sizeof(TensorRecord);
     auto first = reinterpret_cast<std::uintptr_t>(from.data());
-    std::uintptr_t released = (first + kPage - 1) / kPage * kPage;  // pages wholly inside the list only
+    std::uintptr_t released = page_up(first);  // pages wholly inside the list only
     for (std::size_t at = 0; at < from.size(); at += kChunk) {
       std::size_t count = std::min(kChunk, from.size() - at);
       to.insert(to.end(), from.begin() + static_cast<std::ptrdiff_t>(at), from.begin() + static_cast<std::ptrdiff_t>(at + count));
-      std::uintptr_t copied = (first + (at + count) * sizeof(TensorRecord)) / kPage * kPage;
+      std::uintptr_t copied = page_down(first + (at + count) * sizeof(TensorRecord));
       if (copied > released) {
         ::madvise(reinterpret_cast<void*>(released), copied - released, MADV_DONTNEED);
         released = copied;
@@ -374,7 +374,7 @@ class DumpParser {
       reader.cursor_ = JsonCursor::at_element(text_, start, depth);
       reader.second_half_ = true;
       reader.windowed_ = windowed_;
-      reader.populated_ = reader.released_ = (start + kPage - 1) / kPage * kPage;  // its own pages only
+      reader.populated_ = reader.released_ = page_up(start);  // its own pages only
       reader.read_entries(half.table, half.records, kNowhere);
       half.ties = std::move(reader.ties_);
       half.end = reader.cursor_;
@@ -546,14 +546,14 @@ class DumpParser {
     if (at + kWindow / 2 > populated_ && populated_ < end) {
       // From where the cursor is, not where mapping last stopped: after a second half was
       // taken over, what lies between was read (and handed back) by the other reader.
-      std::size_t from = std::max(populated_, at / kPage * kPage);
-      std::size_t until = std::min(end, (at + kWindow) / kPage * kPage);
+      std::size_t from = std::max(populated_, page_down(at));
+      std::size_t until = std::min(end, page_down(at + kWindow));
       // Best effort: a kernel without MADV_POPULATE_READ (before 5.14) faults the pages in as read.
       if (until > from) ::madvise(const_cast<char*>(text_.data()) + from, until - from, MADV_POPULATE_READ);
       populated_ = std::max(populated_, until);
     }
     if (at >= released_ + kWindow) {
-      std::size_t read = at / kPage * kPage;
+      std::size_t read = page_down(at);
       ::madvise(const_cast<char*>(text_.data()) + released_, read - released_, MADV_DONTNEED);
       released_ = read;
     }
@@ -565,6 +565,8 @@ class DumpParser {
   static constexpr std::size_t kWindow = std::size_t{1} << 20;
   static constexpr std::size_t kSearch = std::size_t{1} << 20;  // how far past the middle a second reader's start is looked for
   static inline const std::size_t kPage = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  static std::size_t page_down(std::size_t bytes) { return bytes / kPage * kPage; }
+  static std::size_t page_up(std::size_t bytes) { return page_down(bytes + kPage - 1); }
 
   std::string_view text_;
   JsonCursor cursor_;
