@@ -8,7 +8,6 @@
 #include <cstring>
 #include <charconv>
 #include <filesystem>
-#include <regex>
 #include <system_error>
 #include <unordered_map>
 #include <unordered_set>
@@ -29,6 +28,23 @@ namespace fs = std::filesystem;
 namespace {
 
 bool is_safetensors(std::string_view file_name) { return file_name.ends_with(".safetensors"); }
+
+// Takes a run of five or more digits from the front of `text`.
+bool take_shard_number(std::string_view& text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  text.remove_prefix(digits);
+  return digits >= 5;
+}
+
+// "-NNNNN-of-NNNNN", five digits or more each: the middle of a shard's file name.
+bool is_shard_numbering(std::string_view text) {
+  if (!text.starts_with('-')) return false;
+  text.remove_prefix(1);
+  if (!take_shard_number(text) || !text.starts_with("-of-")) return false;
+  text.remove_prefix(4);
+  return take_shard_number(text) && text.empty();
+}
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -272,8 +288,7 @@ std::vector<std::string> checkpoint_files_at(const std::string& path) {
       // stem-NNNNN-of-NNNNN.ext, five digits or more each
       std::string_view middle(name);
       middle = middle.substr(stem.size(), middle.size() - stem.size() - extension.size());
-      static const std::regex kShard("-[0-9]{5,}-of-[0-9]{5,}");
-      ours = std::regex_match(middle.begin(), middle.end(), kShard);
+      ours = is_shard_numbering(middle);
     }
     if (ours) found.push_back((directory / name).string());
   }

@@ -1,8 +1,9 @@
 #include "tools/terminal_colour.hpp"
 
 #include <cstdlib>
-#include <regex>
+#include <string>
 
+#include <re2/re2.h>
 #include <unistd.h>
 
 namespace taxon::cli {
@@ -27,42 +28,41 @@ std::string_view level_colour(std::string_view level) {
 
 // Line by line; each pattern is the layout engine/diagnostic.cpp renders.
 std::string paint_lines(std::string_view text, bool report) {
-  static const std::regex header(R"(^((?:internal )?error|warning|note)(\[T\d+\])?: (.*)$)");
-  static const std::regex source(R"(^(\s*\d+ \|)(.*)$)");
-  static const std::regex caret(R"(^(\s*\|)(\s*)(\^+)(.*)$)");
-  static const std::regex hint(R"(^(\s*=) (hint|help|note):(.*)$)");
-  static const std::regex group(R"(^(  )(\S+)(\s+\d[\d,]* tensors?\b.*)$)");
-  static const std::regex section(R"(^(selections|groups|overlaps|set rules)\b(.*)$)");
+  static const RE2 header(R"(((?:internal )?error|warning|note)(\[T\d+\])?: (.*))");
+  static const RE2 source(R"((\s*\d+ \|)(.*))");
+  static const RE2 caret(R"((\s*\|)(\s*)(\^+)(.*))");
+  static const RE2 hint(R"((\s*=) (hint|help|note):(.*))");
+  static const RE2 group(R"((  )(\S+)(\s+\d[\d,]* tensors?\b.*))");
+  static const RE2 section(R"((selections|groups|overlaps|set rules)\b(.*))");
   std::string out;
   std::string_view level_paint = kRed;
   std::size_t start = 0;
+  std::string a, b, c, d;
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
     std::size_t stop = end == std::string_view::npos ? text.size() : end;
-    std::string line(text.substr(start, stop - start));
-    std::smatch m;
+    re2::StringPiece line(text.data() + start, stop - start);
+    std::string_view view(line.data(), line.size());
     // A report's name lines (most lines of `--all` at 100k tensors) match nothing: skip the regexes.
-    bool plain = line.starts_with("      ") && line.find('|') == std::string::npos && line.find('=') == std::string::npos;
+    bool plain = view.starts_with("      ") && view.find('|') == std::string_view::npos &&
+                 view.find('=') == std::string_view::npos;
     if (plain) {
-      out += line;
-    } else if (std::regex_match(line, m, header)) {
-      level_paint = level_colour(m[1].str());
-      out += std::string(level_paint) + m[1].str() + m[2].str() + std::string(kReset) + std::string(kBold) + ": " + m[3].str() +
-             std::string(kReset);
-    } else if (std::regex_match(line, m, caret)) {
-      out += std::string(kBlue) + m[1].str() + std::string(kReset) + m[2].str() + std::string(level_paint) + m[3].str() +
-             std::string(kReset) + m[4].str();
-    } else if (std::regex_match(line, m, source)) {
-      out += std::string(kBlue) + m[1].str() + std::string(kReset) + m[2].str();
-    } else if (std::regex_match(line, m, hint)) {
-      out += std::string(kBlue) + m[1].str() + std::string(kReset) + " " + std::string(kBold) + m[2].str() + ":" +
-             std::string(kReset) + m[3].str();
-    } else if (report && std::regex_match(line, m, section)) {
-      out += std::string(kBold) + m[1].str() + std::string(kReset) + m[2].str();
-    } else if (report && std::regex_match(line, m, group)) {
-      out += m[1].str() + std::string(kGreen) + m[2].str() + std::string(kReset) + m[3].str();
+      out += view;
+    } else if (RE2::FullMatch(line, header, &a, &b, &c)) {
+      level_paint = level_colour(a);
+      out += std::string(level_paint) + a + b + std::string(kReset) + std::string(kBold) + ": " + c + std::string(kReset);
+    } else if (RE2::FullMatch(line, caret, &a, &b, &c, &d)) {
+      out += std::string(kBlue) + a + std::string(kReset) + b + std::string(level_paint) + c + std::string(kReset) + d;
+    } else if (RE2::FullMatch(line, source, &a, &b)) {
+      out += std::string(kBlue) + a + std::string(kReset) + b;
+    } else if (RE2::FullMatch(line, hint, &a, &b, &c)) {
+      out += std::string(kBlue) + a + std::string(kReset) + " " + std::string(kBold) + b + ":" + std::string(kReset) + c;
+    } else if (report && RE2::FullMatch(line, section, &a, &b)) {
+      out += std::string(kBold) + a + std::string(kReset) + b;
+    } else if (report && RE2::FullMatch(line, group, &a, &b, &c)) {
+      out += a + std::string(kGreen) + b + std::string(kReset) + c;
     } else {
-      out += line;
+      out += view;
     }
     if (end == std::string_view::npos) break;
     out += '\n';

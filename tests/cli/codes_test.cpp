@@ -8,10 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <vector>
+
+#include <re2/re2.h>
 
 #include "engine/diagnostic_codes.hpp"
 
@@ -39,18 +40,20 @@ struct DocRow {
 std::vector<DocRow> documented_rows() {
   std::string doc = read(fs::path(TAXON_SOURCE_DIR) / "docs/diagnostics.md");
   std::vector<DocRow> rows;
-  std::regex row(R"re(^\| <a id="([^"]*)"></a>(T\d{4}) \| ([^|]+) \| ([^|]+) \|.*$)re", std::regex::multiline);
-  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator(); ++it)
-    rows.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4]});
+  static const RE2 row(R"re((?m)^\| <a id="([^"]*)"></a>(T\d{4}) \| ([^|]+) \| ([^|]+) \|.*$)re");
+  re2::StringPiece rest(doc);
+  DocRow found;
+  while (RE2::FindAndConsume(&rest, row, &found.anchor, &found.code, &found.severity, &found.title)) rows.push_back(found);
   return rows;
 }
 
 // Every T followed by four digits in the text.
 std::set<std::string> codes_named_in(const std::string& text) {
   std::set<std::string> codes;
-  std::regex code(R"(\bT\d{4}\b)");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), code); it != std::sregex_iterator(); ++it)
-    codes.insert(it->str());
+  static const RE2 code(R"(\b(T\d{4})\b)");
+  re2::StringPiece rest(text);
+  std::string found;
+  while (RE2::FindAndConsume(&rest, code, &found)) codes.insert(found);
   return codes;
 }
 
@@ -113,8 +116,8 @@ TEST_CASE("every registered code is used by the code") {
   for (const auto& entry : taxon::kDiagnosticCodes) {
     std::string constant = "code::" + std::string(entry.name);
     CAPTURE(constant);
-    std::regex use("\\b" + constant + "\\b");
-    CHECK(std::regex_search(sources, use));
+    RE2 use("\\b" + RE2::QuoteMeta(constant) + "\\b");
+    CHECK(RE2::PartialMatch(sources, use));
   }
 }
 
@@ -138,15 +141,16 @@ TEST_CASE("every documented diagnostic code appears in a golden file") {
 // CMake cuts test names at semicolons: a case named with either would silently run nothing.
 TEST_CASE("no test case name holds a comma or a semicolon") {
   fs::path root(TAXON_SOURCE_DIR);
-  std::regex test_case(R"re(TEST_CASE\("((?:[^"\\]|\\.)*)"\))re");
+  static const RE2 test_case(R"re(TEST_CASE\("((?:[^"\\]|\\.)*)"\))re");
   std::size_t cases = 0;
   for (const auto& folder : {root / "tests", root / "fuzz"})
     for (const auto& entry : fs::recursive_directory_iterator(folder)) {
       if (entry.path().extension() != ".cpp") continue;
       std::string text = read(entry.path());
-      for (auto it = std::sregex_iterator(text.begin(), text.end(), test_case); it != std::sregex_iterator(); ++it) {
+      re2::StringPiece rest(text);
+      std::string name;
+      while (RE2::FindAndConsume(&rest, test_case, &name)) {
         ++cases;
-        std::string name = (*it)[1];
         CAPTURE(entry.path().string());
         CAPTURE(name);
         CHECK(name.find_first_of(",;") == std::string::npos);

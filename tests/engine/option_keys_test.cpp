@@ -3,10 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
+
+#include <re2/re2.h>
 
 #include "engine/option_keys.hpp"
 
@@ -19,9 +20,11 @@ TEST_CASE("every param-group key of torch.optim's optimizers is a known option")
   // After "optimizers" come the optimizers' names (capitalised) and their keys (lower case).
   std::string lists = json.substr(json.find("\"optimizers\""));
   std::set<std::string> keys;
-  std::regex quoted("\"([a-z_0-9]+)\"");
-  for (auto it = std::sregex_iterator(lists.begin(), lists.end(), quoted); it != std::sregex_iterator(); ++it)
-    if ((*it)[1] != "optimizers") keys.insert((*it)[1]);
+  static const RE2 quoted("\"([a-z_0-9]+)\"");
+  re2::StringPiece rest(lists);
+  std::string key;
+  while (RE2::FindAndConsume(&rest, quoted, &key))
+    if (key != "optimizers") keys.insert(key);
   CHECK(keys.size() >= 25);
   for (const auto& key : keys) {
     CAPTURE(key);

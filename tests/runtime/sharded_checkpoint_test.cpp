@@ -584,6 +584,7 @@ TEST_CASE("checkpoint_files_at lists the plain file - the index - and shards of 
   ScratchDir dir;
   for (const char* name : {"model.safetensors", "model.safetensors.index.json", "model-00001-of-00002.safetensors",
                            "model-00003-of-00003.safetensors", "model-123456-of-123456.safetensors", "model-1-of-2.safetensors",
+                           "model-00001-0f-00002.safetensors", "model-00001-of-00002x.safetensors", "model-00001-of-.safetensors",
                            "model-00001-of-00002.bin", "other-00001-of-00002.safetensors", "model.safetensors.bak", "config.json"})
     spit(dir.path / name, "x");
   std::vector<std::string> want;
