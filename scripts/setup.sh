@@ -14,7 +14,7 @@ packages=(
   # sharded conversion across machines: the Slurm test starts its own single-node cluster
   slurm-wlm munge
   # reliability (docs/reliability.md): libFuzzer and the sanitizers' runtimes, fault injection
-  clang libclang-rt-14-dev strace util-linux
+  clang libclang-rt-14-dev lld strace util-linux
   # shell completion and the man page: checked in the suite
   zsh fish man-db groff-base
   # reference values and cross-checks only; never a run-time dependency

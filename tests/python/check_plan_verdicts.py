@@ -806,9 +806,9 @@ def run_all():
     combos = combinations()
     everything = len(combos)
     # The sanitizer build runs taxon ~10x slower; it checks memory, not verdicts, so it may take
-    # every Nth combination (TAXON_VERDICT_STRIDE, set by the asan test preset) - the Release run
+    # every Nth combination (TAXON_PROPERTY_STRIDE, set by the asan test preset) - the Release run
     # takes them all.
-    stride = int(os.environ.get("TAXON_VERDICT_STRIDE", "1"))
+    stride = max(1, int(os.environ.get("TAXON_PROPERTY_STRIDE", "1") or "1"))
     combos = combos[::stride]
     workers = max(2, os.cpu_count() or 2)
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
@@ -844,7 +844,7 @@ def run_all():
         failures.append(f"only {everything} combinations")
         print(f"FAILED only {everything} combinations (at least 50)")
     if stride > 1:
-        print(f"every {stride}th of the {everything} combinations ran (TAXON_VERDICT_STRIDE)")
+        print(f"every {stride}th of the {everything} combinations ran (TAXON_PROPERTY_STRIDE)")
     elif stats["loaded into the target"] < 10:
         failures.append("too few loads")
         print(f"FAILED only {stats['loaded into the target']} written files loaded into their target (at least 10)")
