@@ -26,14 +26,21 @@ std::string_view level_colour(std::string_view level) {
   return level == "warning" ? kYellow : level == "note" ? kCyan : kRed;
 }
 
+// Bytes, not UTF-8: a line that echoes a name or a message in any encoding is still painted.
+RE2::Options byte_patterns() {
+  RE2::Options options;
+  options.set_encoding(RE2::Options::EncodingLatin1);
+  return options;
+}
+
 // Line by line; each pattern is the layout engine/diagnostic.cpp renders.
 std::string paint_lines(std::string_view text, bool report) {
-  static const RE2 header(R"(((?:internal )?error|warning|note)(\[T\d+\])?: (.*))");
-  static const RE2 source(R"((\s*\d+ \|)(.*))");
-  static const RE2 caret(R"((\s*\|)(\s*)(\^+)(.*))");
-  static const RE2 hint(R"((\s*=) (hint|help|note):(.*))");
-  static const RE2 group(R"((  )(\S+)(\s+\d[\d,]* tensors?\b.*))");
-  static const RE2 section(R"((selections|groups|overlaps|set rules)\b(.*))");
+  static const RE2 header(R"(((?:internal )?error|warning|note)(\[T\d+\])?: (.*))", byte_patterns());
+  static const RE2 source(R"((\s*\d+ \|)(.*))", byte_patterns());
+  static const RE2 caret(R"((\s*\|)(\s*)(\^+)(.*))", byte_patterns());
+  static const RE2 hint(R"((\s*=) (hint|help|note):(.*))", byte_patterns());
+  static const RE2 group(R"((  )(\S+)(\s+\d[\d,]* tensors?\b.*))", byte_patterns());
+  static const RE2 section(R"((selections|groups|overlaps|set rules)\b(.*))", byte_patterns());
   std::string out;
   std::string_view level_paint = kRed;
   std::size_t start = 0;
