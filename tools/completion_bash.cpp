@@ -26,7 +26,7 @@ std::string shell_words(const std::vector<std::string>& words) {
 }
 
 // The helpers every completion uses; the command is not involved.
-constexpr std::string_view kHelpers = R"script(# Offers each WORD that starts with the word being completed ($cur).
+constexpr std::string_view kBashHelpers = R"script(# Offers each WORD that starts with the word being completed ($cur).
 _taxon_offer() {
   local word
   for word in "$@"; do
@@ -174,7 +174,7 @@ std::string bash_completion(const Command& program, const std::vector<Command>& 
       "# `taxon --help` (generate it again after upgrading taxon). Install it with\n"
       "#   taxon completion bash > ~/.local/share/bash-completion/completions/taxon\n"
       "# or add `source <(taxon completion bash)` to ~/.bashrc.\n\n";
-  out += kHelpers;
+  out += kBashHelpers;
 
   out += "\n# Sets the command's options, those of them that take a value, and how many positionals it\n"
          "# takes (the last one repeating when positionals_repeat is 1); '' is taxon before a command.\n"

@@ -8,7 +8,7 @@ namespace taxon::cli {
 namespace {
 
 // Helpers; @TAKES_VALUE@ is replaced by the cases of the options that take a value.
-constexpr std::string_view kHelpers = R"script(# The command, then its positionals, one per line: the words before the cursor after `taxon`,
+constexpr std::string_view kFishHelpers = R"script(# The command, then its positionals, one per line: the words before the cursor after `taxon`,
 # without the options and their values.
 function __taxon_words
     set -l words (commandline -opc)
@@ -136,7 +136,7 @@ std::string fish_completion(const Command& program, const std::vector<Command>& 
   add_takes_value(program);
   for (const auto& command : commands) add_takes_value(command);
   if (takes_value.empty()) takes_value = "''";  // no option takes a value: a case that matches nothing
-  std::string helpers(kHelpers);
+  std::string helpers(kFishHelpers);
   helpers.replace(helpers.find("@TAKES_VALUE@"), 13, "        case " + takes_value);
   out += helpers;
 

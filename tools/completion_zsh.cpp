@@ -11,7 +11,7 @@
 namespace taxon::cli {
 namespace {
 
-constexpr std::string_view kHelpers = R"script(# Offers the stdlib presets and rule files.
+constexpr std::string_view kZshHelpers = R"script(# Offers the stdlib presets and rule files.
 _taxon_rules() {
   local -a presets
   presets=(${(f)"$(taxon __complete presets 2>/dev/null </dev/null)"})
@@ -109,7 +109,7 @@ std::string zsh_completion(const Command& program, const std::vector<Command>& c
       "# a directory on $fpath, before compinit runs:\n"
       "#   mkdir -p ~/.zfunc && taxon completion zsh > ~/.zfunc/_taxon\n"
       "#   # in ~/.zshrc: fpath=(~/.zfunc $fpath); autoload -Uz compinit; compinit\n\n";
-  out += kHelpers;
+  out += kZshHelpers;
 
   for (const auto& command : commands) {
     out += fmt::format("\n_taxon_{}() {{\n", command.name);

@@ -10,11 +10,11 @@
 
 namespace {
 
-using json = nlohmann::ordered_json;
+using ordered_json = nlohmann::ordered_json;
 
 // Streams `document` through JsonStream: containers opened and closed, strings as strings, other
 // scalars (and, where `trees` says so, whole arrays of objects) as small trees.
-void stream(taxon::JsonStream& out, const json& document) {
+void stream(taxon::JsonStream& out, const ordered_json& document) {
   if (document.is_object()) {
     out.begin_object();
     for (const auto& [key, value] : document.items()) {
@@ -39,15 +39,16 @@ void stream(taxon::JsonStream& out, const json& document) {
 }  // namespace
 
 TEST_CASE("JsonStream lays out documents as nlohmann's dump(1) and dump(2) do") {
-  const json documents[] = {
-      json::object(),
-      json::array(),
-      json{{"a", json::object()}, {"b", json::array()}, {"c", nullptr}},
-      json{{"names", {"x", "tab\there", "quote\"back\\slash", "caf\xc3\xa9", std::string("nul\0byte", 8)}},
+  const ordered_json documents[] = {
+      ordered_json::object(),
+      ordered_json::array(),
+      ordered_json{{"a", ordered_json::object()}, {"b", ordered_json::array()}, {"c", nullptr}},
+      ordered_json{{"names", {"x", "tab\there", "quote\"back\\slash", "caf\xc3\xa9", std::string("nul\0byte", 8)}},
            {"numbers", {1, -2, 0.05, 1e-05, 1e+20, 3.0, 0.1 + 0.2}},
            {"flags", {true, false}},
-           {"nested", {{"deep", {{"deeper", json::array({json::object(), json::array({1})})}}}}},
-           {"entries", json::array({json{{"small", 1}, {"shape", {2, 3}}}, json{{"small", json::object()}}})}},
+           {"nested", {{"deep", {{"deeper", ordered_json::array({ordered_json::object(), ordered_json::array({1})})}}}}},
+           {"entries",
+            ordered_json::array({ordered_json{{"small", 1}, {"shape", {2, 3}}}, ordered_json{{"small", ordered_json::object()}}})}},
   };
   for (int indent : {1, 2}) {
     for (const auto& document : documents) {

@@ -17,16 +17,18 @@
 #include "grammar/tx_lower.hpp"
 #include "runtime/files.hpp"
 #include "runtime/model_dump.hpp"
+#include "test_support.hpp"
 
 using namespace taxon;
 
 namespace {
 
-const std::string root = TAXON_SOURCE_DIR;
+using testing::number;
+using testing::source_root;
 
 // The example of docs/language.md that contains `marker`.
 std::string doc_example(const std::string& marker) {
-  std::ifstream in(root + "/docs/language.md");
+  std::ifstream in(source_root + "/docs/language.md");
   std::ostringstream text;
   text << in.rdbuf();
   std::string doc = text.str();
@@ -34,11 +36,6 @@ std::string doc_example(const std::string& marker) {
   REQUIRE(at != std::string::npos);
   std::size_t begin = doc.rfind("```tx\n", at) + 6;
   return doc.substr(begin, doc.find("```\n", at) - begin);
-}
-
-double number(const OptionValue& value) {
-  if (const double* d = std::get_if<double>(&value.value)) return *d;
-  return static_cast<double>(std::get<int64_t>(value.value));
 }
 
 // Per tensor: the groups it joined, and each numeric option it ends with there.
@@ -54,11 +51,11 @@ Outcome evaluate_source(const SourceRef& source, const std::string& dump, const 
       [](const std::string& path, const SourceFile& from, std::string&) -> SourceRef {
         std::filesystem::path beside = std::filesystem::path(from.path).parent_path() / path;
         if (std::filesystem::exists(beside)) return load_source(beside.string());
-        return load_source(root + "/stdlib/" + path);
+        return load_source(source_root + "/stdlib/" + path);
       },
       parameters);
   REQUIRE_FALSE(diagnostics.has_errors());
-  TensorTable table = read_model_dump(root + "/" + dump);
+  TensorTable table = read_model_dump(source_root + "/" + dump);
   EvalResult result = evaluate(rules.program, table);
   REQUIRE_FALSE(result.diagnostics.has_errors());
   Outcome out;
@@ -82,7 +79,7 @@ struct TimmValues {
 };
 
 TimmValues timm_beit(const std::string& decay) {
-  std::ifstream in(root + "/tests/data/layer_decay/beit_b16_expected.json");
+  std::ifstream in(source_root + "/tests/data/layer_decay/beit_b16_expected.json");
   nlohmann::json json = nlohmann::json::parse(in);
   TimmValues out{json["timm"]["commit"].get<std::string>(), {}};
   for (const auto& row : json["decays"][decay]["parameters"])
@@ -112,7 +109,7 @@ TEST_CASE("docs/language.md first example on vit_tiny: every parameter's options
   std::string example = doc_example("# Optimizer groups for a ViT: layer-wise decay");
   Outcome got = evaluate_source(std::make_shared<SourceFile>(SourceFile{"docs/language.md", example}),
                                 "tests/data/dumps/vit_tiny.json");
-  TensorTable table = read_model_dump(root + "/tests/data/dumps/vit_tiny.json");
+  TensorTable table = read_model_dump(source_root + "/tests/data/dumps/vit_tiny.json");
   std::size_t checked = 0;
   for (const auto& tensor : table.tensors) {
     if (tensor.kind != TensorKind::parameter || tensor.tied_to) continue;
@@ -149,7 +146,7 @@ TEST_CASE("docs/language.md BEiT example: every parameter as timm's param_groups
 }
 
 TEST_CASE("stdlib/layer_decay/timm_beit_b16.tx: timm's values at its default 0.65 and with --param decay=0.75") {
-  SourceRef preset = load_source(root + "/stdlib/layer_decay/timm_beit_b16.tx");
+  SourceRef preset = load_source(source_root + "/stdlib/layer_decay/timm_beit_b16.tx");
   check_beit(evaluate_source(preset, "tests/data/dumps/beit_b16.json"), timm_beit("0.65"));
   check_beit(evaluate_source(preset, "tests/data/dumps/beit_b16.json", {{"decay", "0.75"}}), timm_beit("0.75"));
 }

@@ -17,12 +17,14 @@
 #include "grammar/tx_lower.hpp"
 #include "runtime/files.hpp"
 #include "runtime/model_dump.hpp"
+#include "test_support.hpp"
 
 using namespace taxon;
 
 namespace {
 
-const std::string root = TAXON_SOURCE_DIR;
+using testing::number;
+using testing::source_root;
 
 struct Expected {
   std::string commit;
@@ -33,7 +35,7 @@ struct Expected {
 };
 
 Expected load_expected(const std::string& file) {
-  std::ifstream in(root + "/tests/data/layer_decay/" + file);
+  std::ifstream in(source_root + "/tests/data/layer_decay/" + file);
   nlohmann::json json = nlohmann::json::parse(in);
   Expected out;
   out.commit = json["timm"]["commit"].get<std::string>();
@@ -63,21 +65,16 @@ struct Options {
   std::map<std::string, double> weight_decay;
 };
 
-double number(const OptionValue& value) {
-  if (const double* d = std::get_if<double>(&value.value)) return *d;
-  return static_cast<double>(std::get<int64_t>(value.value));
-}
-
 Options options(const SourceRef& source, const std::string& dump) {
   Diagnostics diagnostics;
   tx::Lowered rules = tx::parse_and_lower(source, diagnostics,
                                           [](const std::string& path, const SourceFile& from, std::string&) -> SourceRef {
                                             std::filesystem::path beside = std::filesystem::path(from.path).parent_path() / path;
                                             if (std::filesystem::exists(beside)) return load_source(beside.string());
-                                            return load_source(root + "/stdlib/" + path);
+                                            return load_source(source_root + "/stdlib/" + path);
                                           });
   REQUIRE_FALSE(diagnostics.has_errors());
-  TensorTable table = read_model_dump(root + "/" + dump);
+  TensorTable table = read_model_dump(source_root + "/" + dump);
   EvalResult result = evaluate(rules.program, table);
   REQUIRE_FALSE(result.diagnostics.has_errors());
   Options out;
@@ -125,19 +122,19 @@ TEST_CASE("Swin-T expected values (tests/data/layer_decay/swin_t_expected.json):
 }
 
 TEST_CASE("Swin-T layer decay (tests/data/rules/tx/layer_decay.tx): every parameter gets timm's lr scale") {
-  auto got = multipliers(load_source(root + "/tests/data/rules/tx/layer_decay.tx"));
+  auto got = multipliers(load_source(source_root + "/tests/data/rules/tx/layer_decay.tx"));
   CHECK(check_against_timm(got) == 221);
 }
 
 TEST_CASE("Swin-T layer decay (stdlib/layer_decay/hf_swin_t.tx): every parameter gets timm's lr scale") {
-  auto got = multipliers(load_source(root + "/stdlib/layer_decay/hf_swin_t.tx"));
+  auto got = multipliers(load_source(source_root + "/stdlib/layer_decay/hf_swin_t.tx"));
   CHECK(check_against_timm(got) == 221);
 }
 
 TEST_CASE("Swin-T layer decay (stdlib/layer_decay/hf_swin_t.tx) on transformers 4 names: every parameter gets timm's lr scale") {
   // tests/data/dumps/derived/swin_t_transformers4.json: the same model as transformers 4 names it
   // (make_derived_dumps.py); each name is mapped back to transformers 5's to find timm's value.
-  Options got = options(load_source(root + "/stdlib/layer_decay/hf_swin_t.tx"), "tests/data/dumps/derived/swin_t_transformers4.json");
+  Options got = options(load_source(source_root + "/stdlib/layer_decay/hf_swin_t.tx"), "tests/data/dumps/derived/swin_t_transformers4.json");
   auto transformers5 = [](std::string name) {
     static const std::pair<std::string, std::string> kParts[] = {
         {".attention.self.query.", ".attention.q_proj."},
@@ -160,7 +157,7 @@ TEST_CASE("Swin-T layer decay (stdlib/layer_decay/hf_swin_t.tx) on transformers 
 }
 
 TEST_CASE("Swin-T layer decay (the example in docs/language.md): every block parameter gets timm's lr scale") {
-  std::ifstream in(root + "/docs/language.md");
+  std::ifstream in(source_root + "/docs/language.md");
   std::ostringstream text;
   text << in.rdbuf();
   std::string doc = text.str();
@@ -192,7 +189,7 @@ TEST_CASE("ViT-B/16 expected values (tests/data/layer_decay/vit_b16_expected.jso
 }
 
 TEST_CASE("ViT-B/16 layer decay (stdlib/layer_decay/hf_vit_b16.tx): every parameter gets timm's lr scale and weight decay") {
-  Options got = options(load_source(root + "/stdlib/layer_decay/hf_vit_b16.tx"), vit().dump);
+  Options got = options(load_source(source_root + "/stdlib/layer_decay/hf_vit_b16.tx"), vit().dump);
   CHECK(check_against_timm(got.lr_mult, vit()) == 200);
   // timm gives weight decay 0 or the optimizer's (0.05 in the generator); the preset sets
   // weight_decay = 0 on exactly timm's zeros and leaves the rest to the optimizer's default.
@@ -214,7 +211,7 @@ TEST_CASE("ViT-B/16 layer decay (stdlib/layer_decay/hf_vit_b16.tx): every parame
 TEST_CASE("ViT-B/16 layer decay (stdlib/layer_decay/hf_vit_b16.tx) on transformers 4 names: timm's lr scale and weight decay") {
   // tests/data/dumps/derived/vit_b16_transformers4.json: the same model as transformers 4 names it
   // (make_derived_dumps.py); each name is mapped back to transformers 5's to find timm's value.
-  Options got = options(load_source(root + "/stdlib/layer_decay/hf_vit_b16.tx"), "tests/data/dumps/derived/vit_b16_transformers4.json");
+  Options got = options(load_source(source_root + "/stdlib/layer_decay/hf_vit_b16.tx"), "tests/data/dumps/derived/vit_b16_transformers4.json");
   auto transformers5 = [](std::string name) {
     static const std::pair<std::string, std::string> kParts[] = {
         {".attention.attention.query.", ".attention.q_proj."}, {".attention.attention.key.", ".attention.k_proj."},

@@ -16,33 +16,30 @@
 #include "grammar/tx_lower.hpp"
 #include "runtime/files.hpp"
 #include "runtime/model_dump.hpp"
+#include "test_support.hpp"
 
 using namespace taxon;
 
 namespace {
 
-const std::string root = TAXON_SOURCE_DIR;
+using testing::number;
+using testing::source_root;
 
-const nlohmann::json& expected() {
+const nlohmann::json& timm_expected() {
   static const nlohmann::json json = [] {
-    std::ifstream in(root + "/tests/data/timm_layer_decay/expected.json");
+    std::ifstream in(source_root + "/tests/data/timm_layer_decay/expected.json");
     return nlohmann::json::parse(in);
   }();
   return json;
-}
-
-double number(const OptionValue& value) {
-  if (const double* d = std::get_if<double>(&value.value)) return *d;
-  return static_cast<double>(std::get<int64_t>(value.value));
 }
 
 // Per parameter: each numeric option, from the group it joined (exactly one).
 std::map<std::string, std::map<std::string, double>> options(const std::string& preset, const std::string& dump,
                                                              const tx::Parameters& parameters) {
   Diagnostics diagnostics;
-  tx::Lowered rules = tx::parse_and_lower(load_source(root + "/stdlib/" + preset), diagnostics, {}, parameters);
+  tx::Lowered rules = tx::parse_and_lower(load_source(source_root + "/stdlib/" + preset), diagnostics, {}, parameters);
   REQUIRE_FALSE(diagnostics.has_errors());
-  TensorTable table = read_model_dump(root + "/" + dump);
+  TensorTable table = read_model_dump(source_root + "/" + dump);
   EvalResult result = evaluate(rules.program, table);
   for (const auto& d : result.diagnostics.items()) CHECK_MESSAGE(d.severity != Severity::error, d.message);
   std::map<std::string, std::map<std::string, double>> out;
@@ -60,13 +57,13 @@ std::map<std::string, std::map<std::string, double>> options(const std::string& 
 }  // namespace
 
 TEST_CASE("timm reference data: nine models from a recorded timm commit") {
-  CHECK(expected()["timm"]["commit"].get<std::string>().size() == 40);
-  CHECK(expected()["models"].size() == 9);
+  CHECK(timm_expected()["timm"]["commit"].get<std::string>().size() == 40);
+  CHECK(timm_expected()["models"].size() == 9);
 }
 
 TEST_CASE("timm/layer_decay: every parameter of every model as timm's param_groups_layer_decay - at 0.75 and 0.65") {
   std::size_t compared = 0;
-  for (const auto& model : expected()["models"]) {
+  for (const auto& model : timm_expected()["models"]) {
     std::string name = model["model"].get<std::string>();
     for (const std::string decay : {"0.75", "0.65"}) {
       CAPTURE(name);
@@ -88,7 +85,7 @@ TEST_CASE("timm/layer_decay: every parameter of every model as timm's param_grou
 }
 
 TEST_CASE("timm/weight_decay: every parameter of every model as timm's param_groups_weight_decay") {
-  for (const auto& model : expected()["models"]) {
+  for (const auto& model : timm_expected()["models"]) {
     std::string name = model["model"].get<std::string>();
     CAPTURE(name);
     auto got = options("timm/weight_decay.tx", model["dump"].get<std::string>(), {});
@@ -103,7 +100,7 @@ TEST_CASE("timm/weight_decay: every parameter of every model as timm's param_gro
 }
 
 TEST_CASE("timm/layer_decay on BEiT-B/16: every parameter as timm's param_groups_layer_decay - at 0.65 and 0.75") {
-  std::ifstream in(root + "/tests/data/layer_decay/beit_b16_expected.json");
+  std::ifstream in(source_root + "/tests/data/layer_decay/beit_b16_expected.json");
   nlohmann::json beit = nlohmann::json::parse(in);
   for (const std::string decay : {"0.65", "0.75"}) {
     CAPTURE(decay);

@@ -22,13 +22,13 @@ namespace {
 
 const std::string kRoot = std::string(TAXON_SOURCE_DIR) + "/";
 
-nlohmann::json expected() {
+nlohmann::json torchvision_expected() {
   std::ifstream in(kRoot + "tests/data/types/torchvision_expected.json");
   return nlohmann::json::parse(in);
 }
 
 std::vector<std::string> expected_names(const std::string& model, const std::string& query) {
-  return expected()["models"][model]["queries"][query].get<std::vector<std::string>>();
+  return torchvision_expected()["models"][model]["queries"][query].get<std::vector<std::string>>();
 }
 
 TensorTable dump(const std::string& model) { return read_model_dump(kRoot + "tests/data/dumps/tv_" + model + ".json"); }
@@ -40,29 +40,29 @@ TensorTable dump_without_ancestry(const std::string& model) {
   return parse_model_dump(json.dump(), "old.json");
 }
 
-struct Outcome {
+struct Selected {
   std::vector<std::string> names;
   std::vector<Diagnostic> diagnostics;
 };
 
 // `select s : PREDICATE`, evaluated as written and compiled; the two must agree.
-Outcome select(const TensorTable& table, const std::string& predicate) {
+Selected select(const TensorTable& table, const std::string& predicate) {
   auto source = std::make_shared<SourceFile>(SourceFile{"rules.tx", "select s : " + predicate + "\n"});
   Diagnostics diagnostics;
   tx::Lowered lowered = tx::parse_and_lower(source, diagnostics);
   REQUIRE_FALSE(diagnostics.has_errors());
-  Outcome outcomes[2];
+  Selected selections[2];
   for (bool optimize : {false, true}) {
     EvalOptions options;
     options.optimize = optimize;
     EvalResult result = evaluate(lowered.program, table, options);
-    Outcome& out = outcomes[optimize ? 1 : 0];
+    Selected& out = selections[optimize ? 1 : 0];
     for (std::size_t index : result.selections.at(0).tensors) out.names.emplace_back(table.tensors[index].name);
     out.diagnostics = result.diagnostics.items();
   }
-  CHECK(outcomes[0].names == outcomes[1].names);
-  CHECK(outcomes[0].diagnostics.size() == outcomes[1].diagnostics.size());
-  return outcomes[1];
+  CHECK(selections[0].names == selections[1].names);
+  CHECK(selections[0].diagnostics.size() == selections[1].diagnostics.size());
+  return selections[1];
 }
 
 bool contains(const std::vector<std::string>& names, const std::string& name) {
@@ -72,14 +72,14 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 }  // namespace
 
 TEST_CASE("type in and type == select what isinstance selects on torchvision's models - type is what type() is") {
-  nlohmann::json all = expected();
+  nlohmann::json all = torchvision_expected();
   for (const auto& [model, entry] : all["models"].items()) {
     TensorTable table = dump(model);
     CHECK_FALSE(table.module_mro.empty());
     for (const auto& [query, names] : entry["queries"].items()) {
       CAPTURE(model);
       CAPTURE(query);
-      Outcome outcome = select(table, query);
+      Selected outcome = select(table, query);
       CHECK(outcome.names == names.get<std::vector<std::string>>());
       CHECK(outcome.diagnostics.empty());  // BatchNorm2d: convnext has none, and a set may name classes it lacks
     }
@@ -91,8 +91,8 @@ TEST_CASE("type in and type == select what isinstance selects on torchvision's m
 
 TEST_CASE("type == Linear takes vit_b_16's attention out_proj - a NonDynamicallyQuantizableLinear - and type is Linear does not") {
   TensorTable table = dump("vit_b_16");
-  Outcome linear = select(table, "type == Linear");
-  Outcome exact = select(table, "type is Linear");
+  Selected linear = select(table, "type == Linear");
+  Selected exact = select(table, "type is Linear");
   for (int block = 0; block < 12; ++block)
     for (const char* leaf : {"weight", "bias"}) {
       std::string name = "encoder.layers.encoder_layer_" + std::to_string(block) + ".self_attention.out_proj." + leaf;
@@ -125,7 +125,7 @@ TEST_CASE("a dump without ancestry reads - and its type tests compare exact clas
   CHECK(select(table, "type is {LayerNorm, BatchNorm2d}").names == exact);
   CHECK(select(dump_without_ancestry("vit_b_16"), "type == Linear").names == expected_names("vit_b_16", "type is Linear"));
   // Qualified names need the ancestry: an error that says so, not an empty selection.
-  Outcome qualified = select(table, "type in {\"torch.nn.modules.normalization.LayerNorm\"}");
+  Selected qualified = select(table, "type in {\"torch.nn.modules.normalization.LayerNorm\"}");
   REQUIRE(qualified.diagnostics.size() == 1);
   CHECK(qualified.diagnostics[0].code == "T0407");
   CHECK(qualified.diagnostics[0].hint.find("records no class ancestry") != std::string::npos);
@@ -133,7 +133,7 @@ TEST_CASE("a dump without ancestry reads - and its type tests compare exact clas
 
 TEST_CASE("a type name no module is or inherits from is an error with did you mean") {
   TensorTable table = dump("convnext_tiny");
-  Outcome typo = select(table, "type in {LayerNrom}");
+  Selected typo = select(table, "type in {LayerNrom}");
   CHECK(typo.names.empty());
   REQUIRE(typo.diagnostics.size() == 1);
   CHECK(typo.diagnostics[0].code == "T0407");
@@ -143,11 +143,11 @@ TEST_CASE("a type name no module is or inherits from is an error with did you me
   // Every name of the set unknown: each is reported.
   CHECK(select(table, "type in {LayerNrom, BatchNorm2d}").diagnostics.size() == 2);
   // Without ancestry too: the dump lists the classes.
-  Outcome old = select(dump_without_ancestry("convnext_tiny"), "type == LayerNrom");
+  Selected old = select(dump_without_ancestry("convnext_tiny"), "type == LayerNrom");
   REQUIRE(old.diagnostics.size() == 1);
   CHECK(old.diagnostics[0].hint == "did you mean 'LayerNorm'?");
   // A class that only a base of the model's classes is: `is` never matches it, and says why.
-  Outcome base = select(table, "type is ConvNormActivation");
+  Selected base = select(table, "type is ConvNormActivation");
   REQUIRE(base.diagnostics.size() == 1);
   CHECK(base.diagnostics[0].message == "no module's class is 'ConvNormActivation'");
   CHECK(base.diagnostics[0].hint.find("only a base class here") != std::string::npos);
