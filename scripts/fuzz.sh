@@ -6,8 +6,6 @@
 # in build-fuzz/corpus/TARGET, seeded from fuzz/seeds/TARGET and the test data; a crash is
 # written to build-fuzz/crashes/TARGET/ and ends the run with a non-zero exit. Turn every
 # crash into a regression test (docs/reliability.md says how).
-# TAXON_FUZZ_OPT sets the build's optimization (default -O1, for campaigns; CI's 30-second runs
-# use -O0, whose build takes a third less time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=(tx_parser yaml_rules safetensors_reader torch_reader zip_archive pickle)
@@ -15,8 +13,7 @@ usage() { echo "usage: scripts/fuzz.sh TARGET SECONDS   (TARGET: ${targets[*]} |
 [[ $# -eq 2 && $2 =~ ^[0-9]+$ ]] || usage
 build=build-fuzz
 build_targets() {
-  # Configured every time, so that the build has the optimization asked for now.
-  cmake --preset fuzz -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="${TAXON_FUZZ_OPT:--O1} -g1 -DNDEBUG" > /dev/null
+  if [[ ! -f $build/build.ninja ]]; then cmake --preset fuzz > /dev/null; fi
   cmake --build --preset fuzz --target "${@/#/fuzz_}" > "$build/build-fuzzers.log" 2>&1 || {
     cat "$build/build-fuzzers.log" >&2; exit 1; }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs everything CI runs (docs/reliability.md):
 #   1. the fuzz targets, 30 s each, as many at once as there are cores (the `fuzz` preset: clang,
-#      ASan + UBSan, at -O0: for runs this short a faster build beats faster code);
+#      ASan + UBSan);
 #   2. the whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (the `asan` preset);
 #   3. the whole test suite on the Release build, whose CTest summary closes the run.
 # Each stage's heading says how long the run has taken so far. scripts/test.sh --quick runs only 3.
@@ -14,7 +14,7 @@ stage() { printf '\n==== %s (%d:%02d so far)\n' "$*" $((SECONDS / 60)) $((SECOND
 
 if ((!quick)); then
   stage "fuzzing: each target for 30 s (build-fuzz/)"
-  TAXON_FUZZ_OPT=-O0 scripts/fuzz.sh all 30
+  scripts/fuzz.sh all 30
 
   stage "the test suite under ASan + UBSan (build-asan/)"
   cmake --preset asan > /dev/null
