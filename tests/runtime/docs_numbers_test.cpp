@@ -17,7 +17,7 @@
 #include "grammar/tx_lower.hpp"
 #include "runtime/files.hpp"
 #include "runtime/model_dump.hpp"
-#include "test_support.hpp"
+#include "tests/test_support.hpp"
 
 using namespace taxon;
 

@@ -18,8 +18,8 @@
 #include "grammar/tx_lower.hpp"
 #include "runtime/files.hpp"
 #include "runtime/model_dump.hpp"
-#include "tests/property_stride.hpp"
 #include "tests/runtime/eval_summary.hpp"
+#include "tests/test_support.hpp"
 
 using namespace taxon;
 using taxon::testing::diagnostics_summary;
