@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <random>
+
 #include <doctest/doctest.h>
 
 #include "engine/diagnostic.hpp"
@@ -41,6 +44,42 @@ TEST_CASE("closest_match suggests a near spelling and nothing for a far one") {
   CHECK(closest_match("layertype", candidates) == "layer_type");
   CHECK(closest_match("Dimension", candidates) == "dimension");
   CHECK(closest_match("completely_else", candidates).empty());
+}
+
+// A full-matrix Levenshtein distance with ASCII case folded, written apart from the engine's.
+static std::size_t reference_distance(const std::string& a, const std::string& b) {
+  auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (fold(a[i - 1]) == fold(b[j - 1]) ? 0 : 1)});
+  return d[a.size()][b.size()];
+}
+
+TEST_CASE("edit distances and the closest match agree with a full-matrix Levenshtein") {
+  // Random words over a small alphabet (both cases and a non-ASCII byte), so that near misses are common.
+  const std::string alphabet = "abAB_\xc3";
+  std::mt19937 random(20261201);
+  auto word = [&] {
+    std::string out(random() % 9, ' ');
+    for (char& c : out) c = alphabet[random() % alphabet.size()];
+    return out;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<std::string> candidates(1 + random() % 6);
+    for (auto& candidate : candidates) candidate = word();
+    std::string probe = word();
+    std::string expected;
+    std::size_t best = std::max<std::size_t>(2, probe.size() / 3) + 1;
+    for (const auto& candidate : candidates) {
+      std::size_t distance = reference_distance(probe, candidate);
+      CHECK(edit_distance(probe, candidate) == distance);
+      if (distance < best) best = distance, expected = candidate;
+    }
+    CHECK(closest_match(probe, candidates) == expected);
+  }
 }
 
 TEST_CASE("a long line is shown as a window around the caret") {
