@@ -19,15 +19,35 @@ const std::vector<std::string> kMatchTypes{"contains", "startswith", "endswith",
 // A predicate that matches nothing, standing in for a filter that failed to lower.
 Predicate invalid(const SourceSpan& span) { return Predicate{Constant{false}, span}; }
 
+// Repeats of a filter no larger than this are copied from its first lowering; larger ones are
+// walked again (their parts are repeats too), which bounds the copies kept to this size each.
+constexpr std::size_t kLargestCopiedRepeat = 1024;
+
 struct FilterLowering {
   Reader& reader;
-  std::size_t depth = 0;  // filters above the one being lowered
+  std::size_t depth = 0;    // filters above the one being lowered
+  std::size_t deepest = 0;  // the deepest filter level reached so far
 
   Predicate lower(const YAML::Node& node) {
-    if (reader.too_deep(node, depth + 1) || !reader.spend(node)) return invalid(reader.span(node));
+    if (const auto* seen = reader.lowered_before(node, depth); seen && reader.spend_repeat(seen->nodes)) {
+      deepest = std::max(deepest, depth + seen->levels);
+      return seen->predicate;
+    }
+    std::size_t level = depth + 1, deepest_outside = deepest, spent_before = reader.spent();
+    deepest = level;
+    if (reader.too_deep(node, level) || !reader.spend(node)) {
+      deepest = std::max(deepest_outside, level);
+      return invalid(reader.span(node));
+    }
     ++depth;
     Predicate predicate = lower_here(node);
     --depth;
+    std::size_t levels = deepest - depth, nodes = reader.spent() - spent_before;
+    // Kept only when lowered within the budget; when cut short by the depth limit, for this depth only.
+    if (reader.spent() <= kMaxExpandedNodes && nodes <= kLargestCopiedRepeat)
+      reader.remember_lowered(node, {predicate, nodes, levels,
+                                     deepest <= Reader::kMaxYamlDepth ? Reader::LoweredFilter::kAnyDepth : depth});
+    deepest = std::max(deepest_outside, deepest);
     return predicate;
   }
 

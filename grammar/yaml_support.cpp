@@ -176,6 +176,30 @@ bool Reader::spend(const YAML::Node& node) const {
   return false;
 }
 
+bool Reader::spend_repeat(std::size_t nodes) const {
+  if (expanded_ + nodes > kMaxExpandedNodes) return false;
+  expanded_ += nodes;
+  return true;
+}
+
+const Reader::LoweredFilter* Reader::lowered_before(const YAML::Node& node, std::size_t depth) const {
+  if (node.Mark().is_null()) return nullptr;
+  auto found = lowered_filters_.find(static_cast<std::size_t>(node.Mark().pos));
+  if (found == lowered_filters_.end()) return nullptr;
+  for (const auto& [seen, lowered] : found->second) {
+    if (!seen.is(node)) continue;
+    bool holds = lowered.only_at_depth == LoweredFilter::kAnyDepth ? depth + lowered.levels <= kMaxYamlDepth
+                                                                    : depth == lowered.only_at_depth;
+    if (holds) return &lowered;
+  }
+  return nullptr;
+}
+
+void Reader::remember_lowered(const YAML::Node& node, LoweredFilter lowered) {
+  if (node.Mark().is_null()) return;
+  lowered_filters_[static_cast<std::size_t>(node.Mark().pos)].emplace_back(node, std::move(lowered));
+}
+
 bool Reader::too_deep(const YAML::Node& node, std::size_t depth) const {
   if (depth <= kMaxYamlDepth) return false;
   if (!reported_depth_)

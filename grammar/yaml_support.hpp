@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -64,12 +66,33 @@ class Reader {
   // exponentially often) reports T0106 once and returns false: stop descending.
   bool spend(const YAML::Node& node) const;
 
+  // A filter lowered before, found again through an alias: what it lowered to, how many nodes it
+  // spent and how many filter levels it spans. Repeats are taken from here instead of lowered again,
+  // so an alias bomb costs its budget in copies, not in lowerings (each with its diagnostics).
+  // One cut short by the depth limit stands for the node only at the depth it was lowered at.
+  struct LoweredFilter {
+    static constexpr std::size_t kAnyDepth = static_cast<std::size_t>(-1);
+    Predicate predicate;
+    std::size_t nodes = 0;
+    std::size_t levels = 0;
+    std::size_t only_at_depth = kAnyDepth;
+  };
+  // The lowering of `node` that holds `depth` filters down, if there is one.
+  const LoweredFilter* lowered_before(const YAML::Node& node, std::size_t depth) const;
+  void remember_lowered(const YAML::Node& node, LoweredFilter lowered);
+  // Spends `nodes` at once when all of them fit in what is left; otherwise spends nothing and
+  // returns false (the caller walks the node, so the budget runs out where it always did).
+  bool spend_repeat(std::size_t nodes) const;
+  std::size_t spent() const { return expanded_; }
+
  private:
   SourceRef source_;
   Diagnostics& diagnostics_;
   YAML::Node tolerated_map_;
   std::string tolerated_key_;
   mutable std::size_t expanded_ = 0;
+  // By the node's offset in the text; the nodes are kept to tell apart two that start at one offset.
+  std::unordered_map<std::size_t, std::vector<std::pair<YAML::Node, LoweredFilter>>> lowered_filters_;
   mutable bool reported_depth_ = false;
 };
 
