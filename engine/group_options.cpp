@@ -1,6 +1,7 @@
 #include "engine/group_options.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -135,7 +136,8 @@ class SetRuleSignature {
     out.clear();
     for (std::size_t r = 0; r < used_.size(); ++r) {
       if (!matches(r, tensor)) continue;
-      out += std::to_string(r);
+      char digits[24];
+      out.append(digits, std::to_chars(digits, digits + sizeof digits, r).ptr);
       if (!used_[r].empty()) {
         captured_.clear();
         matcher.captures(set.set_rules[r].predicate, tensor, captured_);

@@ -2,6 +2,7 @@
 // and explain. Internal to the engine.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ class Matcher {
     }
     frozen_by_rule_.assign(table.tensors.size(), false);
   }
+  // Not copied: regex() keeps a pointer into this object's own table of patterns.
+  Matcher(const Matcher&) = delete;
+  Matcher& operator=(const Matcher&) = delete;
 
   // Compiles regexes and reports what the table cannot answer, once per rule.
   void prepare(const Predicate& predicate, Diagnostics& diagnostics) {
@@ -114,16 +118,14 @@ class Matcher {
                                        : node.field == StringField::module ? std::string_view(table_.tensors[index].module)
                                                                            : std::string_view(table_.tensors[index].source);
             for (const auto& pattern : node.patterns) {
-              auto found = regexes_.find(pattern);
-              if (found == regexes_.end() || !found->second) continue;
-              const RE2& re = *found->second;
-              groups_.resize(static_cast<std::size_t>(re.NumberOfCapturingGroups()) + 1);
-              if (!re.Match(re2::StringPiece(subject.data(), subject.size()), 0, subject.size(), RE2::UNANCHORED,
-                            groups_.data(), static_cast<int>(groups_.size())))
+              const CompiledRegex* compiled = regex(pattern);
+              if (!compiled || compiled->named.empty()) continue;
+              groups_.resize(compiled->submatches);
+              if (!compiled->re->Match(re2::StringPiece(subject.data(), subject.size()), 0, subject.size(), RE2::UNANCHORED,
+                                       groups_.data(), static_cast<int>(groups_.size())))
                 continue;
-              for (const auto& [name, group] : re.NamedCapturingGroups())
-                if (const auto& text = groups_[static_cast<std::size_t>(group)]; text.data())
-                  out.bind(name, std::string_view(text.data(), text.size()));
+              for (const auto& [name, group] : compiled->named)
+                if (const auto& text = groups_[group]; text.data()) out.bind(name, std::string_view(text.data(), text.size()));
             }
           } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
             for (const auto& term : node.terms) captures(term, index, out);
@@ -192,9 +194,8 @@ class Matcher {
       case MatchOp::ends: return subject.ends_with(pattern);
       case MatchOp::contains: return subject.find(pattern) != std::string_view::npos;
       case MatchOp::regex: {
-        auto found = regexes_.find(pattern);
-        return found != regexes_.end() && found->second &&
-               RE2::PartialMatch(re2::StringPiece(subject.data(), subject.size()), *found->second);
+        const CompiledRegex* compiled = regex(pattern);
+        return compiled && RE2::PartialMatch(re2::StringPiece(subject.data(), subject.size()), *compiled->re);
       }
     }
     return false;
@@ -313,12 +314,40 @@ class Matcher {
     return text;
   }
 
+  struct CompiledRegex {
+    std::shared_ptr<const RE2> re;  // null when the pattern did not compile
+    // Its named groups in name order, names viewing RE2's own table; captures() asks RE2 for
+    // `submatches` groups, enough for the last named one.
+    std::vector<std::pair<std::string_view, std::size_t>> named;
+    std::size_t submatches = 0;
+  };
+
   void compile(const std::string& pattern, const SourceSpan& span, Diagnostics& diagnostics) {
     if (regexes_.contains(pattern)) return;
     std::string error;
     auto compiled = compile_regex(pattern, error);
     if (!compiled) diagnostics.error(code::invalid_regex, span, fmt::format("invalid regex /{}/: {}", pattern, error));
-    regexes_.emplace(pattern, std::move(compiled));
+    CompiledRegex entry;
+    if (compiled) {
+      for (const auto& [name, group] : compiled->NamedCapturingGroups()) {
+        entry.named.emplace_back(name, static_cast<std::size_t>(group));
+        entry.submatches = std::max(entry.submatches, static_cast<std::size_t>(group) + 1);
+      }
+      entry.re = std::move(compiled);
+    }
+    regexes_.emplace(pattern, std::move(entry));
+  }
+
+  // The compiled pattern; nullptr when it did not compile (or prepare() never saw it). Asked once
+  // per tensor: the last pattern asked for is answered without hashing it again.
+  const CompiledRegex* regex(const std::string& pattern) const {
+    if (!last_regex_ || last_pattern_ != pattern) {
+      auto found = regexes_.find(pattern);
+      if (found == regexes_.end()) return nullptr;
+      last_pattern_ = found->first;
+      last_regex_ = &found->second;
+    }
+    return last_regex_->re ? last_regex_ : nullptr;
   }
 
   const TensorTable& table_;
@@ -329,7 +358,9 @@ class Matcher {
   std::vector<const std::vector<std::string>*> owner_mro_;  // per tensor, where the dump records ancestry
   TypeVocabulary vocabulary_[2];
   bool vocabulary_built_[2] = {false, false};
-  std::unordered_map<std::string, std::shared_ptr<const RE2>> regexes_;
+  std::unordered_map<std::string, CompiledRegex> regexes_;
+  mutable std::string_view last_pattern_;  // a key of regexes_ (its nodes never move)
+  mutable const CompiledRegex* last_regex_ = nullptr;
   // Scratch for captures(): one allocation, not one per tensor (a Matcher serves one thread).
   mutable std::vector<re2::StringPiece> groups_;
   std::vector<bool> frozen_by_rule_;
