@@ -17,6 +17,7 @@
 #include "engine/group_options.hpp"
 #include "engine/matcher.hpp"
 #include "engine/passes/optimize.hpp"
+#include "engine/passes/predicate_key.hpp"
 #include "engine/passes/order.hpp"
 #include "engine/value_expr.hpp"
 
@@ -276,9 +277,29 @@ void report_group_findings(const GroupSet& set, const TensorTable& table, const 
 EvalResult evaluate(const Program& written, const TensorTable& table, const EvalOptions& options) {
   EvalResult result;
   Matcher matcher(written, table, options);
+  // Optimized: the passes, then every rule compiled for the whole table at once, the predicates
+  // the aggregates range over among them, so that one a rule shares (`max(layer where block)`
+  // beside `set ... : block`) is answered once. `compiled` points into the optimized program and
+  // into `written`: both outlive it. The passes change predicates only, not the options that
+  // resolving the aggregates changes.
+  std::optional<Program> optimized;
+  std::unique_ptr<CompiledRules> compiled;
+  std::unordered_map<std::string, std::size_t> aggregate_root;  // by predicate_key
+  if (options.optimize) {
+    optimized = optimize(written);
+    std::vector<const Predicate*> roots = compiled_roots(*optimized);
+    for (const Predicate* predicate : aggregate_predicates(written))
+      if (aggregate_root.emplace(predicate_key(*predicate), roots.size()).second) roots.push_back(predicate);
+    compiled = std::make_unique<CompiledRules>(roots, table, matcher);
+  }
+  AggregateMembers members_of = [&](const Predicate& predicate) {
+    if (auto found = aggregate_root.find(predicate_key(predicate)); found != aggregate_root.end())
+      return compiled->root(found->second);
+    return CompiledRules({&predicate}, table, matcher).root(0);
+  };
   // Values of the whole model (`max(i where ...)`) first: every rule after sees numbers.
   std::optional<Program> resolved;
-  if (needs_model_values(written)) resolved = resolve_model_values(written, matcher, table, result.diagnostics);
+  if (needs_model_values(written)) resolved = resolve_model_values(written, matcher, table, members_of, result.diagnostics);
   const Program& program = resolved ? *resolved : written;
   // A rule that the table cannot fully answer has been reported already;
   // "matches nothing" would only repeat it.
@@ -297,14 +318,6 @@ EvalResult evaluate(const Program& written, const TensorTable& table, const Eval
     for (const auto& rule : program.groups->set_rules) matcher.prepare(rule.predicate, result.diagnostics);
   }
 
-  // Optimized: the passes, then every rule compiled for the whole table at once. The
-  // optimized program must outlive `compiled`, which points into it.
-  std::optional<Program> optimized;
-  std::unique_ptr<CompiledRules> compiled;
-  if (options.optimize) {
-    optimized = optimize(program);
-    compiled = std::make_unique<CompiledRules>(compiled_roots(*optimized), table, matcher);
-  }
   // Freeze rules first: what they select is frozen for every other rule.
   std::vector<std::vector<std::size_t>> selected_by(program.selections.size());
   auto run_selection = [&](std::size_t s) {

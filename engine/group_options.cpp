@@ -27,13 +27,13 @@ void for_each_option(GroupSet& set, const Visit& visit) {
     for (auto& option : rule.options) visit(option);
 }
 
-double aggregate_value(const ValueAggregate& aggregate, Matcher& matcher, const TensorTable& table) {
+// `members`: the tensors it ranges over, answered for the whole table at once (as groups are);
+// only those run the regex for captures.
+double aggregate_value(const ValueAggregate& aggregate, const Bitset& members, Matcher& matcher, const TensorTable& table) {
   std::set<double> values;
   std::size_t tensors = 0;
   Captures captured;
-  // The tensors it ranges over, answered for the whole table at once (as groups are); only those run the regex for captures.
-  CompiledRules compiled({&*aggregate.predicate}, table, matcher);
-  compiled.root(0).for_each([&](std::size_t i) {
+  members.for_each([&](std::size_t i) {
     if (!in_universe(table.tensors[i], Universe::parameters)) return;
     ++tensors;
     if (aggregate.capture.empty()) return;
@@ -175,14 +175,25 @@ bool needs_model_values(const Program& program) {
   return needed;
 }
 
-Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table, Diagnostics& diagnostics) {
+std::vector<const Predicate*> aggregate_predicates(const Program& program) {
+  std::vector<const Predicate*> predicates;
+  if (!program.groups) return predicates;
+  for_each_option(const_cast<GroupSet&>(*program.groups), [&](const GroupOption& option) {
+    if (option.computed)
+      for_each_aggregate(*option.computed, [&](const ValueAggregate& aggregate) { predicates.push_back(&*aggregate.predicate); });
+  });
+  return predicates;
+}
+
+Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table,
+                             const AggregateMembers& members_of, Diagnostics& diagnostics) {
   Program out = program;
   if (!out.groups) return out;
   for_each_option(*out.groups, [&](GroupOption& option) {
     if (!option.computed || !uses_aggregates(*option.computed)) return;
     option.computed = resolve_aggregates(*option.computed, [&](const ValueAggregate& aggregate) {
       matcher.prepare(*aggregate.predicate, diagnostics);
-      double value = aggregate_value(aggregate, matcher, table);
+      double value = aggregate_value(aggregate, members_of(*aggregate.predicate), matcher, table);
       if (std::isnan(value) && option.empty_aggregate.empty()) option.empty_aggregate = aggregate.text;
       return value;
     });

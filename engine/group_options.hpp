@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/compiled.hpp"
 #include "engine/diagnostic.hpp"
 #include "engine/evaluate.hpp"
 #include "engine/ir.hpp"
@@ -19,9 +20,17 @@ class Matcher;
 // Whether the program has an option whose value needs the model (an aggregate).
 bool needs_model_values(const Program& program);
 
+// The predicates the program's aggregates range over (`block` in `max(layer where block)`),
+// pointing into `program`.
+std::vector<const Predicate*> aggregate_predicates(const Program& program);
+
+// The tensors an aggregate's predicate matches: every tensor of the table it matches, universes aside.
+using AggregateMembers = std::function<Bitset(const Predicate&)>;
+
 // `program` with every aggregate replaced by its value on this table, and every option that then
 // depends on no capture folded to a constant. An aggregate over no tensor is T0408.
-Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table, Diagnostics& diagnostics);
+Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table,
+                             const AggregateMembers& members_of, Diagnostics& diagnostics);
 
 // T0408 for an option whose aggregate ranged over no tensor, where `tensor` takes it.
 void report_empty_aggregate(const GroupOption& option, std::string_view tensor, Diagnostics& diagnostics);

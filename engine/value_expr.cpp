@@ -123,6 +123,13 @@ bool uses_aggregates(const ValueExpr& expr) {
   return any_node(expr, [](const ValueExpr& e) { return std::holds_alternative<ValueAggregate>(e.node); });
 }
 
+void for_each_aggregate(const ValueExpr& expr, const std::function<void(const ValueAggregate&)>& visit) {
+  any_node(expr, [&](const ValueExpr& e) {
+    if (const auto* aggregate = std::get_if<ValueAggregate>(&e.node)) visit(*aggregate);
+    return false;
+  });
+}
+
 ValueExpr resolve_aggregates(const ValueExpr& expr, const std::function<double(const ValueAggregate&)>& value_of) {
   return std::visit(
       [&](const auto& node) -> ValueExpr {

@@ -48,6 +48,9 @@ bool uses_captures(const ValueExpr& expr);
 // Whether it needs the model (an aggregate such as `max(i where ...)`).
 bool uses_aggregates(const ValueExpr& expr);
 
+// Calls `visit` with each aggregate in `expr`.
+void for_each_aggregate(const ValueExpr& expr, const std::function<void(const ValueAggregate&)>& visit);
+
 // `expr` with every aggregate replaced by the number `value_of` gives for it.
 ValueExpr resolve_aggregates(const ValueExpr& expr, const std::function<double(const ValueAggregate&)>& value_of);
 
