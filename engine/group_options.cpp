@@ -193,6 +193,7 @@ Program resolve_model_values(const Program& program, Matcher& matcher, const Ten
     if (!option.computed || !uses_aggregates(*option.computed)) return;
     option.computed = resolve_aggregates(*option.computed, [&](const ValueAggregate& aggregate) {
       matcher.prepare(*aggregate.predicate, diagnostics);
+      matcher.remember_captures(*aggregate.predicate);
       double value = aggregate_value(aggregate, members_of(*aggregate.predicate), matcher, table);
       if (std::isnan(value) && option.empty_aggregate.empty()) option.empty_aggregate = aggregate.text;
       return value;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -106,6 +108,28 @@ class Matcher {
   bool trainable(std::size_t index) const { return table_.tensors[index].requires_grad && !frozen_by_rule_[index]; }
   void freeze(std::size_t index) { frozen_by_rule_[index] = true; }
 
+  // From now on, what the predicate's regexes capture is kept tensor by tensor for whoever asks
+  // again: an aggregate (`max(layer where block)`) reads the captures of every tensor it ranges
+  // over, and set rules and options over the same predicate read them again.
+  void remember_captures(const Predicate& predicate) {
+    std::visit(
+        [&](const auto& node) {
+          using Node = std::decay_t<decltype(node)>;
+          if constexpr (std::is_same_v<Node, StringMatch>) {
+            if (node.op != MatchOp::regex) return;
+            for (const auto& pattern : node.patterns) {
+              const CompiledRegex* compiled = regex(pattern);
+              if (!compiled || compiled->named.empty()) continue;
+              auto& memo = compiled->memo[static_cast<std::size_t>(node.field)];
+              if (!memo) memo = std::make_unique<CaptureMemo>(table_.tensors.size(), compiled->named.size());
+            }
+          } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
+            for (const auto& term : node.terms) remember_captures(term);
+          }
+        },
+        predicate.node);
+  }
+
   // The named captures the predicate's regexes bind for this tensor (those
   // under `not` never bind); the first binding of a name wins.
   void captures(const Predicate& predicate, std::size_t index, Captures& out) const {
@@ -120,10 +144,13 @@ class Matcher {
             for (const auto& pattern : node.patterns) {
               const CompiledRegex* compiled = regex(pattern);
               if (!compiled || compiled->named.empty()) continue;
+              CaptureMemo* memo = compiled->memo[static_cast<std::size_t>(node.field)].get();
+              if (memo && memo->recall(index, subject, compiled->named, out)) continue;
               groups_.resize(compiled->submatches);
-              if (!compiled->re->Match(re2::StringPiece(subject.data(), subject.size()), 0, subject.size(), RE2::UNANCHORED,
-                                       groups_.data(), static_cast<int>(groups_.size())))
-                continue;
+              bool matched = compiled->re->Match(re2::StringPiece(subject.data(), subject.size()), 0, subject.size(),
+                                                 RE2::UNANCHORED, groups_.data(), static_cast<int>(groups_.size()));
+              if (memo) memo->keep(index, subject, matched, compiled->named, groups_);
+              if (!matched) continue;
               for (const auto& [name, group] : compiled->named)
                 if (const auto& text = groups_[group]; text.data()) out.bind(name, std::string_view(text.data(), text.size()));
             }
@@ -314,12 +341,51 @@ class Matcher {
     return text;
   }
 
+  using NamedGroups = std::vector<std::pair<std::string_view, std::size_t>>;
+
+  // One regex's captures on one field, tensor by tensor (see remember_captures): whether it
+  // matched and, per named group, the offset and length of its text in the subject: 1 + 2 bytes
+  // per named group a tensor (a million tensors, two groups: 5 MB). A subject longer than 254
+  // bytes is not kept (asked again, the regex runs again).
+  class CaptureMemo {
+   public:
+    CaptureMemo(std::size_t tensors, std::size_t groups) : stride_(1 + 2 * groups), kept_(tensors * stride_, kUnknown) {}
+
+    // Binds what was kept for the tensor into `out`; false when nothing was.
+    bool recall(std::size_t tensor, std::string_view subject, const NamedGroups& named, Captures& out) const {
+      const uint8_t* kept = &kept_[tensor * stride_];
+      if (kept[0] == kUnknown) return false;
+      if (kept[0] == kMatched)
+        for (std::size_t g = 0; g < named.size(); ++g)
+          if (kept[1 + 2 * g] != kUnset) out.bind(named[g].first, subject.substr(kept[1 + 2 * g], kept[2 + 2 * g]));
+      return true;
+    }
+    void keep(std::size_t tensor, std::string_view subject, bool matched, const NamedGroups& named,
+              const std::vector<re2::StringPiece>& groups) {
+      if (subject.size() >= kUnset) return;
+      uint8_t* kept = &kept_[tensor * stride_];
+      kept[0] = matched ? kMatched : kNoMatch;
+      if (!matched) return;
+      for (std::size_t g = 0; g < named.size(); ++g) {
+        const re2::StringPiece& text = groups[named[g].second];
+        kept[1 + 2 * g] = text.data() ? static_cast<uint8_t>(text.data() - subject.data()) : kUnset;
+        kept[2 + 2 * g] = static_cast<uint8_t>(text.size());
+      }
+    }
+
+   private:
+    static constexpr uint8_t kUnknown = 0, kNoMatch = 1, kMatched = 2, kUnset = 0xFF;
+    std::size_t stride_;
+    std::vector<uint8_t> kept_;
+  };
+
   struct CompiledRegex {
     std::shared_ptr<const RE2> re;  // null when the pattern did not compile
     // Its named groups in name order, names viewing RE2's own table; captures() asks RE2 for
     // `submatches` groups, enough for the last named one.
-    std::vector<std::pair<std::string_view, std::size_t>> named;
+    NamedGroups named;
     std::size_t submatches = 0;
+    mutable std::array<std::unique_ptr<CaptureMemo>, 3> memo;  // per StringField, once remembered
   };
 
   void compile(const std::string& pattern, const SourceSpan& span, Diagnostics& diagnostics) {
