@@ -112,53 +112,27 @@ class Matcher {
   // again: an aggregate (`max(layer where block)`) reads the captures of every tensor it ranges
   // over, and set rules and options over the same predicate read them again.
   void remember_captures(const Predicate& predicate) {
-    std::visit(
-        [&](const auto& node) {
-          using Node = std::decay_t<decltype(node)>;
-          if constexpr (std::is_same_v<Node, StringMatch>) {
-            if (node.op != MatchOp::regex) return;
-            for (const auto& pattern : node.patterns) {
-              const CompiledRegex* compiled = regex(pattern);
-              if (!compiled || compiled->named.empty()) continue;
-              auto& memo = compiled->memo[static_cast<std::size_t>(node.field)];
-              if (!memo) memo = std::make_unique<CaptureMemo>(table_.tensors.size(), compiled->named.size());
-            }
-          } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
-            for (const auto& term : node.terms) remember_captures(term);
-          }
-        },
-        predicate.node);
+    for_each_named_regex(predicate, [&](StringField field, const CompiledRegex& compiled) {
+      auto& memo = compiled.memo[static_cast<std::size_t>(field)];
+      if (!memo) memo = std::make_unique<CaptureMemo>(table_.tensors.size(), compiled.named.size());
+    });
   }
 
   // The named captures the predicate's regexes bind for this tensor (those
   // under `not` never bind); the first binding of a name wins.
   void captures(const Predicate& predicate, std::size_t index, Captures& out) const {
-    std::visit(
-        [&](const auto& node) {
-          using Node = std::decay_t<decltype(node)>;
-          if constexpr (std::is_same_v<Node, StringMatch>) {
-            if (node.op != MatchOp::regex) return;
-            std::string_view subject = node.field == StringField::name     ? match_name(index)
-                                       : node.field == StringField::module ? std::string_view(table_.tensors[index].module)
-                                                                           : std::string_view(table_.tensors[index].source);
-            for (const auto& pattern : node.patterns) {
-              const CompiledRegex* compiled = regex(pattern);
-              if (!compiled || compiled->named.empty()) continue;
-              CaptureMemo* memo = compiled->memo[static_cast<std::size_t>(node.field)].get();
-              if (memo && memo->recall(index, subject, compiled->named, out)) continue;
-              groups_.resize(compiled->submatches);
-              bool matched = compiled->re->Match(re2::StringPiece(subject.data(), subject.size()), 0, subject.size(),
-                                                 RE2::UNANCHORED, groups_.data(), static_cast<int>(groups_.size()));
-              if (memo) memo->keep(index, subject, matched, compiled->named, groups_);
-              if (!matched) continue;
-              for (const auto& [name, group] : compiled->named)
-                if (const auto& text = groups_[group]; text.data()) out.bind(name, std::string_view(text.data(), text.size()));
-            }
-          } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
-            for (const auto& term : node.terms) captures(term, index, out);
-          }
-        },
-        predicate.node);
+    for_each_named_regex(predicate, [&](StringField field, const CompiledRegex& compiled) {
+      std::string_view text = subject(field, index);
+      CaptureMemo* memo = compiled.memo[static_cast<std::size_t>(field)].get();
+      if (memo && memo->recall(index, text, compiled.named, out)) return;
+      groups_.resize(compiled.submatches);
+      bool matched = compiled.re->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED,
+                                        groups_.data(), static_cast<int>(groups_.size()));
+      if (memo) memo->keep(index, text, matched, compiled.named, groups_);
+      if (!matched) return;
+      for (const auto& [name, group] : compiled.named)
+        if (const auto& found = groups_[group]; found.data()) out.bind(name, std::string_view(found.data(), found.size()));
+    });
   }
 
   bool matches(const Predicate& predicate, std::size_t index) const {
@@ -169,11 +143,9 @@ class Matcher {
           if constexpr (std::is_same_v<Node, Constant>) {
             return node.value;
           } else if constexpr (std::is_same_v<Node, StringMatch>) {
-            std::string_view subject = node.field == StringField::name     ? match_name(index)
-                                       : node.field == StringField::module ? std::string_view(tensor.module)
-                                                                           : std::string_view(tensor.source);
+            std::string_view text = subject(node.field, index);
             return std::any_of(node.patterns.begin(), node.patterns.end(),
-                               [&](const std::string& pattern) { return string_matches(node.op, subject, pattern); });
+                               [&](const std::string& pattern) { return string_matches(node.op, text, pattern); });
           } else if constexpr (std::is_same_v<Node, RankIn>) {
             return std::find(node.ranks.begin(), node.ranks.end(), static_cast<int64_t>(tensor.rank())) !=
                    node.ranks.end();
@@ -214,6 +186,31 @@ class Matcher {
   }
 
  private:
+  // The text a string test of `field` reads for this tensor.
+  std::string_view subject(StringField field, std::size_t index) const {
+    return field == StringField::name     ? match_name(index)
+           : field == StringField::module ? std::string_view(table_.tensors[index].module)
+                                          : std::string_view(table_.tensors[index].source);
+  }
+
+  // Calls `visit(field, compiled)` for each compiled regex with named groups that the predicate
+  // can bind captures through: under `and` and `or`, never under `not`.
+  template <typename Visit>
+  void for_each_named_regex(const Predicate& predicate, const Visit& visit) const {
+    std::visit(
+        [&](const auto& node) {
+          using Node = std::decay_t<decltype(node)>;
+          if constexpr (std::is_same_v<Node, StringMatch>) {
+            if (node.op != MatchOp::regex) return;
+            for (const auto& pattern : node.patterns)
+              if (const CompiledRegex* compiled = regex(pattern); compiled && !compiled->named.empty()) visit(node.field, *compiled);
+          } else if constexpr (std::is_same_v<Node, AllOf> || std::is_same_v<Node, AnyOf>) {
+            for (const auto& term : node.terms) for_each_named_regex(term, visit);
+          }
+        },
+        predicate.node);
+  }
+
   bool string_matches(MatchOp op, std::string_view subject, const std::string& pattern) const {
     switch (op) {
       case MatchOp::equals: return subject == pattern;
