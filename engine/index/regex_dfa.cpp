@@ -84,13 +84,18 @@ class Parser {
     return atom_re;
   }
 
-  // {n}, {n,}, {n,m}; nullopt (nothing consumed) when it is not one.
+  // {n}, {n,}, {n,m}; nullopt (nothing consumed) when it is not one, and the brace is a literal.
+  // A count written with a leading zero ("{0000}") is not one to RE2 either, but rather than
+  // copy every corner of RE2's reading, such counts and large ones fail: RE2 answers them.
   std::optional<std::pair<int, int>> counted() {
     std::size_t at = at_ + 1;
+    bool unusual = false;
     auto number = [&](int& out) {
       std::size_t begin = at;
       out = 0;
-      while (at < text_.size() && std::isdigit(static_cast<unsigned char>(text_[at])) && out <= 1000) out = out * 10 + (text_[at++] - '0');
+      for (; at < text_.size() && std::isdigit(static_cast<unsigned char>(text_[at])); ++at)
+        if (out <= 1000) out = out * 10 + (text_[at] - '0');
+      unusual |= at - begin > 1 && text_[begin] == '0';
       return at > begin;
     };
     int min = 0, max = 0;
@@ -101,7 +106,7 @@ class Parser {
       if (!number(max)) max = -1;
     }
     if (at >= text_.size() || text_[at] != '}') return std::nullopt;
-    if (min > 100 || max > 100 || (max >= 0 && max < min)) {  // large counts: RE2 answers those
+    if (unusual || min > 100 || max > 100 || (max >= 0 && max < min)) {
       fail();
       return std::nullopt;
     }

@@ -133,3 +133,39 @@ TEST_CASE("the literal index finds what the plain string tests find") {
     CHECK(got == want);
   }
 }
+
+// Random patterns over the syntax's edges (braces, counts with leading zeros, empty
+// alternatives, classes, anchors): whatever the DFA takes, it answers as RE2 does.
+TEST_CASE("on random patterns the DFA either refuses or answers as RE2 does") {
+  const std::vector<std::string> tokens = {"a",  "b",  ".",  "{",  "}",  "0",  "1",   "2",  ",",  "*", "+",
+                                           "?",  "|",  "(",  ")",  "[",  "]",  "^",   "$",  "-",  "\\d", "\\.",
+                                           "{0}", "{00}", "{01}", "{1,02}", "{2,}", "{,1}", "(?:", "\\{"};
+  const std::string alphabet = "ab01{},.";
+  std::mt19937 random(2026);
+  std::vector<std::string> texts = {""};
+  for (int i = 0; i < 300; ++i) {
+    std::string s;
+    for (std::size_t n = random() % 9; n > 0; --n) s += alphabet[random() % alphabet.size()];
+    texts.push_back(s);
+  }
+  for (const char* literal : {"a{0000}", "a{00}", "a{01}", "ab{1,02}", "a{,1}", "{0}", "a{0}b"}) texts.push_back(literal);
+  int taken = 0;
+  for (int i = 0; i < 6000; ++i) {
+    std::string pattern;
+    for (std::size_t n = 1 + random() % 6; n > 0; --n) pattern += tokens[random() % tokens.size()];
+    RE2::Options options;
+    options.set_log_errors(false);
+    RE2 reference(pattern, options);
+    if (!reference.ok()) continue;
+    RegexDfa dfa;
+    if (!dfa.add(pattern, 0)) continue;
+    ++taken;
+    RegexDfa::Scanner scanner(dfa);
+    for (const auto& text : texts) {
+      std::vector<std::size_t> found;
+      REQUIRE(scanner.match(text, found));
+      if (found.empty() == RE2::PartialMatch(text, reference)) FAIL_CHECK("/" << pattern << "/ on \"" << text << "\"");
+    }
+  }
+  CHECK(taken > 1000);  // the generator reaches the syntax the DFA takes, not only refusals
+}
