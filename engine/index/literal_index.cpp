@@ -60,6 +60,10 @@ void LiteralIndex::build() {
     return lists[static_cast<std::size_t>(state)];
   };
   for (const auto& p : pending_) {
+    if (p.pattern.empty() && p.op != MatchOp::equals) {  // every name starts, ends with, contains ""
+      everywhere_.push_back(p.id);
+      continue;
+    }
     switch (p.op) {
       case MatchOp::equals:
         at(starts_.exact, starts_.insert(p.pattern, false, classes_, class_count_)).push_back(p.id);
@@ -108,7 +112,6 @@ void LiteralIndex::build() {
   for (Automaton* automaton : {&starts_, &ends_, &contains_})
     for (auto& target : automaton->next)
       if (!automaton->outputs[static_cast<std::size_t>(target)].empty()) target = static_cast<int32_t>(static_cast<uint32_t>(target) | kHasOutput);
-  // The empty pattern (already folded away by fold) would sit at the root.
   pending_.clear();
 }
 
@@ -119,6 +122,7 @@ void LiteralIndex::Scanner::match(std::string_view subject, std::vector<std::siz
   const LiteralIndex& ix = index_;
   const std::size_t classes = ix.class_count_;
   const auto* byte_class = ix.classes_.data();
+  found.insert(found.end(), ix.everywhere_.begin(), ix.everywhere_.end());
   if (ix.starts_.patterns) {
     if (starts_read_ == kWhole || shared < starts_read_) {
       starts_hits_.clear();

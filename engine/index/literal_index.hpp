@@ -74,6 +74,7 @@ class LiteralIndex {
   std::size_t class_count_ = 1;
   std::size_t equals_ = 0;
   Automaton starts_, ends_, contains_;
+  std::vector<std::size_t> everywhere_;  // `starts ""`, `ends ""`, `contains ""`: true of every name
 };
 
 }  // namespace taxon
