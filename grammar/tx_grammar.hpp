@@ -204,8 +204,9 @@ struct stages_close : one<'}'> {};
 struct stages_open : one<'{'> {};
 struct stmt_stages : if_must<k_stages, _, stages_open, _, opt<list_tail<stage_entry, option_sep>>, _, stages_close> {};
 // A `let` names a value when what follows `=` can only be one: a number, a string, a list, a
-// minus, a call, or a name followed by arithmetic; otherwise it names a predicate.
-struct arithmetic_after : seq<identifier, _, one<'(', '+', '-', '*', '/'>> {};
+// minus, a call, or a name followed by arithmetic; otherwise it names a predicate. A word of the
+// predicate language is never a value's name: `not (a or b)` is a predicate, not a call.
+struct arithmetic_after : seq<not_at<reserved>, identifier, _, one<'(', '+', '-', '*', '/'>> {};
 struct value_start : sor<number, one<'-', '[', '"'>, arithmetic_after,
                          seq<one<'('>, _, sor<number, one<'-'>, arithmetic_after>>> {};
 struct let_value : seq<expr> {};

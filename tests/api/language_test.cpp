@@ -322,6 +322,18 @@ TEST_CASE("values: let binds a value that starts with a number") {
   CHECK(value_of("12 - 2 ** 2") == 8.0);  // 12 - 4
 }
 
+TEST_CASE("let: a predicate may start with not or a field and a parenthesis - it is no call") {
+  taxon::Model model({{.name = "a.bias", .shape = {2}}, {.name = "a.weight", .shape = {2, 2}}});
+  auto selected = [&](const std::string& predicate) {
+    taxon::Rules rules = taxon::Rules::parse("let p = " + predicate + "\nselect s : p\n");
+    REQUIRE_MESSAGE(rules.ok(), (rules.findings().empty() ? "" : rules.findings().front().rendered));
+    return taxon::evaluate(rules, model).selections.at(0).tensors;
+  };
+  CHECK(selected("not (name ends \".bias\")") == std::vector<std::string>{"a.weight"});
+  CHECK(selected("not(rank == 1)") == std::vector<std::string>{"a.weight"});
+  CHECK(selected("(not (rank == 2) or false)") == std::vector<std::string>{"a.bias"});
+}
+
 TEST_CASE("values: param takes the caller's value - and an undeclared one is T0117") {
   // One file for every decay: `param` is a default the caller (--param, Rules::parse's
   // parameters, `import ... with`) replaces; a misspelt name must not pass silently.
