@@ -34,7 +34,14 @@ class Bitset {
   // Calls `visit(i)` for each set bit, in increasing order.
   template <typename Visit>
   void for_each(Visit&& visit) const {
-    for (std::size_t w = 0; w < words_.size(); ++w)
+    for_each_in_words(0, words_.size(), visit);
+  }
+  // The same for the bits of words [first, last) (bits 64 * first to 64 * last): parts of the
+  // set for threads to share.
+  std::size_t words() const { return words_.size(); }
+  template <typename Visit>
+  void for_each_in_words(std::size_t first, std::size_t last, Visit&& visit) const {
+    for (std::size_t w = first; w < last; ++w)
       for (uint64_t word = words_[w]; word; word &= word - 1)
         visit(w * 64 + static_cast<std::size_t>(__builtin_ctzll(word)));
   }

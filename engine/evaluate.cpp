@@ -299,7 +299,7 @@ EvalResult evaluate(const Program& written, const TensorTable& table, const Eval
   };
   // Values of the whole model (`max(i where ...)`) first: every rule after sees numbers.
   std::optional<Program> resolved;
-  if (needs_model_values(written)) resolved = resolve_model_values(written, matcher, table, members_of, result.diagnostics);
+  if (needs_model_values(written)) resolved = resolve_model_values(written, matcher, table, members_of, options.threads, result.diagnostics);
   const Program& program = resolved ? *resolved : written;
   // A rule that the table cannot fully answer has been reported already;
   // "matches nothing" would only repeat it.

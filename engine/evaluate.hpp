@@ -18,6 +18,9 @@ struct EvalOptions {
   // engine/compiled.hpp); false walks the rules as written, tensor by tensor.
   // Both give the same result.
   bool optimize = true;
+  // Threads evaluation may use where a pass over many tensors splits (an aggregate's captures
+  // over 16,384 tensors or more); 0: two where the machine has two cores. The result is the same.
+  unsigned threads = 0;
 };
 
 struct SelectionResult {

@@ -4,8 +4,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <exception>
 #include <map>
+#include <optional>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -28,19 +31,53 @@ void for_each_option(GroupSet& set, const Visit& visit) {
 }
 
 // `members`: the tensors it ranges over, answered for the whole table at once (as groups are);
-// only those run the regex for captures.
-double aggregate_value(const ValueAggregate& aggregate, const Bitset& members, Matcher& matcher, const TensorTable& table) {
+// only those run the regex for captures. Over many tensors, threads take a part each: max, min
+// and the distinct values do not depend on the order the tensors are read in.
+double aggregate_value(const ValueAggregate& aggregate, const Bitset& members, const Matcher& matcher,
+                       const TensorTable& table, unsigned threads) {
+  struct Part {
+    std::set<double> values;
+    std::size_t tensors = 0;
+    std::exception_ptr failed;
+  };
+  const Matcher::CaptureSources sources = matcher.capture_sources(*aggregate.predicate);
+  auto read = [&](std::size_t first_word, std::size_t last_word, Part& part) {
+    try {
+      Captures captured;
+      Matcher::CaptureScratch scratch;
+      std::optional<double> last;  // neighbours mostly share a layer: insert into the set on a change only
+      members.for_each_in_words(first_word, last_word, [&](std::size_t i) {
+        if (!in_universe(table.tensors[i], Universe::parameters)) return;
+        ++part.tensors;
+        if (aggregate.capture.empty()) return;
+        captured.clear();
+        matcher.captures(sources, i, captured, scratch);
+        if (auto value = captured.number(aggregate.capture); value && value != last) {
+          part.values.insert(*value);
+          last = value;
+        }
+      });
+    } catch (...) {
+      part.failed = std::current_exception();
+    }
+  };
+  constexpr std::size_t kSplitFrom = 16384;  // tensors; fewer are read before a thread would start
+  if (threads == 0) threads = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+  if (aggregate.capture.empty() || table.tensors.size() < kSplitFrom) threads = 1;
+  std::vector<Part> parts(threads);
+  std::vector<std::thread> helpers;
+  std::size_t words = members.words();
+  for (unsigned t = 1; t < threads; ++t)
+    helpers.emplace_back(read, words * t / threads, words * (t + 1) / threads, std::ref(parts[t]));
+  read(0, words / threads, parts[0]);
+  for (auto& helper : helpers) helper.join();
   std::set<double> values;
   std::size_t tensors = 0;
-  Captures captured;
-  members.for_each([&](std::size_t i) {
-    if (!in_universe(table.tensors[i], Universe::parameters)) return;
-    ++tensors;
-    if (aggregate.capture.empty()) return;
-    captured.clear();
-    matcher.captures(*aggregate.predicate, i, captured);
-    if (auto value = captured.number(aggregate.capture)) values.insert(*value);
-  });
+  for (auto& part : parts) {
+    if (part.failed) std::rethrow_exception(part.failed);
+    values.merge(part.values);
+    tensors += part.tensors;
+  }
   switch (aggregate.op) {
     case ValueAggregate::Op::count_tensors: return static_cast<double>(tensors);
     case ValueAggregate::Op::count_distinct: return static_cast<double>(values.size());
@@ -129,6 +166,7 @@ class SetRuleSignature {
       std::set<std::string> used = captures_read(rule);
       used_.emplace_back(used.begin(), used.end());
     }
+    sources_.resize(used_.size());
   }
 
   // Into `out` (cleared first), which the caller reuses from tensor to tensor.
@@ -140,7 +178,8 @@ class SetRuleSignature {
       out.append(digits, std::to_chars(digits, digits + sizeof digits, r).ptr);
       if (!used_[r].empty()) {
         captured_.clear();
-        matcher.captures(set.set_rules[r].predicate, tensor, captured_);
+        if (!sources_[r]) sources_[r] = matcher.capture_sources(set.set_rules[r].predicate);
+        matcher.captures(*sources_[r], tensor, captured_, scratch_);
         for (const auto& name : used_[r]) {
           auto found = captured_.text(name);
           if (!found) out += '\x1e';  // no capture: told apart from any captured text
@@ -154,7 +193,9 @@ class SetRuleSignature {
 
  private:
   Captures captured_;
+  Matcher::CaptureScratch scratch_;
   std::vector<std::vector<std::string>> used_;  // per set rule: the captures its computed options read
+  std::vector<std::optional<Matcher::CaptureSources>> sources_;  // per set rule, found on first use
 };
 
 }  // namespace
@@ -186,7 +227,7 @@ std::vector<const Predicate*> aggregate_predicates(const Program& program) {
 }
 
 Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table,
-                             const AggregateMembers& members_of, Diagnostics& diagnostics) {
+                             const AggregateMembers& members_of, unsigned threads, Diagnostics& diagnostics) {
   Program out = program;
   if (!out.groups) return out;
   for_each_option(*out.groups, [&](GroupOption& option) {
@@ -194,7 +235,7 @@ Program resolve_model_values(const Program& program, Matcher& matcher, const Ten
     option.computed = resolve_aggregates(*option.computed, [&](const ValueAggregate& aggregate) {
       matcher.prepare(*aggregate.predicate, diagnostics);
       matcher.remember_captures(*aggregate.predicate);
-      double value = aggregate_value(aggregate, members_of(*aggregate.predicate), matcher, table);
+      double value = aggregate_value(aggregate, members_of(*aggregate.predicate), matcher, table, threads);
       if (std::isnan(value) && option.empty_aggregate.empty()) option.empty_aggregate = aggregate.text;
       return value;
     });

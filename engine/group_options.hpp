@@ -28,9 +28,10 @@ std::vector<const Predicate*> aggregate_predicates(const Program& program);
 using AggregateMembers = std::function<Bitset(const Predicate&)>;
 
 // `program` with every aggregate replaced by its value on this table, and every option that then
-// depends on no capture folded to a constant. An aggregate over no tensor is T0408.
+// depends on no capture folded to a constant. An aggregate over no tensor is T0408. `threads`
+// as EvalOptions::threads.
 Program resolve_model_values(const Program& program, Matcher& matcher, const TensorTable& table,
-                             const AggregateMembers& members_of, Diagnostics& diagnostics);
+                             const AggregateMembers& members_of, unsigned threads, Diagnostics& diagnostics);
 
 // T0408 for an option whose aggregate ranged over no tensor, where `tensor` takes it.
 void report_empty_aggregate(const GroupOption& option, std::string_view tensor, Diagnostics& diagnostics);

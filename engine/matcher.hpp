@@ -37,6 +37,8 @@ inline bool in_universe(const TensorRecord& tensor, Universe universe) {
 
 // Everything a predicate needs that is computed once per table, not per tensor.
 class Matcher {
+  struct CompiledRegex;
+
  public:
   Matcher(const Program& program, const TensorTable& table, const EvalOptions& options)
       : table_(table), reference_(options.reference) {
@@ -122,17 +124,29 @@ class Matcher {
   // under `not` never bind); the first binding of a name wins.
   void captures(const Predicate& predicate, std::size_t index, Captures& out) const {
     for_each_named_regex(predicate, [&](StringField field, const CompiledRegex& compiled) {
-      std::string_view text = subject(field, index);
-      CaptureMemo* memo = compiled.memo[static_cast<std::size_t>(field)].get();
-      if (memo && memo->recall(index, text, compiled.named, out)) return;
-      groups_.resize(compiled.submatches);
-      bool matched = compiled.re->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED,
-                                        groups_.data(), static_cast<int>(groups_.size()));
-      if (memo) memo->keep(index, text, matched, compiled.named, groups_);
-      if (!matched) return;
-      for (const auto& [name, group] : compiled.named)
-        if (const auto& found = groups_[group]; found.data()) out.bind(name, std::string_view(found.data(), found.size()));
+      capture(field, compiled, index, out, groups_);
     });
+  }
+
+  // The regexes captures() reads for a predicate, found once for callers that ask about many
+  // tensors (the walk over the predicate is then not repeated per tensor).
+  class CaptureSources {
+    friend class Matcher;
+    std::vector<std::pair<StringField, const CompiledRegex*>> regexes_;
+  };
+  CaptureSources capture_sources(const Predicate& predicate) const {
+    CaptureSources sources;
+    for_each_named_regex(predicate, [&](StringField field, const CompiledRegex& compiled) {
+      sources.regexes_.emplace_back(field, &compiled);
+    });
+    return sources;
+  }
+  using CaptureScratch = std::vector<re2::StringPiece>;  // one per thread
+  // captures() from the predicate's sources. Threads may call this at once, each with its own
+  // scratch, as long as no two ask about the same tensor: RE2 matches from any thread, and a
+  // tensor's slot in a memo (remember_captures) is written only by whoever asks about it.
+  void captures(const CaptureSources& sources, std::size_t index, Captures& out, CaptureScratch& scratch) const {
+    for (const auto& [field, compiled] : sources.regexes_) capture(field, *compiled, index, out, scratch);
   }
 
   bool matches(const Predicate& predicate, std::size_t index) const {
@@ -209,6 +223,20 @@ class Matcher {
           }
         },
         predicate.node);
+  }
+
+  void capture(StringField field, const CompiledRegex& compiled, std::size_t index, Captures& out,
+               CaptureScratch& groups) const {
+    std::string_view text = subject(field, index);
+    CaptureMemo* memo = compiled.memo[static_cast<std::size_t>(field)].get();
+    if (memo && memo->recall(index, text, compiled.named, out)) return;
+    groups.resize(compiled.submatches);
+    bool matched = compiled.re->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED,
+                                      groups.data(), static_cast<int>(groups.size()));
+    if (memo) memo->keep(index, text, matched, compiled.named, groups);
+    if (!matched) return;
+    for (const auto& [name, group] : compiled.named)
+      if (const auto& found = groups[group]; found.data()) out.bind(name, std::string_view(found.data(), found.size()));
   }
 
   bool string_matches(MatchOp op, std::string_view subject, const std::string& pattern) const {
@@ -424,8 +452,9 @@ class Matcher {
   std::unordered_map<std::string, CompiledRegex> regexes_;
   mutable std::string_view last_pattern_;  // a key of regexes_ (its nodes never move)
   mutable const CompiledRegex* last_regex_ = nullptr;
-  // Scratch for captures(): one allocation, not one per tensor (a Matcher serves one thread).
-  mutable std::vector<re2::StringPiece> groups_;
+  // Scratch for captures(predicate, ...): one allocation, not one per tensor (that call serves
+  // one thread).
+  mutable CaptureScratch groups_;
   std::vector<bool> frozen_by_rule_;
   mutable std::unordered_map<const ModuleUnder*, ResolvedModulePaths> module_paths_;  // see resolved()
 };
