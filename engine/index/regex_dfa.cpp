@@ -493,16 +493,23 @@ int32_t RegexDfa::Scanner::end_state(std::string_view subject) {
   Dfa& dfa = *owner.dfa_;
   if (dfa.exhausted || dfa.start < 0) return -1;
   if (states_.empty()) states_.push_back(dfa.start);
-  states_.resize(std::min(shared + 1, states_.size()));
-  int32_t state = states_.back();
+  // states_[k]: the state after k bytes. Slots are written by index (this loop is a third of a
+  // 92k-name evaluation), and states_ is cut back to what was read where the scan stops early.
+  std::size_t k = std::min(shared + 1, states_.size()) - 1;
+  states_.resize(subject.size() + 1);
+  int32_t state = states_[k];
   const std::size_t classes = dfa.class_count();
-  for (std::size_t k = states_.size() - 1; k < subject.size(); ++k) {
+  for (; k < subject.size(); ++k) {
     auto byte = static_cast<unsigned char>(subject[k]);
-    if (byte >= 0x80) return -1;  // the states up to here stay right
+    if (byte >= 0x80) break;  // the states up to here stay right
     int32_t known = dfa.next[static_cast<std::size_t>(state) * classes + dfa.classes[byte]];
     state = known >= 0 ? known : dfa.step(state, byte);
-    if (state < 0) return -1;
-    states_.push_back(state);
+    if (state < 0) break;
+    states_[k + 1] = state;
+  }
+  if (k < subject.size()) {
+    states_.resize(k + 1);
+    return -1;
   }
   return state;
 }

@@ -104,6 +104,22 @@ TEST_CASE("the DFA refuses what it does not take - and non-ASCII names") {
   CHECK(found == std::vector<std::size_t>{0});
 }
 
+TEST_CASE("a scan stopped by a non-ASCII byte leaves nothing for the next name to resume from") {
+  RegexDfa dfa;
+  REQUIRE(dfa.add("^abbbd", 0));
+  RegexDfa::Scanner scanner(dfa);
+  std::vector<std::size_t> found;
+  CHECK(scanner.match("abbbc", found));  // the states after "a", "ab", "abb", "abbb" are kept
+  CHECK(found.empty());
+  CHECK_FALSE(scanner.match("a\xff" "bbc", found));  // stops at the second byte
+  // Shares four bytes with the name before: resumed from the state after "abbb" of the first
+  // name, the scan would read only "d" and find ^abbbd.
+  CHECK_FALSE(scanner.match("a\xff" "bbd", found));
+  CHECK(found.empty());
+  CHECK(scanner.match("abbbd", found));
+  CHECK(found == std::vector<std::size_t>{0});
+}
+
 namespace {
 
 // The literal index's answers on every subject, against the plain string tests.
