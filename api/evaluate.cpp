@@ -38,7 +38,9 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
   impl->model_name = model_name(model);
   std::optional<ReferenceShapes> reference;
   if (options.reference) reference = reference_of(*options.reference);
-  impl->result = evaluate(rules.impl().file.program, impl->table(), EvalOptions{reference ? &*reference : nullptr});
+  EvalOptions eval_options{reference ? &*reference : nullptr};
+  eval_options.threads = options.threads;
+  impl->result = evaluate(rules.impl().file.program, impl->table(), eval_options);
   Diagnostics all = rules.impl().file.diagnostics;  // the front end's warnings come first
   all.append(impl->result.diagnostics);
   impl->result.diagnostics = all;

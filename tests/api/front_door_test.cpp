@@ -496,3 +496,30 @@ TEST_CASE("front door: write_json streams the report json() gives - in pieces - 
   CHECK(pieces.writes > 3);
   CHECK(nlohmann::json::parse(whole)["groups"]["blocks"]["tensors"].size() == 3200);
 }
+
+TEST_CASE("front door: the report is the same on one thread as on the default two - and on three") {
+  // Past 16,384 tensors an aggregate's captures are read on several threads.
+  std::vector<taxon::ModelTensor> tensors;
+  for (int block = 0; block < 2100; ++block)
+    for (int k = 0; k < 9; ++k) tensors.push_back({.name = fmt::format("model.blocks.{}.mlp.w{}", block, k), .shape = {4, 4}});
+  taxon::Rules rules = taxon::Rules::parse(
+      "let block = name ~ /^model\\.blocks\\.(?P<i>\\d+)\\.mlp\\.w(?P<k>\\d)/\n"
+      "let depth = max(i where block) + 1\n"
+      "set decay : block { lr_mult = 0.9 ** (depth - i), weight_decay = 0.0001 * count(i where block) }\n"
+      "group rest { }\n");
+  REQUIRE(rules.ok());
+  taxon::Model model(tensors);
+  taxon::EvaluateOptions one;
+  one.threads = 1;
+  std::string on_one = taxon::evaluate(rules, model, one).json();
+  CHECK(taxon::evaluate(rules, model).json() == on_one);
+  taxon::EvaluateOptions three;
+  three.threads = 3;
+  CHECK(taxon::evaluate(rules, model, three).json() == on_one);
+  // What the aggregates computed: depth 2100 (0.9 ** 1 for the last block), 2100 distinct i.
+  auto groups = nlohmann::json::parse(on_one)["groups"];
+  CHECK(groups.size() == 2100);
+  CHECK(groups["rest/decay_2099"]["options"]["lr_mult"].get<double>() == doctest::Approx(0.9));
+  CHECK(groups["rest/decay_0"]["options"]["weight_decay"].get<double>() == doctest::Approx(0.21));
+  CHECK(groups["rest/decay_0"]["tensors"].size() == 9);
+}
