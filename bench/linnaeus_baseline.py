@@ -13,9 +13,15 @@ It prints min and median seconds over the iterations of:
     walk, returning the names of every group and DEFAULT;
   - `taxon eval RULES --dump DUMP --format json` and `--format text`: a whole process (start,
     reading the YAML and the 21 MB dump, evaluating, printing), output to /dev/null;
-and the ratios linnaeus / taxon. linnaeus runs in this process on a stand-in model built from
-the dump (an nn.Module tree with the dump's module classes and meta-device parameters); building
-it and loading the config are not timed, as a trainer has both already.
+and the ratios linnaeus / taxon. With --warm each taxon command is run once, untimed, right before
+its timed run: on a virtual machine whose hypervisor takes back memory the guest has freed (a
+virtio balloon with free page reporting), a process that starts seconds after the last one pays
+the host's faults on every fresh page it touches, which a second run straight after the first
+does not; linnaeus, timed inside a process that has run before, never pays them.
+
+linnaeus runs in this process on a stand-in model built from the dump (an nn.Module tree with the
+dump's module classes and meta-device parameters); building it and loading the config are not
+timed, as a trainer has both already.
 
 linnaeus is not vendored: its files are taken with `git show` from the git dir (or work tree)
 given by --linnaeus-git-dir or $LINNAEUS_GIT_DIR, and the commit is printed. Needs torch
@@ -55,6 +61,8 @@ def parse_args():
     parser.add_argument("--dump", default="/tmp/deepseek_v3.json")
     parser.add_argument("--rules", default=str(ROOT / "bench/deepseek_v3_groups.yaml"))
     parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--warm", action="store_true",
+                        help="run each taxon command once, untimed, right before its timed run (see above)")
     parser.add_argument("--linnaeus-git-dir", default=os.environ.get("LINNAEUS_GIT_DIR"),
                         help="a clone (or git dir) of https://github.com/polli-labs/linnaeus (default: $LINNAEUS_GIT_DIR)")
     args = parser.parse_args()
@@ -191,6 +199,8 @@ def main():
     last = {}
     for _ in range(args.iterations):
         for label, measure in measures.items():
+            if args.warm and label.startswith("taxon"):
+                measure()
             start = time.perf_counter()
             last[label] = measure()
             seconds[label].append(time.perf_counter() - start)
