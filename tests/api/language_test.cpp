@@ -25,6 +25,13 @@ std::map<std::string, double> values_of(const std::string& options) {
   return out;
 }
 
+// The tensors the first `select` of a rule file picks from `model`.
+std::vector<std::string> selected_by(const std::string& rules_text, const taxon::Model& model) {
+  taxon::Rules rules = taxon::Rules::parse(rules_text);
+  REQUIRE_MESSAGE(rules.ok(), (rules.findings().empty() ? "" : rules.findings().front().rendered));
+  return taxon::evaluate(rules, model).selections.at(0).tensors;
+}
+
 }  // namespace
 
 TEST_CASE("values: ** binds tighter than unary minus and is right-associative - as in Python") {
@@ -40,11 +47,7 @@ TEST_CASE("values: ** binds tighter than unary minus and is right-associative - 
 TEST_CASE("kind takes in as every other field does") {
   taxon::Model model({{.name = "bn.weight", .shape = {4}},
                       {.name = "bn.running_mean", .shape = {4}, .kind = "buffer", .requires_grad = false}});
-  auto selected = [&](const std::string& test) {
-    taxon::Rules rules = taxon::Rules::parse("select s : " + test + "\n");
-    REQUIRE_MESSAGE(rules.ok(), (rules.findings().empty() ? "" : rules.findings().front().rendered));
-    return taxon::evaluate(rules, model).selections.at(0).tensors;
-  };
+  auto selected = [&](const std::string& test) { return selected_by("select s : " + test + "\n", model); };
   CHECK(selected("kind in {buffer}") == std::vector<std::string>{"bn.running_mean"});
   CHECK(selected("kind in {parameter}") == std::vector<std::string>{"bn.weight"});
   CHECK(selected("kind in {parameter, buffer}") == std::vector<std::string>{"bn.weight", "bn.running_mean"});
@@ -324,11 +327,7 @@ TEST_CASE("values: let binds a value that starts with a number") {
 
 TEST_CASE("let: a predicate may start with not or a field and a parenthesis - it is no call") {
   taxon::Model model({{.name = "a.bias", .shape = {2}}, {.name = "a.weight", .shape = {2, 2}}});
-  auto selected = [&](const std::string& predicate) {
-    taxon::Rules rules = taxon::Rules::parse("let p = " + predicate + "\nselect s : p\n");
-    REQUIRE_MESSAGE(rules.ok(), (rules.findings().empty() ? "" : rules.findings().front().rendered));
-    return taxon::evaluate(rules, model).selections.at(0).tensors;
-  };
+  auto selected = [&](const std::string& predicate) { return selected_by("let p = " + predicate + "\nselect s : p\n", model); };
   CHECK(selected("not (name ends \".bias\")") == std::vector<std::string>{"a.weight"});
   CHECK(selected("not(rank == 1)") == std::vector<std::string>{"a.weight"});
   CHECK(selected("(not (rank == 2) or false)") == std::vector<std::string>{"a.bias"});
