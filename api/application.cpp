@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -398,14 +399,20 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
     auto write_parts_in_threads = [&](const ShardLayout& layout, std::size_t jobs, const Metadata& metadata) {
       std::vector<std::exception_ptr> failures(jobs);
       std::vector<std::thread> workers;
-      for (std::size_t part = 1; part <= jobs; ++part)
-        workers.emplace_back([&, part] {
-          try {
-            write_shard_part(layout, part, jobs, metadata, make);
-          } catch (...) {
-            failures[part - 1] = std::current_exception();
-          }
-        });
+      auto write_part = [&](std::size_t part) {
+        try {
+          write_shard_part(layout, part, jobs, metadata, make);
+        } catch (...) {
+          failures[part - 1] = std::current_exception();
+        }
+      };
+      for (std::size_t part = 1; part <= jobs; ++part) {
+        try {
+          workers.emplace_back(write_part, part);
+        } catch (const std::system_error&) {  // no thread to be had (a process at its limit): written here
+          write_part(part);
+        }
+      }
       for (auto& worker : workers) worker.join();
       for (const auto& failure : failures)
         if (failure) std::rethrow_exception(failure);

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -67,8 +68,14 @@ double aggregate_value(const ValueAggregate& aggregate, const Bitset& members, c
   std::vector<Part> parts(threads);
   std::vector<std::thread> helpers;
   std::size_t words = members.words();
-  for (unsigned t = 1; t < threads; ++t)
-    helpers.emplace_back(read, words * t / threads, words * (t + 1) / threads, std::ref(parts[t]));
+  for (unsigned t = 1; t < threads; ++t) {
+    std::size_t first = words * t / threads, last = words * (t + 1) / threads;
+    try {
+      helpers.emplace_back(read, first, last, std::ref(parts[t]));
+    } catch (const std::system_error&) {  // no thread to be had (a process at its limit): read it here
+      read(first, last, parts[t]);
+    }
+  }
   read(0, words / threads, parts[0]);
   for (auto& helper : helpers) helper.join();
   std::set<double> values;

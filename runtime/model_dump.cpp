@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -278,7 +279,12 @@ class DumpParser {
     split_ = split_point();
     if (split_ == kNowhere) return;
     half_.records.reserve((text_.size() - split_) / kShortestTensor);
-    second_ = std::jthread([this] { read_second_half(half_, split_, kListDepth); });
+    try {
+      second_ = std::jthread([this] { read_second_half(half_, split_, kListDepth); });
+    } catch (const std::system_error&) {  // no thread to be had (a process at its limit): one reader
+      split_ = kNowhere;
+      return;
+    }
     populate_until_ = split_;  // the second reader maps (and hands back) its own pages
   }
 
