@@ -12,12 +12,12 @@
 #include <thread>
 #include <utility>
 
-#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include "runtime/cpus.hpp"
 #include "runtime/input_error.hpp"
 #include "runtime/json_cursor.hpp"
 #include "runtime/mapped_file.hpp"
@@ -108,15 +108,6 @@ struct MappedAllocator {
   friend bool operator==(const MappedAllocator&, const MappedAllocator&) { return true; }
 };
 using HalfRecords = std::vector<TensorRecord, MappedAllocator<TensorRecord>>;
-
-// The CPUs this process may run on: a Slurm task or a container may be given fewer than the
-// machine has (hardware_concurrency counts the machine's).
-std::size_t usable_cpus() {
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0) return static_cast<std::size_t>(CPU_COUNT(&allowed));
-  return std::thread::hardware_concurrency();
-}
 
 // The dump is read in one forward pass over the text (a memory map of the file) by a JSON
 // cursor that keeps no index of it: each tensor's strings are viewed in the text and copied

@@ -241,8 +241,8 @@ struct EvaluateOptions {
   // lists are a copy of every name and a Setting per computed option.
   bool tensor_lists = true;
   // Threads evaluation may start where a pass over many tensors splits (an aggregate's captures,
-  // 16,384 tensors or more): 0 takes two (one on a one-core machine), 1 keeps to the calling
-  // thread. The report is the same either way.
+  // 16,384 tensors or more): 0 takes two, or one where the process may use one CPU (a Slurm
+  // task given one); 1 keeps to the calling thread. The report is the same either way.
   unsigned threads = 0;
 };
 
