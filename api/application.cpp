@@ -8,14 +8,13 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
-#include <system_error>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "api/apply_report.hpp"
 #include "api/internal.hpp"
 #include "api/sharded_parts.hpp"
+#include "engine/parallel_parts.hpp"
 #include "engine/plans/plan.hpp"
 #include "engine/plans/tensor_actions.hpp"
 #include "runtime/actions.hpp"
@@ -397,25 +396,7 @@ std::vector<std::string> Application::write(const std::string& path, const Progr
     }
     MakeTensors make = [&](const auto& rows, const auto& each) { impl->make_rows(rows, each); };
     auto write_parts_in_threads = [&](const ShardLayout& layout, std::size_t jobs, const Metadata& metadata) {
-      std::vector<std::exception_ptr> failures(jobs);
-      std::vector<std::thread> workers;
-      auto write_part = [&](std::size_t part) {
-        try {
-          write_shard_part(layout, part, jobs, metadata, make);
-        } catch (...) {
-          failures[part - 1] = std::current_exception();
-        }
-      };
-      for (std::size_t part = 1; part <= jobs; ++part) {
-        try {
-          workers.emplace_back(write_part, part);
-        } catch (const std::system_error&) {  // no thread to be had (a process at its limit): written here
-          write_part(part);
-        }
-      }
-      for (auto& worker : workers) worker.join();
-      for (const auto& failure : failures)
-        if (failure) std::rethrow_exception(failure);
+      run_parts(jobs, [&](std::size_t i) { write_shard_part(layout, i + 1, jobs, metadata, make); });  // parts count from 1
       return join_shard_parts(layout, jobs);
     };
     // What an earlier save left that this one did not replace (more shards, an index now unneeded)

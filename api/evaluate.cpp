@@ -1,11 +1,8 @@
 // evaluate() and Report: which tensors each selection and group gets
 // (include/taxon/taxon.hpp), rendered as `taxon eval` renders them.
-#include <algorithm>
-
 #include "api/eval_report.hpp"
 #include "api/internal.hpp"
 #include "api/report_json.hpp"
-#include "runtime/cpus.hpp"
 #include "runtime/model_dump.hpp"
 
 namespace taxon {
@@ -42,8 +39,7 @@ Report evaluate(const Rules& rules, const Model& model, const EvaluateOptions& o
   std::optional<ReferenceShapes> reference;
   if (options.reference) reference = reference_of(*options.reference);
   EvalOptions eval_options{reference ? &*reference : nullptr};
-  // By default as many as the CPUs the process may use, up to two (a Slurm task given one: one).
-  eval_options.threads = options.threads ? options.threads : static_cast<unsigned>(std::clamp<std::size_t>(usable_cpus(), 1, 2));
+  eval_options.threads = options.threads;
   impl->result = evaluate(rules.impl().file.program, impl->table(), eval_options);
   Diagnostics all = rules.impl().file.diagnostics;  // the front end's warnings come first
   all.append(impl->result.diagnostics);

@@ -19,7 +19,8 @@ struct EvalOptions {
   // Both give the same result.
   bool optimize = true;
   // Threads evaluation may use where a pass over many tensors splits (an aggregate's captures
-  // over 16,384 tensors or more); 0: two, one on a one-core machine. The result is the same.
+  // over 16,384 tensors or more); 0: two, or one where the process may use one CPU (a Slurm task
+  // given one, taskset). The result is the same.
   unsigned threads = 0;
 };
 

@@ -4,18 +4,17 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <exception>
 #include <map>
 #include <optional>
 #include <set>
-#include <system_error>
-#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "engine/compiled.hpp"
+#include "engine/cpus.hpp"
 #include "engine/matcher.hpp"
+#include "engine/parallel_parts.hpp"
 #include "engine/value_expr.hpp"
 
 namespace taxon {
@@ -39,49 +38,33 @@ double aggregate_value(const ValueAggregate& aggregate, const Bitset& members, c
   struct Part {
     std::set<double> values;
     std::size_t tensors = 0;
-    std::exception_ptr failed;
   };
   const Matcher::CaptureSources sources = matcher.capture_sources(*aggregate.predicate);
-  auto read = [&](std::size_t first_word, std::size_t last_word, Part& part) {
-    try {
-      Captures captured;
-      Matcher::CaptureScratch scratch;
-      std::optional<double> last;  // neighbours mostly share a layer: insert into the set on a change only
-      members.for_each_in_words(first_word, last_word, [&](std::size_t i) {
-        if (!in_universe(table.tensors[i], Universe::parameters)) return;
-        ++part.tensors;
-        if (aggregate.capture.empty()) return;
-        captured.clear();
-        matcher.captures(sources, i, captured, scratch);
-        if (auto value = captured.number(aggregate.capture); value && value != last) {
-          part.values.insert(*value);
-          last = value;
-        }
-      });
-    } catch (...) {
-      part.failed = std::current_exception();
-    }
-  };
   constexpr std::size_t kSplitFrom = 16384;  // tensors; fewer are read before a thread would start
-  if (threads == 0) threads = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+  if (threads == 0) threads = static_cast<unsigned>(std::clamp<std::size_t>(usable_cpus(), 1, 2));
   if (aggregate.capture.empty() || table.tensors.size() < kSplitFrom) threads = 1;
   std::vector<Part> parts(threads);
-  std::vector<std::thread> helpers;
-  std::size_t words = members.words();
-  for (unsigned t = 1; t < threads; ++t) {
-    std::size_t first = words * t / threads, last = words * (t + 1) / threads;
-    try {
-      helpers.emplace_back(read, first, last, std::ref(parts[t]));
-    } catch (const std::system_error&) {  // no thread to be had (a process at its limit): read it here
-      read(first, last, parts[t]);
-    }
-  }
-  read(0, words / threads, parts[0]);
-  for (auto& helper : helpers) helper.join();
+  const std::size_t words = members.words();
+  run_parts(threads, [&](std::size_t t) {
+    Part& part = parts[t];
+    Captures captured;
+    Matcher::CaptureScratch scratch;
+    std::optional<double> last;  // neighbours mostly share a layer: insert into the set on a change only
+    members.for_each_in_words(words * t / threads, words * (t + 1) / threads, [&](std::size_t i) {
+      if (!in_universe(table.tensors[i], Universe::parameters)) return;
+      ++part.tensors;
+      if (aggregate.capture.empty()) return;
+      captured.clear();
+      matcher.captures(sources, i, captured, scratch);
+      if (auto value = captured.number(aggregate.capture); value && value != last) {
+        part.values.insert(*value);
+        last = value;
+      }
+    });
+  });
   std::set<double> values;
   std::size_t tensors = 0;
   for (auto& part : parts) {
-    if (part.failed) std::rethrow_exception(part.failed);
     values.merge(part.values);
     tensors += part.tensors;
   }
@@ -168,16 +151,16 @@ std::set<std::string> captures_read(const SetRule& rule) {
 // options, so a group's parts are found once per signature, not worked out once per tensor.
 class SetRuleSignature {
  public:
-  explicit SetRuleSignature(const GroupSet& set) {
+  SetRuleSignature(const GroupSet& set, const Matcher& matcher) {
     for (const auto& rule : set.set_rules) {
       std::set<std::string> used = captures_read(rule);
       used_.emplace_back(used.begin(), used.end());
+      sources_.push_back(matcher.capture_sources(rule.predicate));
     }
-    sources_.resize(used_.size());
   }
 
   // Into `out` (cleared first), which the caller reuses from tensor to tensor.
-  void of(const GroupSet& set, const SetRuleMatch& matches, const Matcher& matcher, std::size_t tensor, std::string& out) {
+  void of(const SetRuleMatch& matches, const Matcher& matcher, std::size_t tensor, std::string& out) {
     out.clear();
     for (std::size_t r = 0; r < used_.size(); ++r) {
       if (!matches(r, tensor)) continue;
@@ -185,8 +168,7 @@ class SetRuleSignature {
       out.append(digits, std::to_chars(digits, digits + sizeof digits, r).ptr);
       if (!used_[r].empty()) {
         captured_.clear();
-        if (!sources_[r]) sources_[r] = matcher.capture_sources(set.set_rules[r].predicate);
-        matcher.captures(*sources_[r], tensor, captured_, scratch_);
+        matcher.captures(sources_[r], tensor, captured_, scratch_);
         for (const auto& name : used_[r]) {
           auto found = captured_.text(name);
           if (!found) out += '\x1e';  // no capture: told apart from any captured text
@@ -202,7 +184,7 @@ class SetRuleSignature {
   Captures captured_;
   Matcher::CaptureScratch scratch_;
   std::vector<std::vector<std::string>> used_;  // per set rule: the captures its computed options read
-  std::vector<std::optional<Matcher::CaptureSources>> sources_;  // per set rule, found on first use
+  std::vector<Matcher::CaptureSources> sources_;  // per set rule: the regexes its captures come from
 };
 
 }  // namespace
@@ -297,7 +279,7 @@ void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const 
   std::vector<GroupResult> declared = std::move(result.groups);
   result.groups.clear();
   std::set<std::string> capture_errors;  // one per option, not one per tensor
-  SetRuleSignature signature_of(set);
+  SetRuleSignature signature_of(set, matcher);
   std::string signature;
   for (std::size_t g = 0; g < declared.size(); ++g) {
     GroupResult& whole = declared[g];
@@ -335,7 +317,7 @@ void split_by_set_rules(const GroupSet& set, const SetRuleMatch& matches, const 
       return &parts.back();
     };
     auto part_for = [&](std::size_t tensor, bool create) -> GroupResult* {
-      signature_of.of(set, matches, matcher, tensor, signature);
+      signature_of.of(matches, matcher, tensor, signature);
       if (auto known = part_by_signature.find(signature); known != part_by_signature.end()) return &parts[known->second];
       GroupResult* part = options_part_for(tensor, create);
       if (part) part_by_signature.emplace(signature, static_cast<std::size_t>(part - parts.data()));

@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "runtime/cpus.hpp"
+#include "engine/cpus.hpp"
 #include "runtime/input_error.hpp"
 #include "runtime/json_cursor.hpp"
 #include "runtime/mapped_file.hpp"

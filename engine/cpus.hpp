@@ -1,4 +1,4 @@
-// How many CPUs this process may run on.
+// How many CPUs this process may run on: evaluation and the dump reader start threads by it.
 #pragma once
 
 #include <cstddef>

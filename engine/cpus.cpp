@@ -1,4 +1,4 @@
-#include "runtime/cpus.hpp"
+#include "engine/cpus.hpp"
 
 #include <thread>
 
