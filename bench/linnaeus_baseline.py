@@ -1,7 +1,7 @@
 """Times linnaeus's own parameter grouping against `taxon eval` on the same config and model.
 
     /usr/bin/python3 bench/linnaeus_baseline.py [--taxon build/tools/taxon] \
-        [--dump /tmp/deepseek_v3.json] [--iterations 5] [--linnaeus-git-dir DIR]
+        [--dump /tmp/deepseek_v3.json] [--iterations 6] [--linnaeus-git-dir DIR]
 
 The model is the 91,991-tensor DeepSeek-V3 layout (`python3 bench/make_deepseek_v3_dump.py
 /tmp/deepseek_v3.json` writes the dump); the config is bench/deepseek_v3_groups.yaml (38 groups).
@@ -13,11 +13,13 @@ It prints min and median seconds over the iterations of:
     walk, returning the names of every group and DEFAULT;
   - `taxon eval RULES --dump DUMP --format json` and `--format text`: a whole process (start,
     reading the YAML and the 21 MB dump, evaluating, printing), output to /dev/null;
-and the ratios linnaeus / taxon. With --warm each taxon command is run once, untimed, right before
-its timed run: on a virtual machine whose hypervisor takes back memory the guest has freed (a
-virtio balloon with free page reporting), a process that starts seconds after the last one pays
-the host's faults on every fresh page it touches, which a second run straight after the first
-does not; linnaeus, timed inside a process that has run before, never pays them.
+and the ratios linnaeus / taxon. The two taxon commands swap places every other iteration (an even
+number of iterations gives each the first place as often). With --warm each taxon command is run
+once, untimed, right before its timed run. Why the first place, and --warm, matter: on a virtual
+machine whose hypervisor takes back memory the guest has freed (a virtio balloon with free page
+reporting), a process that starts seconds after the last one pays the host's faults on every fresh
+page it touches, which a second run straight after the first does not; linnaeus, timed inside a
+process that has run before, never pays them.
 
 linnaeus runs in this process on a stand-in model built from the dump (an nn.Module tree with the
 dump's module classes and meta-device parameters); building it and loading the config are not
@@ -60,7 +62,7 @@ def parse_args():
     parser.add_argument("--taxon", default=str(ROOT / "build/tools/taxon"))
     parser.add_argument("--dump", default="/tmp/deepseek_v3.json")
     parser.add_argument("--rules", default=str(ROOT / "bench/deepseek_v3_groups.yaml"))
-    parser.add_argument("--iterations", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--warm", action="store_true",
                         help="run each taxon command once, untimed, right before its timed run (see above)")
     parser.add_argument("--linnaeus-git-dir", default=os.environ.get("LINNAEUS_GIT_DIR"),
@@ -189,6 +191,9 @@ def main():
 
     # The four measurements take turns within each iteration, so that load from other work on
     # the machine (it is shared) falls on all of them alike rather than on whichever ran then.
+    # The two taxon runs swap places every other iteration: the one that follows linnaeus starts
+    # on memory the machine may have taken back meanwhile (a virtual machine's balloon), a cost
+    # that fell on the JSON run every time when it always came first.
     measures = {
         "linnaeus build_optimizer": lambda: build_optimizer(config, model),
         "linnaeus inspect_multilr_filters": lambda: inspect_multilr_filters(model, config),
@@ -197,8 +202,11 @@ def main():
     }
     seconds = {label: [] for label in measures}
     last = {}
-    for _ in range(args.iterations):
-        for label, measure in measures.items():
+    labels = list(measures)
+    for iteration in range(args.iterations):
+        order = labels if iteration % 2 == 0 else labels[:2] + labels[:1:-1]
+        for label in order:
+            measure = measures[label]
             if args.warm and label.startswith("taxon"):
                 measure()
             start = time.perf_counter()
