@@ -82,7 +82,7 @@ Checkpoint read_safetensors(const std::string& path) {
   };
   struct Span {
     uint64_t begin, end;
-    std::string name;
+    std::size_t tensor;  // in checkpoint.tensors
   };
   std::vector<Span> spans;
   std::set<std::string, std::less<>> seen;
@@ -139,14 +139,13 @@ Checkpoint read_safetensors(const std::string& path) {
       if (end - begin != numel * dtype_size(*dtype))
         invalid(fmt::format("tensor \"{}\" holds {} bytes, but {} {} elements need {}", name, end - begin, numel,
                             *dtype_code, numel * dtype_size(*dtype)));
-      auto storage = std::make_shared<StorageBlock>();
-      storage->key = name;
+      auto storage = std::make_shared<StorageBlock>();  // no key: a safetensors tensor is its own storage
       storage->dtype = *dtype;
       storage->attach(file, file->fd(), file->data(), file->data() + data_start + begin, end - begin);
       tensor.storage = std::move(storage);
       tensor.stride = contiguous_strides(tensor.shape);
-      checkpoint.tensors.push_back({name, std::move(tensor)});
-      spans.push_back({begin, end, std::move(name)});
+      spans.push_back({begin, end, checkpoint.tensors.size()});
+      checkpoint.tensors.push_back({std::move(name), std::move(tensor)});
     }
     cursor.finish();
   } catch (const JsonSyntaxError& error) {
@@ -156,7 +155,8 @@ Checkpoint read_safetensors(const std::string& path) {
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
   uint64_t expected = 0;
   for (const auto& span : spans) {
-    if (span.begin < expected) corrupt(path, fmt::format("tensor \"{}\" overlaps the tensor before it", span.name));
+    if (span.begin < expected)
+      corrupt(path, fmt::format("tensor \"{}\" overlaps the tensor before it", checkpoint.tensors[span.tensor].name));
     if (span.begin > expected) corrupt(path, fmt::format("bytes {} to {} of the data belong to no tensor", expected, span.begin));
     expected = span.end;
   }

@@ -15,7 +15,7 @@ namespace taxon {
 
 // One storage: the bytes several tensors may view (a tie, a slice).
 struct StorageBlock {
-  std::string key;  // the zip record data/<key>, or the legacy storage key
+  std::string key;  // the zip record data/<key>, or the legacy storage key; empty for safetensors
   DType dtype = DType::float32;
   const uint8_t* data = nullptr;
   std::size_t nbytes = 0;

@@ -312,6 +312,8 @@ MergedCheckpoints read_merged_checkpoints(const std::vector<std::string>& paths,
     TensorTable table = checkpoint_table(merged.sources.back());
     merged.table.store.keep(table.store);
     SourceLabel source = SourceLabel::of_input(merged.sources.size());
+    merged.table.tensors.reserve(merged.table.tensors.size() + table.tensors.size());
+    merged.origin.reserve(merged.origin.size() + table.tensors.size());
     for (std::size_t i = 0; i < table.tensors.size(); ++i) {
       table.tensors[i].tied_to.reset();  // every key of a checkpoint is its own entry in a plan
       table.tensors[i].source = source;
@@ -328,6 +330,7 @@ TensorTable checkpoint_table(const Checkpoint& checkpoint) {
   table.has_unknown_kinds = true;
   // Ties are found per storage, so a checkpoint of 100k tensors is not compared pairwise.
   std::unordered_map<const StorageBlock*, std::vector<std::size_t>> viewing;
+  table.tensors.reserve(checkpoint.tensors.size());
   for (std::size_t i = 0; i < checkpoint.tensors.size(); ++i) {
     const auto& tensor = checkpoint.tensors[i];
     TensorRecord record;
