@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 #include <cctype>
+#include <iterator>
 #include <map>
 #include <optional>
+#include <unordered_set>
 
 #include "engine/index/common_prefix.hpp"
 
@@ -339,8 +342,10 @@ struct RegexDfa::Dfa {
     // splits where a set takes some of its bytes and not others.
     std::array<int, 256> of{};
     int made = 1;
+    // A set met before refines nothing more (literals repeat their bytes: `.` in every pattern).
+    std::unordered_set<Bytes> refined_by;
     for (const auto& node : nfa.nodes) {
-      if (node.kind != Nfa::Node::Kind::bytes) continue;
+      if (node.kind != Nfa::Node::Kind::bytes || !refined_by.insert(node.set).second) continue;
       std::vector<int> split(static_cast<std::size_t>(made), -1);  // old class -> new class of its bytes in the set
       for (std::size_t b = 0; b < 256; ++b) {
         if (!node.set[b]) continue;
@@ -359,6 +364,15 @@ struct RegexDfa::Dfa {
       }
       classes[b] = static_cast<uint8_t>(id);
     }
+    // Away from the name's start a search restarts at every byte: every later state holds the
+    // closure of the regexes' starts. It is found once, here; make() adds it to what a step's
+    // seeds reach without walking it again.
+    closure(nfa.starts, false, false, restart_nodes, restart_matched);
+    in_restart.assign(nfa.nodes.size(), 0);
+    for (std::size_t id = 0; id < nfa.nodes.size(); ++id) in_restart[id] = seen[id] == stamp;
+    std::sort(restart_nodes.begin(), restart_nodes.end());
+    restart_nodes.erase(std::unique(restart_nodes.begin(), restart_nodes.end()), restart_nodes.end());
+    normalize(restart_matched);
     std::vector<std::size_t> none;
     start = make(nfa.starts, none, true);
   }
@@ -366,11 +380,17 @@ struct RegexDfa::Dfa {
   std::size_t class_count() const { return representative.size(); }
 
   // Follows empty moves from `seeds`; collects byte and end nodes, and the regexes that match.
+  // With `skip_restart`, nodes the restart's closure visits are passed over: what they reach is
+  // in restart_nodes and restart_matched already.
   std::vector<uint32_t> seen;  // closure's visited marks: seen[id] == stamp
   uint32_t stamp = 0;
   std::vector<int> stack;
+  std::vector<int> restart_nodes;            // byte and end nodes of the restart's closure (sorted)
+  std::vector<std::size_t> restart_matched;  // regexes that match the empty string there
+  std::vector<char> in_restart;              // per NFA node: visited by the restart's closure
 
-  void closure(const std::vector<int>& seeds, bool at_begin, bool at_end, std::vector<int>& out, std::vector<std::size_t>& matched) {
+  void closure(const std::vector<int>& seeds, bool at_begin, bool at_end, std::vector<int>& out, std::vector<std::size_t>& matched,
+               bool skip_restart = false) {
     if (seen.size() != nfa.nodes.size()) seen.assign(nfa.nodes.size(), 0);
     ++stamp;
     stack.assign(seeds.rbegin(), seeds.rend());
@@ -379,6 +399,7 @@ struct RegexDfa::Dfa {
       stack.pop_back();
       if (id < 0 || seen[static_cast<std::size_t>(id)] == stamp) continue;
       seen[static_cast<std::size_t>(id)] = stamp;
+      if (skip_restart && in_restart[static_cast<std::size_t>(id)]) continue;
       const auto& node = nfa.nodes[static_cast<std::size_t>(id)];
       switch (node.kind) {
         case Nfa::Node::Kind::bytes: out.push_back(id); break;
@@ -399,24 +420,30 @@ struct RegexDfa::Dfa {
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   }
 
-  // The state for `seeds` (with the regex starts added: a search restarts everywhere).
+  // The state for `seeds` (with the regex starts added away from the name's start: a search
+  // restarts everywhere). A state away from the start is known by what it holds beyond the
+  // restart's closure, which every such state holds.
   int32_t make(const std::vector<int>& seeds, std::vector<std::size_t> matched, bool at_begin) {
     std::vector<int> nodes;
-    std::vector<int> all = seeds;
-    if (!at_begin) all.insert(all.end(), nfa.starts.begin(), nfa.starts.end());
-    closure(all, at_begin, false, nodes, matched);
+    closure(seeds, at_begin, false, nodes, matched, !at_begin);
+    if (!at_begin) matched.insert(matched.end(), restart_matched.begin(), restart_matched.end());
     std::sort(nodes.begin(), nodes.end());
     nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
     normalize(matched);
     if (at_begin) nodes.push_back(-1);  // the first position: `^` still holds, a state of its own
-    auto key = std::pair{nodes, matched};
+    auto key = std::pair{std::move(nodes), std::move(matched)};
     if (auto found = index.find(key); found != index.end()) return found->second;
     if (states.size() >= kMaxStates) {
       exhausted = true;
       return -1;
     }
-    State state{nodes, matched, matched};
-    if (at_begin) state.nodes.pop_back();
+    State state{{}, key.second, key.second};
+    if (at_begin) {
+      state.nodes.assign(key.first.begin(), key.first.end() - 1);
+    } else {
+      state.nodes.reserve(key.first.size() + restart_nodes.size());
+      std::merge(key.first.begin(), key.first.end(), restart_nodes.begin(), restart_nodes.end(), std::back_inserter(state.nodes));
+    }
     std::vector<int> ends;
     for (int id : state.nodes)
       if (nfa.nodes[static_cast<std::size_t>(id)].kind == Nfa::Node::Kind::end) ends.push_back(nfa.nodes[static_cast<std::size_t>(id)].next);

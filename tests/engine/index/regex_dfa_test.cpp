@@ -221,4 +221,35 @@ TEST_CASE("on random patterns the DFA either refuses or answers as RE2 does") {
     }
   }
   CHECK(taken > 1000);  // the generator reaches the syntax the DFA takes, not only refusals
+
+  // Several patterns in one DFA: every state after the first byte holds the restart of all of
+  // them, which the DFA works out once; each pattern's matches must still be RE2's.
+  int sets = 0;
+  for (int i = 0; i < 3000; ++i) {
+    RegexDfa dfa;
+    std::vector<std::unique_ptr<RE2>> references;
+    std::string patterns;  // for a message
+    for (std::size_t count = 2 + random() % 5; count > 0; --count) {
+      std::string pattern;
+      for (std::size_t n = 1 + random() % 5; n > 0; --n) pattern += tokens[random() % tokens.size()];
+      RE2::Options options;
+      options.set_log_errors(false);
+      auto reference = std::make_unique<RE2>(pattern, options);
+      if (!reference->ok() || !dfa.add(pattern, references.size())) continue;
+      references.push_back(std::move(reference));
+      patterns += " /" + pattern + "/";
+    }
+    if (references.size() < 2) continue;
+    ++sets;
+    RegexDfa::Scanner scanner(dfa);
+    for (const auto& text : texts) {
+      std::vector<std::size_t> found;
+      REQUIRE(scanner.match(text, found));
+      std::set<std::size_t> got(found.begin(), found.end()), want;
+      for (std::size_t id = 0; id < references.size(); ++id)
+        if (RE2::PartialMatch(text, *references[id])) want.insert(id);
+      if (got != want) FAIL_CHECK(patterns << " on \"" << text << "\"");
+    }
+  }
+  CHECK(sets > 300);
 }
