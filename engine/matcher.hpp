@@ -267,6 +267,7 @@ class Matcher {
   // others it lacks: shared rules (stdlib/no_weight_decay.tx) name the norms of many
   // architectures, and real classes differ by a letter (MistralRMSNorm, MixtralRMSNorm).
   void check_type_names(const ModuleTypeIn& node, const SourceSpan& span, Diagnostics& diagnostics) {
+    if (node.types.empty() || some_module_answers_to(node)) return;
     const TypeVocabulary& known = vocabulary(node.exact);
     if (node.types.empty() || known.names.empty()) return;
     for (const auto& type : node.types)
@@ -286,6 +287,15 @@ class Matcher {
                                    : fmt::format("no module is a '{}' or inherits from it", type),
                         std::move(hint));
     }
+  }
+
+  // Mostly one of the first modules does: the whole vocabulary is built only for a message.
+  bool some_module_answers_to(const ModuleTypeIn& node) const {
+    for (const auto& [path, type] : table_.modules)
+      if (type_test_matches(node, type, module_mro(table_, path))) return true;
+    for (std::size_t i = 0; i < table_.tensors.size(); ++i)
+      if (type_test_matches(node, table_.tensors[i].module_type, owner_mro_.empty() ? nullptr : owner_mro_[i])) return true;
+    return false;
   }
 
   struct TypeVocabulary {
