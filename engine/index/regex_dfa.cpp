@@ -457,7 +457,9 @@ struct RegexDfa::Dfa {
     return id;
   }
 
-  int32_t step(int32_t from, unsigned char byte) {
+  // Out of line: a scan calls it only for a transition not built yet, and inlined into the scan's
+  // loop it leaves the loop no registers for its own values.
+  [[gnu::noinline]] int32_t step(int32_t from, unsigned char byte) {
     std::size_t slot = static_cast<std::size_t>(from) * class_count() + classes[byte];
     if (next[slot] >= 0) return next[slot];
     unsigned char b = representative[classes[byte]];
@@ -515,30 +517,41 @@ int32_t RegexDfa::Scanner::end_state(std::string_view subject) {
   RegexDfa& owner = dfa_;
   if (!owner.dfa_) {
     owner.dfa_ = std::make_unique<Dfa>(*owner.nfa_, owner.ids_.size());
-    states_.clear();
+    known_ = 0;
   }
   Dfa& dfa = *owner.dfa_;
   if (dfa.exhausted || dfa.start < 0) return -1;
-  if (states_.empty()) states_.push_back(dfa.start);
   // states_[k]: the state after k bytes. Slots are written by index (this loop is a third of a
-  // 92k-name evaluation), and states_ is cut back to what was read where the scan stops early.
-  std::size_t k = std::min(shared + 1, states_.size()) - 1;
-  states_.resize(subject.size() + 1);
+  // 92k-name evaluation) into a list that only grows; known_ is cut back to what was read where
+  // the scan stops early.
+  if (states_.size() < subject.size() + 1) states_.resize(subject.size() + 1);
+  if (known_ == 0) {
+    states_[0] = dfa.start;
+    known_ = 1;
+  }
+  std::size_t k = std::min(shared + 1, known_) - 1;
   int32_t state = states_[k];
-  const std::size_t classes = dfa.class_count();
-  for (; k < subject.size(); ++k) {
-    auto byte = static_cast<unsigned char>(subject[k]);
+  // What the loop reads, in locals: through the members, the compiler reloads each at every byte
+  // (a store to states_ might have changed them). Only step() changes one: it may grow `next`.
+  const std::size_t classes = dfa.class_count(), size = subject.size();
+  const uint8_t* class_of = dfa.classes.data();
+  const int32_t* next = dfa.next.data();
+  const char* bytes = subject.data();
+  int32_t* after = states_.data() + 1;
+  for (; k < size; ++k) {
+    auto byte = static_cast<unsigned char>(bytes[k]);
     if (byte >= 0x80) break;  // the states up to here stay right
-    int32_t known = dfa.next[static_cast<std::size_t>(state) * classes + dfa.classes[byte]];
-    state = known >= 0 ? known : dfa.step(state, byte);
-    if (state < 0) break;
-    states_[k + 1] = state;
+    int32_t to = next[static_cast<std::size_t>(state) * classes + class_of[byte]];
+    if (to < 0) {
+      to = dfa.step(state, byte);
+      next = dfa.next.data();
+      if (to < 0) break;
+    }
+    state = to;
+    after[k] = state;
   }
-  if (k < subject.size()) {
-    states_.resize(k + 1);
-    return -1;
-  }
-  return state;
+  known_ = k + 1;
+  return k < size ? -1 : state;
 }
 
 }  // namespace taxon

@@ -46,7 +46,8 @@ class RegexDfa {
    private:
     RegexDfa& dfa_;
     std::string_view previous_;
-    std::vector<int32_t> states_;  // DFA state after each prefix of the previous name (as far as it was read)
+    std::vector<int32_t> states_;  // DFA state after each prefix of the previous name: the first known_ are read
+    std::size_t known_ = 0;
   };
 
  private:
