@@ -11,8 +11,10 @@ bool operator==(Dims a, Dims b) { return std::equal(a.begin(), a.end(), b.begin(
 // makes one allocation per MiB. A request larger than a block gets a block of its own.
 class TableStore::Blocks {
  public:
+  // `alignment` is a power of two (alignof): rounded up by a mask, not a division, which costs
+  // tens of cycles on a path taken for every string of a million-tensor dump.
   void* allocate(std::size_t bytes, std::size_t alignment) {
-    std::size_t at = (used_ + alignment - 1) / alignment * alignment;
+    std::size_t at = (used_ + alignment - 1) & ~(alignment - 1);
     if (blocks_.empty() || at + bytes > capacity_) {
       next_capacity_ = std::min(next_capacity_ * 2, kLargest);
       capacity_ = std::max(next_capacity_, bytes);

@@ -239,7 +239,7 @@ class DumpParser {
         }
       }
       if (name != Found::ok || type != Found::ok) fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
-      table.add_module(name_text, types_.store(table, type_text));
+      table.modules.emplace_back(table.text(name_text), types_.store(table, type_text));  // the class stored once
       if (windowed_) move_window();
       if (!mro.empty()) table.module_mro.insert_or_assign(std::string(name_text), std::move(mro));
       if (alias == Found::ok) table.module_alias_of.insert_or_assign(std::string(name_text), std::string(alias_text));
