@@ -3,6 +3,7 @@
 // 100k names costs more than the evaluation that made them).
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/json_scan.hpp"
 #include "runtime/json_string.hpp"
 
 namespace taxon {
@@ -40,6 +42,22 @@ class JsonStream {
     keyed_ = true;
   }
   void string(std::string_view text) {
+    // The common case, an array's element that needs no escape (a tensor name in a list of
+    // 100k), written in one piece: separator, indentation, the quoted text.
+    const char* end = text.data() + text.size();
+    if (!keyed_ && !levels_.empty() && plain_json_run(text.data(), end, true) == end) {
+      if (write_ && out_.size() >= kPiece) flush();
+      std::string_view separator = levels_.back()++ ? ",\n" : "\n";
+      std::size_t indent = width_ * levels_.size(), at = out_.size();
+      out_.resize(at + separator.size() + indent + text.size() + 2);
+      char* to = out_.data() + at;
+      to = std::copy(separator.begin(), separator.end(), to);
+      to = std::fill_n(to, indent, ' ');
+      *to++ = '"';
+      to = std::copy(text.begin(), text.end(), to);
+      *to = '"';
+      return;
+    }
     next();
     quoted(text);
   }

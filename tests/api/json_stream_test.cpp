@@ -49,6 +49,10 @@ TEST_CASE("JsonStream lays out documents as nlohmann's dump(1) and dump(2) do") 
            {"nested", {{"deep", {{"deeper", ordered_json::array({ordered_json::object(), ordered_json::array({1})})}}}}},
            {"entries",
             ordered_json::array({ordered_json{{"small", 1}, {"shape", {2, 3}}}, ordered_json{{"small", ordered_json::object()}}})}},
+      // Array elements written in one piece where nothing needs an escape: at every depth, of
+      // every length around the 16 bytes scanned at a time, and beside those that do.
+      ordered_json{{"deep", {{{"model.layers.0.mlp.experts.17.down_proj.weight", "sixteen bytes ok", "del\x7f", "", "x"}}}}},
+      ordered_json("a string alone"),
   };
   for (int indent : {1, 2}) {
     for (const auto& document : documents) {
@@ -67,4 +71,16 @@ TEST_CASE("JsonStream refuses a string that is not UTF-8 - as a tree's dump() do
   taxon::JsonStream out(text);
   out.begin_array();
   CHECK_THROWS_AS(out.string("\xff\xfe"), nlohmann::json::type_error);
+}
+
+TEST_CASE("JsonStream handed out in pieces writes what it writes whole") {
+  ordered_json names = ordered_json::array();
+  for (int i = 0; i < 5000; ++i) names.push_back("model.layers." + std::to_string(i) + (i % 7 ? ".weight" : ".w\"eight"));
+  ordered_json document{{"tensors", names}, {"after", {"a", "b"}}};
+  std::string buffer, written;
+  taxon::JsonStream out(buffer, [&](std::string_view piece) { written += piece; });
+  stream(out, document);
+  out.flush();
+  CHECK(written.size() > (std::size_t{64} << 10));  // more than one piece
+  CHECK(written == document.dump(2));
 }
