@@ -289,13 +289,20 @@ class Matcher {
     }
   }
 
+  // Calls visit(class name, ancestry) for every module and then every tensor's owner, until it
+  // returns true; whether one did.
+  template <typename Visit>
+  bool any_module_class(Visit&& visit) const {
+    for (const auto& [path, type] : table_.modules)
+      if (visit(type, module_mro(table_, path))) return true;
+    for (std::size_t i = 0; i < table_.tensors.size(); ++i)
+      if (visit(table_.tensors[i].module_type, owner_mro_.empty() ? nullptr : owner_mro_[i])) return true;
+    return false;
+  }
+
   // Mostly one of the first modules does: the whole vocabulary is built only for a message.
   bool some_module_answers_to(const ModuleTypeIn& node) const {
-    for (const auto& [path, type] : table_.modules)
-      if (type_test_matches(node, type, module_mro(table_, path))) return true;
-    for (std::size_t i = 0; i < table_.tensors.size(); ++i)
-      if (type_test_matches(node, table_.tensors[i].module_type, owner_mro_.empty() ? nullptr : owner_mro_[i])) return true;
-    return false;
+    return any_module_class([&](std::string_view type, const std::vector<std::string>* mro) { return type_test_matches(node, type, mro); });
   }
 
   struct TypeVocabulary {
@@ -313,19 +320,17 @@ class Matcher {
     // 92k owners, a few dozen classes).
     std::array<std::pair<std::string_view, const std::vector<std::string>*>, 4> recent{};
     std::size_t visits = 0;
-    auto add = [&](std::string_view path, std::string_view type) {
-      const std::vector<std::string>* mro = module_mro(table_, path);
+    any_module_class([&](std::string_view type, const std::vector<std::string>* mro) {
       for (std::size_t r = 0; r < std::min(visits, recent.size()); ++r)
-        if (recent[r].first == type && recent[r].second == mro) return;
+        if (recent[r].first == type && recent[r].second == mro) return false;
       recent[visits++ % recent.size()] = {type, mro};
       for_each_type_name(type, mro, exact, [&](std::string_view name) {
         if (name.empty() || out.names.contains(name)) return;
         out.names.emplace(name);
         (name.find('.') == std::string_view::npos ? out.short_names : out.qualified).emplace_back(name);
       });
-    };
-    for (const auto& [path, type] : table_.modules) add(path, type);
-    for (const auto& tensor : table_.tensors) add(tensor.module, tensor.module_type);
+      return false;  // every class
+    });
     return out;
   }
 
