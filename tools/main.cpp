@@ -30,7 +30,7 @@
 
 int main(int argc, char** argv) {
   using namespace taxon::cli;
-  relaunch_with_huge_page_heap(argv);
+  prepare_heap_for_large_input(argv);
   // Past a file size limit (ulimit -f) a write then fails with EFBIG and is reported like a full
   // disk, instead of the signal killing the process before it can say so.
   std::signal(SIGXFSZ, SIG_IGN);

@@ -160,8 +160,9 @@ std::string page(const Command& program, const std::vector<Command>& commands) {
          ".TP\n" + bold("NO_COLOR") + "\n"
          "Set and not empty: no colour where taxon would choose to colour by itself (https://no\\-color.org).\n"
          ".TP\n" + bold("TAXON_HUGE_PAGES") + "\n" +
-         roff("0: taxon does not start itself again with glibc's heap on transparent huge pages, which it "
-              "does once where the kernel allows it and GLIBC_TUNABLES is not set (faster on large models).") + "\n"
+         roff("0: taxon leaves glibc's heap as it is. Otherwise, given an input of 4 MiB or more, it puts "
+              "the heap on transparent huge pages and keeps freed memory for reuse, where the kernel allows it "
+              "and GLIBC_TUNABLES is not set (faster on large models).") + "\n"
          ".TP\n" + bold("TAXON_STDLIB") + "\n" +
          roff("The stdlib directory (presets such as timm/layer_decay, and where `import` looks after the "
               "importing file's directory); by default the installed share/taxon/stdlib.") + "\n"
