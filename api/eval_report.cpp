@@ -45,9 +45,19 @@ nlohmann::ordered_json option_json(const GroupOption& option) {
   return to_json(option.value);
 }
 
-int64_t element_total(const TensorTable& table, const std::vector<std::size_t>& tensors) {
+// Each tensor's element count, worked out in one pass in table order: summed group by group
+// instead, each sum would stride across the whole table and wait on each shape (92k tensors in
+// 40 groups: 2 ms, most of the text report).
+std::vector<int64_t> element_counts(const TensorTable& table) {
+  std::vector<int64_t> counts;
+  counts.reserve(table.tensors.size());
+  for (const auto& tensor : table.tensors) counts.push_back(tensor.element_count());
+  return counts;
+}
+
+int64_t element_total(const std::vector<int64_t>& elements, const std::vector<std::size_t>& tensors) {
   int64_t total = 0;
-  for (std::size_t i : tensors) total += table.tensors[i].element_count();
+  for (std::size_t i : tensors) total += elements[i];
   return total;
 }
 
@@ -102,9 +112,9 @@ void list_names(std::string& out, const TensorTable& table, const std::vector<st
   if (shown < tensors.size()) summarize_computed(out, per_tensor);
 }
 
-std::string count_line(const TensorTable& table, const std::vector<std::size_t>& tensors) {
+std::string count_line(const std::vector<int64_t>& elements, const std::vector<std::size_t>& tensors) {
   return fmt::format("{:>5} tensor{}  {:>13} elements", tensors.size(), tensors.size() == 1 ? " " : "s",
-                     with_thousands(element_total(table, tensors)));
+                     with_thousands(element_total(elements, tensors)));
 }
 
 }  // namespace
@@ -133,6 +143,8 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
   if (tied > 0) out += fmt::format(", {} more names tied to them (counted once)", tied);
   out += "\n";
 
+  std::vector<int64_t> elements;
+  if (!result.selections.empty() || !result.groups.empty()) elements = element_counts(table);
   std::size_t width = 0;
   for (const auto& s : result.selections) width = std::max(width, s.name.size());
   for (const auto& g : result.groups) width = std::max(width, g.name.size());
@@ -140,7 +152,7 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
   if (!result.selections.empty()) {
     out += "\nselections\n";
     for (const auto& selection : result.selections) {
-      out += fmt::format("  {:<{}}  {}\n", selection.name, width, count_line(table, selection.tensors));
+      out += fmt::format("  {:<{}}  {}\n", selection.name, width, count_line(elements, selection.tensors));
       list_names(out, table, selection.tensors, options);
     }
   }
@@ -149,7 +161,7 @@ std::string render_eval_text(const EvalResult& result, const TensorTable& table,
                                               ? "overlap mode: a parameter joins every group that matches"
                                               : "first-match mode: a parameter joins the first group that matches");
     for (const auto& group : result.groups) {
-      out += fmt::format("  {:<{}}  {}  {}{}\n", group.name, width, count_line(table, group.tensors),
+      out += fmt::format("  {:<{}}  {}  {}{}\n", group.name, width, count_line(elements, group.tensors),
                          options_text(group.options),
                          group.frozen.empty() ? "" : fmt::format("  ({} frozen left out)", group.frozen.size()));
       list_names(out, table, group.tensors, options, group.per_tensor);

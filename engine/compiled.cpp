@@ -166,7 +166,10 @@ struct CompiledRules::Impl {
     return {};
   }
 
-  // Every string node at once: one pass over the tensors per field in use.
+  // Every string node at once: one pass over the tensors per field in use. Where the DFA
+  // answers, names are taken 64 at a time (one word of every bitset) and grouped by the state
+  // they end in: each state's nodes get the word's bits for all its names at once, rather than
+  // a bit per name per node (a read and write of memory each, on the critical path).
   void compute_strings() {
     std::size_t count = table.tensors.size();
     for (auto& node : nodes)
@@ -179,32 +182,58 @@ struct CompiledRules::Impl {
       bool use_dfa = dfa_takes_all[f] && !dfas[f].empty();
       // Per DFA end state: the nodes a name ending there makes true (built on first use).
       std::vector<std::optional<std::vector<Bitset*>>> true_at;
-      for (std::size_t i = 0; i < count; ++i) {
-        std::string_view text = subject(static_cast<StringField>(f), i);
-        if (int32_t state = use_dfa ? dfa_scanner.end_state(text) : -1; state >= 0) {
+      // Per state: its place in the block's list of states, plus one (0: not met in this block).
+      std::vector<uint8_t> slot_of;
+      std::array<int32_t, 64> block_states{};
+      std::array<uint64_t, 64> block_bits{};
+      auto field = static_cast<StringField>(f);
+      for (std::size_t base = 0; base < count; base += 64) {
+        std::size_t distinct = 0, end = std::min(base + 64, count);
+        for (std::size_t i = base; i < end; ++i) {
+          std::string_view text = subject(field, i);
+          int32_t state = use_dfa ? dfa_scanner.end_state(text) : -1;
+          if (state < 0) {
+            match_without_dfa(f, i, text, scanner, found);
+            continue;
+          }
           auto at = static_cast<std::size_t>(state);
+          if (slot_of.size() <= at) slot_of.resize(at + 1, 0);
+          if (slot_of[at] == 0) {
+            block_states[distinct] = state;
+            block_bits[distinct] = 0;
+            slot_of[at] = static_cast<uint8_t>(++distinct);
+          }
+          block_bits[slot_of[at] - 1] |= uint64_t{1} << (i - base);
+        }
+        for (std::size_t k = 0; k < distinct; ++k) {
+          auto at = static_cast<std::size_t>(block_states[k]);
+          slot_of[at] = 0;
           if (true_at.size() <= at) true_at.resize(at + 1);
           if (!true_at[at]) {
             true_at[at].emplace();
-            for (std::size_t target : dfas[f].matched(state)) {
+            for (std::size_t target : dfas[f].matched(block_states[k])) {
               auto [is_regex, id] = dfa_targets[f][target];
               for (std::size_t node : (is_regex ? regex_nodes : literal_nodes)[f][id]) true_at[at]->push_back(&*nodes[node].value);
             }
           }
-          for (Bitset* bits : *true_at[at]) bits->set(i);
-          continue;
+          for (Bitset* bits : *true_at[at]) bits->set_in_word(base / 64, block_bits[k]);
         }
-        found.clear();  // the DFA could not answer this name: the literal index and the RE2::Set do
-        scanner.match(text, found);
-        for (std::size_t id : found)
-          for (std::size_t node : literal_nodes[f][id]) nodes[node].value->set(i);
-        if (regexes[f].empty()) continue;
-        found.clear();
-        regexes[f].match(text, found);
-        for (std::size_t id : found)
-          for (std::size_t node : regex_nodes[f][id]) nodes[node].value->set(i);
       }
     }
+  }
+
+  // A name the DFA could not answer: the literal index and the RE2::Set do.
+  void match_without_dfa(std::size_t f, std::size_t i, std::string_view text, LiteralIndex::Scanner& scanner,
+                         std::vector<std::size_t>& found) {
+    found.clear();
+    scanner.match(text, found);
+    for (std::size_t id : found)
+      for (std::size_t node : literal_nodes[f][id]) nodes[node].value->set(i);
+    if (regexes[f].empty()) return;
+    found.clear();
+    regexes[f].match(text, found);
+    for (std::size_t id : found)
+      for (std::size_t node : regex_nodes[f][id]) nodes[node].value->set(i);
   }
 
   template <typename Test>

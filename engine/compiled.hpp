@@ -25,6 +25,8 @@ class Bitset {
   Bitset(std::size_t size, bool value);
   bool test(std::size_t i) const { return (words_[i >> 6] >> (i & 63)) & 1; }
   void set(std::size_t i) { words_[i >> 6] |= uint64_t{1} << (i & 63); }
+  // Sets the bits of `bits` in word `word` (bits 64 * word to 64 * word + 63) at once.
+  void set_in_word(std::size_t word, uint64_t bits) { words_[word] |= bits; }
   Bitset& operator&=(const Bitset& other);
   Bitset& operator|=(const Bitset& other);
   Bitset operator~() const;

@@ -1,6 +1,7 @@
 // The evaluator over hand-built tables: every predicate, universes, tied
 // weights, both group modes, DEFAULT and what evaluation reports.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "engine/evaluate.hpp"
 
@@ -263,4 +264,31 @@ TEST_CASE("the compiled evaluator answers names with non-ASCII bytes through its
   }
   // `.` is one code point in RE2 (blöcks matches ^bl.cks), and (?i) folds Ö: every name.
   CHECK(expected.selections[0].tensors == std::vector<std::size_t>{0, 1, 2, 3, 4});
+}
+
+TEST_CASE("the compiled evaluator takes names 64 at a time - blocks with fallbacks and a partial last block agree") {
+  TensorTable table;
+  table.has_module_types = true;
+  // 200 names: three whole blocks of 64 and 8 more; every 7th a non-ASCII name the DFA leaves
+  // to its fallbacks, so that a block's word gets bits from both.
+  for (int i = 0; i < 200; ++i)
+    param(table, fmt::format("{}.{}.{}", i % 7 == 3 ? "blöcks" : "blocks", i % 13, i % 2 ? "weight" : "bias"), {4});
+  Program program;
+  auto select = [&](std::string name, Predicate predicate) {
+    program.selections.push_back(Selection{std::move(name), std::move(predicate), Universe::parameters, {}});
+  };
+  select("regex", p(StringMatch{StringField::name, MatchOp::regex, {"^bl.cks\\.1\\d\\.", "\\.[3-5]\\.bias$"}}));
+  select("starts", p(StringMatch{StringField::name, MatchOp::starts, {"blocks.1"}}));
+  select("ends", p(StringMatch{StringField::name, MatchOp::ends, {"ight"}}));
+  select("contains", p(StringMatch{StringField::name, MatchOp::contains, {"cks.3", ".12."}}));
+  EvalOptions plain;
+  plain.optimize = false;
+  EvalResult expected = evaluate(program, table, plain), got = evaluate(program, table);
+  REQUIRE(got.selections.size() == expected.selections.size());
+  for (std::size_t s = 0; s < got.selections.size(); ++s) {
+    CAPTURE(got.selections[s].name);
+    CHECK(got.selections[s].tensors == expected.selections[s].tensors);
+  }
+  CHECK(expected.selections[2].tensors.size() == 100);  // ends "ight": the odd ones
+  CHECK(expected.selections[2].tensors.back() == 199);
 }
