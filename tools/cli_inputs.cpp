@@ -1,8 +1,11 @@
 #include "tools/cli_inputs.hpp"
 
+#include <exception>
 #include <iostream>
 #include <sstream>
 #include <string_view>
+#include <system_error>
+#include <thread>
 
 namespace taxon::cli {
 namespace {
@@ -51,6 +54,41 @@ Rules read_rules(const std::string& path, const std::string& lang, const RulePar
 Model read_model(const std::string& path) {
   if (path == "-") return Model::parse_dump(read_stdin(), "<stdin>");
   return Model::from_file(path);
+}
+
+std::pair<Rules, std::optional<Model>> read_rules_and_model(const std::string& rules_path, const std::string& lang,
+                                                            const RuleParameters& parameters, const std::string& model_path) {
+  std::optional<Rules> rules;
+  std::exception_ptr rules_error;
+  auto read = [&] {
+    try {
+      rules.emplace(read_rules(rules_path, lang, parameters));
+    } catch (...) {
+      rules_error = std::current_exception();
+    }
+  };
+  std::thread reader;
+  try {
+    reader = std::thread(read);
+  } catch (const std::system_error&) {  // no thread to be had (a process at its limit): one after the other
+    read();
+  }
+  if (!reader.joinable()) {  // read already: the model only for sound rules
+    if (rules_error) std::rethrow_exception(rules_error);
+    if (!rules->ok()) return {std::move(*rules), std::nullopt};
+  }
+  std::optional<Model> model;
+  std::exception_ptr model_error;
+  try {
+    model.emplace(read_model(model_path));
+  } catch (...) {
+    model_error = std::current_exception();
+  }
+  if (reader.joinable()) reader.join();
+  if (rules_error) std::rethrow_exception(rules_error);
+  if (!rules->ok()) return {std::move(*rules), std::nullopt};
+  if (model_error) std::rethrow_exception(model_error);
+  return {std::move(*rules), std::move(model)};
 }
 
 void check_one_stdin(const std::vector<std::string>& paths) {
