@@ -240,6 +240,7 @@ class DumpParser {
     if (!cursor_.begin_array()) fail("\"modules\" must be a list of {\"name\", \"type\"} objects");
     // Reserved as the tensors are (address space until used).
     table.modules.reserve(table.modules.size() + (text_.size() - cursor_.offset()) / kShortestModule);
+    advise_huge_pages(table.modules.data(), table.modules.capacity() * sizeof(table.modules[0]));
     std::string name_buffer, type_buffer, alias_buffer;
     for (std::size_t index = 0; cursor_.next_element(); ++index) {
       if (!cursor_.begin_object()) fail(fmt::format("modules[{}]: needs string fields \"name\" and \"type\"", index));
