@@ -43,12 +43,12 @@ void EvalCommand::add_to(CLI::App& app) {
 
 int EvalCommand::run() const {
   check_one_stdin({this->rules, dump, reference});
-  auto [rules, read] = read_rules_and_model(this->rules, lang, parameters, dump);
+  auto [rules, loaded] = read_rules_and_model(this->rules, lang, parameters, dump);
   if (!rules.ok()) {
     std::cerr << paint_diagnostics(render_findings(rules.findings(), max_errors), 2);
     return kCouldNot;
   }
-  Model& model = *read;
+  Model& model = *loaded;  // set: the rules are sound
   std::optional<Model> reference_model;
   if (!reference.empty()) reference_model = read_model(reference);
   EvaluateOptions options{reference_model ? &*reference_model : nullptr};

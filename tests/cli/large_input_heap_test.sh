@@ -19,15 +19,7 @@ scratch=$(mktemp -d)
 trap 'exec 3>&- 2> /dev/null; rm -rf "$scratch"' EXIT
 
 # 30,000 tensors: a dump of about 5 MiB.
-{
-  printf '{"format": "model-dump/1", "model": "large input", "tensors": [\n'
-  for ((i = 0; i < 30000; ++i)); do
-    ((i)) && printf ','
-    printf '{"name":"model.layers.%d.mlp.experts.%d.w1.weight","shape":[8,8],"dtype":"float32","module":"model.layers.%d.mlp.experts.%d.w1","module_type":"Linear"}\n' \
-      $((i / 64)) $((i % 64)) $((i / 64)) $((i % 64))
-  done
-  printf ']}\n'
-} > "$scratch/dump.json"
+"$(dirname "$0")/write_expert_dump.sh" 30000 "large input" > "$scratch/dump.json"
 (($(stat -c %s "$scratch/dump.json") >= 4 << 20)) || fail "the dump is under 4 MiB: it would not count as large"
 printf 'group experts : name ~ /experts\\.(?P<e>\\d+)\\./ { lr_mult = 0.5 }\ngroup rest { }\n' > "$scratch/rules.tx"
 

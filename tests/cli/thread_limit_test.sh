@@ -29,15 +29,7 @@ chmod 777 "$scratch"
 
 # A dump of 30,000 tensors (over 4 MiB: read by two readers) and rules whose aggregate ranges
 # over all of them (over 16,384: read on two threads).
-{
-  printf '{"format": "model-dump/1", "model": "thread limit", "tensors": [\n'
-  for ((i = 0; i < 30000; ++i)); do
-    ((i)) && printf ','
-    printf '{"name":"model.layers.%d.mlp.experts.%d.w1.weight","shape":[8,8],"dtype":"float32","module":"model.layers.%d.mlp.experts.%d.w1","module_type":"Linear"}\n' \
-      $((i / 64)) $((i % 64)) $((i / 64)) $((i % 64))
-  done
-  printf ']}\n'
-} > "$scratch/dump.json"
+"$(dirname "$0")/write_expert_dump.sh" 30000 "thread limit" > "$scratch/dump.json"
 cat > "$scratch/rules.tx" << 'EOF'
 let expert = name ~ /^model\.layers\.(?P<layer>\d+)\.mlp\.experts\.(?P<e>\d+)\./
 let depth = max(layer where expert) + 1

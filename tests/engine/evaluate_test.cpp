@@ -1,5 +1,7 @@
 // The evaluator over hand-built tables: every predicate, universes, tied
 // weights, both group modes, DEFAULT and what evaluation reports.
+#include <tuple>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -240,20 +242,15 @@ TEST_CASE("evaluation warns about overlaps - groups that match nothing and fall-
         "3 trainable parameters fall through to DEFAULT: embed.weight, conv.weight, head.weight");
 }
 
-TEST_CASE("the compiled evaluator answers names with non-ASCII bytes through its fallbacks - as written") {
-  TensorTable table;
-  table.has_module_types = true;
-  for (const char* name : {"blöcks.0.weight", "blocks.0.weight", "blöcks.1.bias", "köpf.weight", "blocks.1.bias"})
-    param(table, name, {4});
+namespace {
+
+// Name selections, one per (name, operator, patterns), evaluated compiled and as written: both
+// select the same tensors. Returns the as-written result.
+EvalResult name_selections_agree(const TensorTable& table,
+                                 const std::vector<std::tuple<std::string, MatchOp, std::vector<std::string>>>& selections) {
   Program program;
-  auto select = [&](std::string name, Predicate predicate) {
-    program.selections.push_back(Selection{std::move(name), std::move(predicate), Universe::parameters, {}});
-  };
-  select("regex", p(StringMatch{StringField::name, MatchOp::regex, {"^bl.cks\\.\\d+\\.", "(?i)KÖPF"}}));
-  select("starts", p(StringMatch{StringField::name, MatchOp::starts, {"blö"}}));
-  select("ends", p(StringMatch{StringField::name, MatchOp::ends, {"ight"}}));
-  select("contains", p(StringMatch{StringField::name, MatchOp::contains, {"ö"}}));
-  select("equals", p(StringMatch{StringField::name, MatchOp::equals, {"köpf.weight", "blocks.1.bias"}}));
+  for (const auto& [name, op, patterns] : selections)
+    program.selections.push_back(Selection{name, p(StringMatch{StringField::name, op, patterns}), Universe::parameters, {}});
   EvalOptions plain;
   plain.optimize = false;
   EvalResult expected = evaluate(program, table, plain), got = evaluate(program, table);
@@ -262,6 +259,21 @@ TEST_CASE("the compiled evaluator answers names with non-ASCII bytes through its
     CAPTURE(got.selections[s].name);
     CHECK(got.selections[s].tensors == expected.selections[s].tensors);
   }
+  return expected;
+}
+
+}  // namespace
+
+TEST_CASE("the compiled evaluator answers names with non-ASCII bytes through its fallbacks - as written") {
+  TensorTable table;
+  table.has_module_types = true;
+  for (const char* name : {"blöcks.0.weight", "blocks.0.weight", "blöcks.1.bias", "köpf.weight", "blocks.1.bias"})
+    param(table, name, {4});
+  EvalResult expected = name_selections_agree(table, {{"regex", MatchOp::regex, {"^bl.cks\\.\\d+\\.", "(?i)KÖPF"}},
+                                                      {"starts", MatchOp::starts, {"blö"}},
+                                                      {"ends", MatchOp::ends, {"ight"}},
+                                                      {"contains", MatchOp::contains, {"ö"}},
+                                                      {"equals", MatchOp::equals, {"köpf.weight", "blocks.1.bias"}}});
   // `.` is one code point in RE2 (blöcks matches ^bl.cks), and (?i) folds Ö: every name.
   CHECK(expected.selections[0].tensors == std::vector<std::size_t>{0, 1, 2, 3, 4});
 }
@@ -270,25 +282,14 @@ TEST_CASE("the compiled evaluator takes names 64 at a time - blocks with fallbac
   TensorTable table;
   table.has_module_types = true;
   // 200 names: three whole blocks of 64 and 8 more; every 7th a non-ASCII name the DFA leaves
-  // to its fallbacks, so that a block's word gets bits from both.
+  // to its fallbacks (the patterns are ASCII, so the DFA takes them all), so that a block's
+  // word gets bits from both.
   for (int i = 0; i < 200; ++i)
     param(table, fmt::format("{}.{}.{}", i % 7 == 3 ? "blöcks" : "blocks", i % 13, i % 2 ? "weight" : "bias"), {4});
-  Program program;
-  auto select = [&](std::string name, Predicate predicate) {
-    program.selections.push_back(Selection{std::move(name), std::move(predicate), Universe::parameters, {}});
-  };
-  select("regex", p(StringMatch{StringField::name, MatchOp::regex, {"^bl.cks\\.1\\d\\.", "\\.[3-5]\\.bias$"}}));
-  select("starts", p(StringMatch{StringField::name, MatchOp::starts, {"blocks.1"}}));
-  select("ends", p(StringMatch{StringField::name, MatchOp::ends, {"ight"}}));
-  select("contains", p(StringMatch{StringField::name, MatchOp::contains, {"cks.3", ".12."}}));
-  EvalOptions plain;
-  plain.optimize = false;
-  EvalResult expected = evaluate(program, table, plain), got = evaluate(program, table);
-  REQUIRE(got.selections.size() == expected.selections.size());
-  for (std::size_t s = 0; s < got.selections.size(); ++s) {
-    CAPTURE(got.selections[s].name);
-    CHECK(got.selections[s].tensors == expected.selections[s].tensors);
-  }
+  EvalResult expected = name_selections_agree(table, {{"regex", MatchOp::regex, {"^bl.cks\\.1\\d\\.", "\\.[3-5]\\.bias$"}},
+                                                      {"starts", MatchOp::starts, {"blocks.1"}},
+                                                      {"ends", MatchOp::ends, {"ight"}},
+                                                      {"contains", MatchOp::contains, {"cks.3", ".12."}}});
   CHECK(expected.selections[2].tensors.size() == 100);  // ends "ight": the odd ones
   CHECK(expected.selections[2].tensors.back() == 199);
 }
