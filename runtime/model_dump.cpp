@@ -89,14 +89,22 @@ class Repeats {
   std::size_t next_ = 0;
 };
 
+// Rounding to pages: the kernel's (sysconf) and its huge pages (2 MiB on x86-64 and arm64 with
+// 4 KiB pages, which is where transparent huge pages are used).
+const std::size_t kPage = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
+std::size_t page_down(std::size_t at) { return at / kPage * kPage; }
+std::size_t page_up(std::size_t at) { return page_down(at + kPage - 1); }
+std::size_t huge_page_down(std::size_t at) { return at & ~(kHugePage - 1); }
+std::size_t huge_page_up(std::size_t at) { return huge_page_down(at + kHugePage - 1); }
+
 // Asks for transparent huge pages on the whole 2 MiB pages of a large block that is about to be
 // filled front to back (best effort; the kernel decides): a reserved list of records a hundred
 // thousand long is faulted in 2 MiB at a time instead of 4 KiB, which on virtual machines is
 // most of the cost of filling it.
 void advise_huge_pages(const void* data, std::size_t bytes) {
-  constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
-  auto begin = (reinterpret_cast<std::uintptr_t>(data) + kHugePage - 1) & ~(kHugePage - 1);
-  auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(kHugePage - 1);
+  auto at = reinterpret_cast<std::uintptr_t>(data);
+  std::uintptr_t begin = huge_page_up(at), end = huge_page_down(at + bytes);
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
@@ -107,7 +115,6 @@ void advise_huge_pages(const void* data, std::size_t bytes) {
 // mapping anywhere; the head before the first boundary would be faulted in 4 KiB at a time).
 template <class T>
 struct MappedAllocator {
-  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
   using value_type = T;
   MappedAllocator() = default;
   template <class U>
@@ -118,9 +125,8 @@ struct MappedAllocator {
     void* memory = ::mmap(nullptr, bytes + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (memory == MAP_FAILED) throw std::bad_alloc();
     auto mapped = reinterpret_cast<std::uintptr_t>(memory);
-    std::uintptr_t start = slack ? (mapped + kHugePage - 1) & ~(kHugePage - 1) : mapped;
+    std::uintptr_t start = slack ? huge_page_up(mapped) : mapped;
     if (start > mapped) ::munmap(memory, start - mapped);
-    auto page_up = [page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE))](std::uintptr_t at) { return (at + page - 1) / page * page; };
     std::uintptr_t end = page_up(start + bytes), mapped_end = page_up(mapped + bytes + slack);
     if (mapped_end > end) ::munmap(reinterpret_cast<void*>(end), mapped_end - end);
     advise_huge_pages(reinterpret_cast<void*>(start), bytes);
@@ -585,9 +591,6 @@ class DumpParser {
   // the other CPU to flush its TLB (a million tensors with 256 KiB: ~10% slower).
   static constexpr std::size_t kWindow = std::size_t{1} << 20;
   static constexpr std::size_t kSearch = std::size_t{1} << 20;  // how far past the middle a second reader's start is looked for
-  static inline const std::size_t kPage = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  static std::size_t page_down(std::size_t bytes) { return bytes / kPage * kPage; }
-  static std::size_t page_up(std::size_t bytes) { return page_down(bytes + kPage - 1); }
 
   std::string_view text_;
   JsonCursor cursor_;
