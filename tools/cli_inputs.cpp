@@ -73,16 +73,15 @@ std::pair<Rules, std::optional<Model>> read_rules_and_model(const std::string& r
   } catch (const std::system_error&) {  // no thread to be had (a process at its limit): one after the other
     read();
   }
-  if (!reader.joinable()) {  // read already: the model only for sound rules
-    if (rules_error) std::rethrow_exception(rules_error);
-    if (!rules->ok()) return {std::move(*rules), std::nullopt};
-  }
   std::optional<Model> model;
   std::exception_ptr model_error;
-  try {
-    model.emplace(read_model(model_path));
-  } catch (...) {
-    model_error = std::current_exception();
+  // Read one after the other, the rules are known by now: the model is read only for sound ones.
+  if (reader.joinable() || (!rules_error && rules->ok())) {
+    try {
+      model.emplace(read_model(model_path));
+    } catch (...) {
+      model_error = std::current_exception();
+    }
   }
   if (reader.joinable()) reader.join();
   if (rules_error) std::rethrow_exception(rules_error);
