@@ -1,9 +1,19 @@
 #include "runtime/json_cursor.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
-#include <simdjson.h>
+
+#include "runtime/utf8.hpp"
 
 namespace taxon {
+
+TextPosition position_in(std::string_view text, std::size_t offset) {
+  std::string_view before = text.substr(0, std::min(offset, text.size()));
+  std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+  std::size_t line_start = before.rfind('\n');
+  return {line, line_start == std::string_view::npos ? before.size() + 1 : before.size() - line_start};
+}
 
 namespace {
 
@@ -91,7 +101,7 @@ void JsonCursor::read_string_rest(const char* start, std::string_view& out, std:
     ++at_;
   }
   if (at_ >= end_) throw JsonSyntaxError(static_cast<std::size_t>(start - 1 - begin_), "a string that is never closed");
-  if (!ascii && !simdjson::validate_utf8(start, static_cast<std::size_t>(at_ - start)))
+  if (!ascii && !is_valid_utf8(std::string_view(start, static_cast<std::size_t>(at_ - start))))
     throw JsonSyntaxError(static_cast<std::size_t>(start - begin_), "a string that is not valid UTF-8");
   out = std::string_view(start, static_cast<std::size_t>(at_ - start));
   ++at_;  // the closing quote
@@ -157,7 +167,7 @@ void JsonCursor::unescape(const char* from, std::string& scratch) {
   }
   if (at_ >= end_) throw JsonSyntaxError(static_cast<std::size_t>(from - 1 - begin_), "a string that is never closed");
   scratch.append(run, at_);
-  if (!simdjson::validate_utf8(scratch.data(), scratch.size()))
+  if (!is_valid_utf8(scratch))
     throw JsonSyntaxError(static_cast<std::size_t>(from - begin_), "a string that is not valid UTF-8");
   ++at_;
 }

@@ -27,6 +27,13 @@ class JsonSyntaxError : public std::runtime_error {
   std::size_t offset_;
 };
 
+// Where byte `offset` of `text` is, as a line and a column (in bytes) counted from 1: for
+// messages about a JSON file that a person can open at the place.
+struct TextPosition {
+  std::size_t line, column;
+};
+TextPosition position_in(std::string_view text, std::size_t offset);
+
 class JsonCursor {
  public:
   enum class Kind { object, array, string, number, boolean, null };

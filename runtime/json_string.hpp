@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "runtime/json_scan.hpp"
+#include "runtime/utf8.hpp"
 
 namespace taxon {
 
@@ -51,20 +52,9 @@ bool append_json_string(Out& out, std::string_view text, bool ascii_only = false
       ++i;
       continue;
     }
-    // A multi-byte sequence: its length and the smallest code point it may encode.
+    uint32_t code;
     std::size_t length;
-    uint32_t code, minimum;
-    if ((byte & 0xE0) == 0xC0) length = 2, code = byte & 0x1F, minimum = 0x80;
-    else if ((byte & 0xF0) == 0xE0) length = 3, code = byte & 0x0F, minimum = 0x800;
-    else if ((byte & 0xF8) == 0xF0) length = 4, code = byte & 0x07, minimum = 0x10000;
-    else return false;
-    if (text.size() - i < length) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    if (!decode_utf8_sequence(text, i, code, length)) return false;
     if (!ascii_only) {
       out.append(text.data() + i, length);
     } else if (code <= 0xFFFF) {

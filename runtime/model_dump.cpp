@@ -210,11 +210,7 @@ class DumpParser {
   }
 
   [[noreturn]] void not_json(const JsonSyntaxError& error) const {
-    std::size_t byte = std::min(error.offset(), text_.size());
-    std::string_view before = text_.substr(0, byte);
-    std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
-    std::size_t line_start = before.rfind('\n');
-    std::size_t column = line_start == std::string_view::npos ? byte + 1 : byte - line_start;
+    auto [line, column] = position_in(text_, error.offset());
     throw InputError(code::malformed_dump, fmt::format("{}:{}:{}: not valid JSON ({}); a model dump is one JSON object (docs/model-dump.md)",
                                                        path_, line, column, error.what()));
   }

@@ -10,7 +10,6 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include "runtime/checkpoint.hpp"
 #include "runtime/input_error.hpp"
@@ -165,30 +164,64 @@ Checkpoint read_safetensors(const std::string& path) {
   return checkpoint;
 }
 
+namespace {
+
+// An index's "weight_map" as (tensor, shard file) pairs, in the order written (a name written
+// twice stays twice: the caller refuses it). The whole text is checked to be JSON first, so that
+// a broken file is reported as such, with its line and column.
+std::vector<std::pair<std::string, std::string>> read_weight_map(const std::string& index_path) {
+  auto index_file = MappedFile::open(index_path);
+  std::string_view text = index_file->view(0, index_file->size());
+  try {
+    JsonCursor::validate(text);
+  } catch (const JsonSyntaxError& error) {
+    auto [line, column] = position_in(text, error.offset());
+    throw InputError(code::corrupt_checkpoint,
+                     fmt::format("{}:{}:{}: a sharded checkpoint's index is not valid JSON ({})", index_path, line, column, error.what()));
+  }
+  auto needs_weight_map = [&] {
+    return InputError(code::corrupt_checkpoint,
+                      fmt::format("{}: a sharded checkpoint's index needs \"weight_map\": {{tensor: shard file}}", index_path));
+  };
+  std::vector<std::pair<std::string, std::string>> entries;
+  JsonCursor cursor(text);
+  std::string_view key, shard;
+  std::string key_scratch, value_scratch;
+  bool found = false;
+  if (!cursor.begin_object()) throw needs_weight_map();
+  while (cursor.next_key(key, key_scratch)) {
+    if (key != "weight_map" || found) {  // the first of two is read, as a JSON reader's lookup would
+      cursor.skip();
+      continue;
+    }
+    if (!cursor.begin_object()) throw needs_weight_map();
+    found = true;
+    while (cursor.next_key(key, key_scratch)) {
+      std::string name(key);
+      if (!cursor.string(shard, value_scratch))
+        throw InputError(code::corrupt_checkpoint, fmt::format("{}: weight_map.{} is not a file name", index_path, name));
+      entries.emplace_back(std::move(name), shard);
+    }
+  }
+  if (!found) throw needs_weight_map();
+  return entries;
+}
+
+}  // namespace
+
 // Hugging Face's sharded checkpoints: an index ({"weight_map": {tensor: shard file}}) beside
 // safetensors shards (model.safetensors.index.json) or torch.save shards, each an OrderedDict
 // state dict (pytorch_model.bin.index.json). Every shard must hold exactly what the index places
 // in it.
 Checkpoint read_safetensors_sharded(const std::string& index_path) {
-  auto index_file = MappedFile::open(index_path);
-  simdjson::dom::parser parser;
-  simdjson::padded_string text(index_file->view(0, index_file->size()));
-  simdjson::dom::object weight_map;
-  if (parser.parse(text)["weight_map"].get_object().get(weight_map))
-    throw InputError(code::corrupt_checkpoint,
-                     fmt::format("{}: a sharded checkpoint's index needs \"weight_map\": {{tensor: shard file}}", index_path));
   std::vector<std::string> shards;
   std::set<std::string, std::less<>> shard_set;
   std::unordered_map<std::string, std::string> shard_of;
-  for (auto [name, shard] : weight_map) {
-    std::string_view shard_name;
-    if (shard.get_string().get(shard_name))
-      throw InputError(code::corrupt_checkpoint, fmt::format("{}: weight_map.{} is not a file name", index_path, name));
-    if (shard_name.empty() || shard_name.find('/') != std::string_view::npos || shard_name.find("..") != std::string_view::npos)
-      throw InputError(code::corrupt_checkpoint,
-                       fmt::format("{}: shard \"{}\" is not a file next to the index", index_path, shard_name));
-    if (shard_set.emplace(shard_name).second) shards.emplace_back(shard_name);
-    if (!shard_of.emplace(std::string(name), std::string(shard_name)).second)
+  for (auto& [name, shard] : read_weight_map(index_path)) {
+    if (shard.empty() || shard.find('/') != std::string::npos || shard.find("..") != std::string::npos)
+      throw InputError(code::corrupt_checkpoint, fmt::format("{}: shard \"{}\" is not a file next to the index", index_path, shard));
+    if (shard_set.emplace(shard).second) shards.push_back(shard);
+    if (!shard_of.emplace(name, std::move(shard)).second)
       throw InputError(code::corrupt_checkpoint, fmt::format("{}: \"{}\" appears twice in weight_map", index_path, name));
   }
   std::sort(shards.begin(), shards.end());

@@ -559,6 +559,29 @@ TEST_CASE("a sharded .bin checkpoint whose shards disagree with its index is ref
   CHECK_THROWS_AS(read_checkpoint(dir.path.string()), InputError);
 }
 
+TEST_CASE("an index that is not JSON or has no weight_map is refused with where and what") {
+  ScratchDir dir;
+  for (const auto& entry : fs::directory_iterator(kSharding + "bin_shards")) fs::copy(entry.path(), dir.path / entry.path().filename());
+  std::string index_path = (dir.path / "pytorch_model.bin.index.json").string();
+  std::string original = slurp(index_path);
+  REQUIRE(read_checkpoint(index_path).tensors.size() > 0);
+  // Cut after the second line's first character: the error is placed at the end of the text.
+  std::size_t second_line = original.find('\n') + 1;
+  spit(index_path, original.substr(0, second_line + 1));
+  std::string placed = index_path + ":2:2: a sharded checkpoint's index is not valid JSON";
+  CHECK_THROWS_WITH_AS(read_checkpoint(index_path), doctest::Contains(placed.c_str()), InputError);
+  spit(index_path, R"({"metadata": {}, "weight_mapping": {}})");
+  CHECK_THROWS_WITH_AS(read_checkpoint(index_path), doctest::Contains("index needs \"weight_map\": {tensor: shard file}"), InputError);
+  spit(index_path, R"({"weight_map": ["model.norm.weight"]})");
+  CHECK_THROWS_WITH_AS(read_checkpoint(index_path), doctest::Contains("index needs \"weight_map\""), InputError);
+  spit(index_path, R"({"weight_map": {"model.norm.weight": 2}})");
+  CHECK_THROWS_WITH_AS(read_checkpoint(index_path), doctest::Contains("weight_map.model.norm.weight is not a file name"), InputError);
+  spit(index_path, R"({"weight_map": {"a": "x.bin", "a": "x.bin"}})");
+  CHECK_THROWS_WITH_AS(read_checkpoint(index_path), doctest::Contains("\"a\" appears twice in weight_map"), InputError);
+  spit(index_path, R"({"weight_map": {"a": "../x.bin"}})");
+  CHECK_THROWS_WITH_AS(read_checkpoint(index_path), doctest::Contains("shard \"../x.bin\" is not a file next to the index"), InputError);
+}
+
 TEST_CASE("a directory reads as transformers' from_pretrained reads it - model.safetensors first") {
   Tensors single, sharded;
   single.add("plain", DType::float32, {2});
