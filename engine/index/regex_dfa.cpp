@@ -332,7 +332,11 @@ struct RegexDfa::Dfa {
   std::array<uint8_t, 256> classes{};
   std::vector<unsigned char> representative;  // a byte of each class
   std::vector<State> states;
-  std::vector<int32_t> next;  // states * classes; -1 not built yet
+  // Transitions, a row of 2^row_shift slots per state (its classes, padded to a power of two):
+  // next[(s << row_shift) + class] is the row of the state it goes to, that is its number shifted
+  // (-1: not built yet). A scan then steps with one add and one load per byte, no multiply.
+  std::vector<int32_t> next;
+  unsigned row_shift = 0;
   std::map<std::pair<std::vector<int>, std::vector<std::size_t>>, int32_t> index;
   int32_t start = -1;
   bool exhausted = false;
@@ -364,6 +368,7 @@ struct RegexDfa::Dfa {
       }
       classes[b] = static_cast<uint8_t>(id);
     }
+    while ((std::size_t{1} << row_shift) < class_count()) ++row_shift;
     // Away from the name's start a search restarts at every byte: every later state holds the
     // closure of the regexes' starts. It is found once, here; make() adds it to what a step's
     // seeds reach without walking it again.
@@ -378,6 +383,8 @@ struct RegexDfa::Dfa {
   }
 
   std::size_t class_count() const { return representative.size(); }
+  int32_t row(int32_t state) const { return state < 0 ? -1 : static_cast<int32_t>(static_cast<uint32_t>(state) << row_shift); }
+  int32_t state_of_row(int32_t row) const { return row < 0 ? -1 : row >> row_shift; }
 
   // Follows empty moves from `seeds`; collects byte and end nodes, and the regexes that match.
   // With `skip_restart`, nodes the restart's closure visits are passed over: what they reach is
@@ -451,7 +458,7 @@ struct RegexDfa::Dfa {
     closure(ends, at_begin, true, ignored, state.matched_at_end);
     normalize(state.matched_at_end);
     states.push_back(std::move(state));
-    next.resize(states.size() * class_count(), -1);
+    next.resize(states.size() << row_shift, -1);
     auto id = static_cast<int32_t>(states.size() - 1);
     index.emplace(std::move(key), id);
     return id;
@@ -459,17 +466,18 @@ struct RegexDfa::Dfa {
 
   // Out of line: a scan calls it only for a transition not built yet, and inlined into the scan's
   // loop it leaves the loop no registers for its own values.
-  [[gnu::noinline]] int32_t step(int32_t from, unsigned char byte) {
-    std::size_t slot = static_cast<std::size_t>(from) * class_count() + classes[byte];
+  [[gnu::noinline]] int32_t step(int32_t from_row, unsigned char byte) {
+    std::size_t slot = static_cast<std::size_t>(from_row) + classes[byte];
     if (next[slot] >= 0) return next[slot];
+    const State& from = states[static_cast<std::size_t>(state_of_row(from_row))];
     unsigned char b = representative[classes[byte]];
     std::vector<int> seeds;
-    for (int id : states[static_cast<std::size_t>(from)].nodes) {
+    for (int id : from.nodes) {
       const auto& node = nfa.nodes[static_cast<std::size_t>(id)];
       if (node.kind == Nfa::Node::Kind::bytes && node.set[b]) seeds.push_back(node.next);
     }
-    int32_t to = make(seeds, states[static_cast<std::size_t>(from)].matched, false);
-    if (to >= 0) next[static_cast<std::size_t>(from) * class_count() + classes[byte]] = to;
+    int32_t to = row(make(seeds, from.matched, false));  // may grow `states` and `next`
+    if (to >= 0) next[slot] = to;
     return to;
   }
 };
@@ -521,37 +529,37 @@ int32_t RegexDfa::Scanner::end_state(std::string_view subject) {
   }
   Dfa& dfa = *owner.dfa_;
   if (dfa.exhausted || dfa.start < 0) return -1;
-  // states_[k]: the state after k bytes. Slots are written by index (this loop is a third of a
-  // 92k-name evaluation) into a list that only grows; known_ is cut back to what was read where
-  // the scan stops early.
-  if (states_.size() < subject.size() + 1) states_.resize(subject.size() + 1);
+  // rows_[k]: the row of the state after k bytes. Slots are written by index (this loop is a third
+  // of a 92k-name evaluation) into a list that only grows; known_ is cut back to what was read
+  // where the scan stops early.
+  if (rows_.size() < subject.size() + 1) rows_.resize(subject.size() + 1);
   if (known_ == 0) {
-    states_[0] = dfa.start;
+    rows_[0] = dfa.row(dfa.start);
     known_ = 1;
   }
   std::size_t k = std::min(shared + 1, known_) - 1;
-  int32_t state = states_[k];
+  int32_t row = rows_[k];
   // What the loop reads, in locals: through the members, the compiler reloads each at every byte
-  // (a store to states_ might have changed them). Only step() changes one: it may grow `next`.
-  const std::size_t classes = dfa.class_count(), size = subject.size();
+  // (a store to rows_ might have changed them). Only step() changes one: it may grow `next`.
+  const std::size_t size = subject.size();
   const uint8_t* class_of = dfa.classes.data();
   const int32_t* next = dfa.next.data();
   const char* bytes = subject.data();
-  int32_t* after = states_.data() + 1;
+  int32_t* after = rows_.data() + 1;
   for (; k < size; ++k) {
     auto byte = static_cast<unsigned char>(bytes[k]);
     if (byte >= 0x80) break;  // the states up to here stay right
-    int32_t to = next[static_cast<std::size_t>(state) * classes + class_of[byte]];
+    int32_t to = next[static_cast<std::size_t>(row) + class_of[byte]];
     if (to < 0) {
-      to = dfa.step(state, byte);
+      to = dfa.step(row, byte);
       next = dfa.next.data();
       if (to < 0) break;
     }
-    state = to;
-    after[k] = state;
+    row = to;
+    after[k] = row;
   }
   known_ = k + 1;
-  return k < size ? -1 : state;
+  return k < size ? -1 : dfa.state_of_row(row);
 }
 
 }  // namespace taxon

@@ -46,7 +46,7 @@ class RegexDfa {
    private:
     RegexDfa& dfa_;
     std::string_view previous_;
-    std::vector<int32_t> states_;  // DFA state after each prefix of the previous name: the first known_ are read
+    std::vector<int32_t> rows_;  // the DFA state (its row of transitions) after each prefix of the previous name: the first known_ are read
     std::size_t known_ = 0;
   };
 
