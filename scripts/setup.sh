@@ -7,8 +7,11 @@ packages=(
   # toolchain
   g++ cmake ninja-build pkg-config
   # libraries
-  tao-pegtl-dev libyaml-cpp-dev libre2-dev libfmt-dev libsimdjson-dev
+  # (yaml-cpp's and RE2's static archives, in their -dev packages, go into the taxon command)
+  tao-pegtl-dev libyaml-cpp-dev libre2-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev doctest-dev libtorch-dev libssl-dev
+  # the tests' independent UTF-8 validator
+  libsimdjson-dev
   # the Python package (python/): its extension, and pip installing it into a venv
   pybind11-dev python3-dev python3-venv python3-pip python3-setuptools
   # sharded conversion across machines: the Slurm test starts its own single-node cluster
