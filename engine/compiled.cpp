@@ -329,10 +329,7 @@ CompiledRules::CompiledRules(const std::vector<const Predicate*>& roots, const T
   impl_->nodes.reserve(64);
   impl_->dfa_takes_all.fill(true);
   for (const Predicate* root : roots) impl_->roots.push_back(impl_->add(*root));
-  for (std::size_t f = 0; f < kFields; ++f) {
-    impl_->literals[f].build();
-    impl_->regexes[f].build();
-  }
+  for (auto& literals : impl_->literals) literals.build();
 }
 
 CompiledRules::~CompiledRules() = default;

@@ -27,9 +27,12 @@ class ModuleTypeMemo {
     const TensorRecord* last = nullptr;
     int32_t last_index = -1;
     bool by_module = !table.module_mro.empty();  // without ancestry, a class is its name alone
+    // The reader stores each class name once, so neighbours of one class mostly view the same
+    // bytes: compared by address first, by content only when the addresses differ.
+    auto same = [](std::string_view a, std::string_view b) { return (a.data() == b.data() && a.size() == b.size()) || a == b; };
     for (const auto& tensor : table.tensors) {
       // Neighbours mostly share an owner, or at least a class: look up only on a change.
-      if (!last || tensor.module_type != last->module_type || (by_module && tensor.module != last->module)) {
+      if (!last || !same(tensor.module_type, last->module_type) || (by_module && !same(tensor.module, last->module))) {
         const std::vector<std::string>* mro = module_mro(table, tensor.module);
         auto [found, inserted] = index.emplace(std::pair{std::string_view(tensor.module_type), mro},
                                                static_cast<int32_t>(classes_.size()));
@@ -38,9 +41,8 @@ class ModuleTypeMemo {
       }
       last = &tensor;
       type_of_.push_back(last_index);
+      if (auto first = tensor.tied_to) aliases_[*first].push_back(last_index);
     }
-    for (std::size_t i = 0; i < table.tensors.size(); ++i)
-      if (auto first = table.tensors[i].tied_to) aliases_[*first].push_back(type_of_[i]);
   }
 
   // One flag per distinct class: does `test` accept it?

@@ -32,11 +32,14 @@ bool RegexSet::add(const std::string& pattern, std::size_t& id, std::string& err
   return true;
 }
 
-void RegexSet::build() {
+void RegexSet::compile() const {
+  if (compiled_) return;
+  compiled_ = true;
   if (set_ && !set_->Compile()) set_.reset();  // each regex on its own then (built on first use)
 }
 
 void RegexSet::match(std::string_view subject, std::vector<std::size_t>& found) const {
+  compile();
   re2::StringPiece text(subject.data(), subject.size());
   if (set_) {
     hits_.clear();
@@ -55,6 +58,7 @@ void RegexSet::match(std::string_view subject, std::vector<std::size_t>& found) 
 }
 
 std::string RegexSet::describe() const {
+  compile();
   return fmt::format("{} regexes in {}", patterns_.size(), set_ ? "one RE2::Set" : "separate RE2s (the set exceeded its memory)");
 }
 

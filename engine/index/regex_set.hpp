@@ -20,8 +20,9 @@ class RegexSet {
   ~RegexSet();
   // The id of `pattern`, added once; false with `error` set when it does not compile.
   bool add(const std::string& pattern, std::size_t& id, std::string& error);
-  void build();
-  // Appends the id of every regex that finds a match in `subject` to `found`.
+  // Appends the id of every regex that finds a match in `subject` to `found`. The set's automaton
+  // is compiled at the first call (after the last add): where a DFA answers every name
+  // (engine/index/regex_dfa.hpp) it is never needed, and compiling it was most of the set's cost.
   void match(std::string_view subject, std::vector<std::size_t>& found) const;
 
   std::size_t size() const { return patterns_.size(); }
@@ -29,7 +30,10 @@ class RegexSet {
   std::string describe() const;
 
  private:
-  std::unique_ptr<re2::RE2::Set> set_;
+  void compile() const;
+
+  mutable std::unique_ptr<re2::RE2::Set> set_;
+  mutable bool compiled_ = false;
   std::vector<std::string> patterns_;
   std::unordered_map<std::string, std::size_t> ids_;
   mutable std::vector<std::unique_ptr<re2::RE2>> fallback_;  // when the set cannot answer: each regex on its own
