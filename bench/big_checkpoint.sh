@@ -22,5 +22,13 @@ plan identity {
 PLAN
 cat "$work/big.safetensors" > /dev/null  # warm the page cache for every contender
 
-seconds() { /usr/bin/time -f %e "$@" 2>&1 >/dev/null | tail -1; }
+# What /usr/bin/time reports of a command (FORMAT: %e seconds, %M peak KiB); a command that fails
+# stops the benchmark with its last words, rather than passing its time off as a measurement.
+measure() {
+  local format=$1 out
+  shift
+  out=$(/usr/bin/time -f "$format" "$@" 2>&1 >/dev/null) || { echo "failed: $*" >&2; printf '%s\n' "$out" | tail -5 >&2; return 1; }
+  printf '%s\n' "$out" | tail -1
+}
+seconds() { measure %e "$@"; }
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
